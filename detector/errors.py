@@ -1,0 +1,106 @@
+"""Errors with stable codes.
+
+Every error the library raises on purpose is a :class:`DetectorError` with a ``code`` that never changes
+between releases (CLI JSON, audit databases and the HTTP service key on it). Single-item calls raise;
+batch calls record ``{code, message}`` per item and go on.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class DetectorError(Exception):
+    """Base class. ``code`` is stable and machine-readable; the message is for people."""
+
+    code: ClassVar[str] = "detector_error"
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = path
+
+    def to_dict(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message}
+
+
+class MediaError(DetectorError):
+    """Something is wrong with an input file."""
+
+    code = "media_error"
+
+
+class MediaNotFoundError(MediaError):
+    code = "not_found"
+
+
+class IsADirectoryMediaError(MediaError):
+    code = "is_directory"
+
+
+class MediaPermissionError(MediaError):
+    code = "permission_denied"
+
+
+class EmptyMediaError(MediaError):
+    code = "empty_file"
+
+
+class UnsupportedMediaError(MediaError):
+    """Not a container or image format we can open (e.g. a text file named ``.mp4``)."""
+
+    code = "unsupported_media"
+
+
+class UnsupportedCodecError(MediaError):
+    """The container opened but no decoder exists for its video stream."""
+
+    code = "unsupported_codec"
+
+
+class NoVideoStreamError(MediaError):
+    code = "no_video_stream"
+
+
+class CorruptMediaError(MediaError):
+    """Decoding failed part-way (truncated or damaged file)."""
+
+    code = "corrupt_media"
+
+
+class NoDecodableFramesError(MediaError):
+    code = "no_frames"
+
+
+class MediaTooLargeError(MediaError):
+    """A frame has more pixels than allowed (decompression-bomb guard)."""
+
+    code = "media_too_large"
+
+
+class MediaTooLongError(MediaError):
+    code = "media_too_long"
+
+
+class ModelIntegrityError(DetectorError):
+    """A model file is missing, corrupt, or its sha256 does not match the record."""
+
+    code = "model_integrity"
+
+
+class MissingExtraError(DetectorError, ImportError):
+    """An optional dependency is missing; the message names the extra that installs it."""
+
+    code = "missing_extra"
+
+    def __init__(self, package: str, *, extra: str, hint: str | None = None) -> None:
+        message = f"{package} is not installed. Install it with: pip install 'deepfake-detector[{extra}]'"
+        if hint:
+            message += f" ({hint})"
+        super().__init__(message)
+        self.package = package
+        self.extra = extra
+
+
+class ConfigError(DetectorError, ValueError):
+    code = "invalid_config"

@@ -1,0 +1,87 @@
+"""The face detector interface: what every backend returns, and the registry that picks one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from ..errors import ConfigError
+
+
+@dataclass(frozen=True, eq=False)
+class Detections:
+    """Faces found in one image, always arrays (empty when there are none, never ``None``).
+
+    Attributes:
+        boxes: ``(n, 4)`` float32 ``x1, y1, x2, y2`` in pixels of the image passed in.
+        scores: ``(n,)`` float32 detector probabilities.
+        landmarks: ``(n, 5, 2)`` float32 ``(x, y)`` of left eye, right eye, nose, left and right mouth
+            corner (left/right as seen in the image).
+    """
+
+    boxes: np.ndarray = field(repr=False)
+    scores: np.ndarray = field(repr=False)
+    landmarks: np.ndarray = field(repr=False)
+
+    def __post_init__(self) -> None:
+        n = len(self.boxes)
+        if self.boxes.shape != (n, 4) or self.scores.shape != (n,) or self.landmarks.shape != (n, 5, 2):
+            raise ValueError(f"inconsistent detection arrays: {self.boxes.shape}, {self.scores.shape}, "
+                             f"{self.landmarks.shape}")
+
+    def __len__(self) -> int:
+        return len(self.boxes)
+
+    @classmethod
+    def empty(cls) -> Detections:
+        return cls(np.zeros((0, 4), np.float32), np.zeros((0,), np.float32), np.zeros((0, 5, 2), np.float32))
+
+    def scaled(self, factor: float) -> Detections:
+        """Coordinates multiplied by ``factor`` (maps a downscaled image's detections to the original)."""
+        return Detections(self.boxes * np.float32(factor), self.scores, self.landmarks * np.float32(factor))
+
+    def __repr__(self) -> str:
+        return f"Detections(n={len(self)})"
+
+
+class FaceDetector(Protocol):
+    """Detects faces in a batch of equally sized RGB uint8 images."""
+
+    name: str
+
+    def detect(self, images: Sequence[np.ndarray]) -> list[Detections]: ...
+
+
+_BACKENDS: dict[str, Callable[..., FaceDetector]] = {}
+
+
+def register_backend(name: str) -> Callable[[Callable[..., FaceDetector]], Callable[..., FaceDetector]]:
+    def wrap(factory: Callable[..., FaceDetector]) -> Callable[..., FaceDetector]:
+        if name in _BACKENDS:
+            raise ValueError(f"face detector backend {name!r} is already registered")
+        _BACKENDS[name] = factory
+        return factory
+
+    return wrap
+
+
+def backend_names() -> list[str]:
+    return sorted(_BACKENDS)
+
+
+def create_detector(name: str = "onnx", **kwargs: object) -> FaceDetector:
+    """Build a face detector by backend name (``onnx``: no torch; ``facenet``: facenet-pytorch)."""
+    from . import facenet_backend, mtcnn  # noqa: F401  (registers the backends)
+
+    try:
+        factory = _BACKENDS[name]
+    except KeyError:
+        import difflib
+
+        close = difflib.get_close_matches(name, _BACKENDS, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ConfigError(f"unknown face detector backend {name!r} (choose from {backend_names()}){hint}") from None
+    return factory(**kwargs)

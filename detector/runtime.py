@@ -1,0 +1,122 @@
+"""ONNX Runtime sessions: the one place that imports ``onnxruntime``.
+
+``onnxruntime`` (extra ``cpu``) and ``onnxruntime-gpu`` (extra ``gpu``) install the same ``onnxruntime``
+module and overwrite each other's files, so exactly one of them must be present. Importing the runtime
+without either raises :class:`~detector.errors.MissingExtraError` naming both extras.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from .errors import MissingExtraError, ModelIntegrityError
+
+_DISTRIBUTIONS = ("onnxruntime", "onnxruntime-gpu")
+
+
+def _installed_distributions() -> list[str]:
+    found = []
+    for name in _DISTRIBUTIONS:
+        try:
+            metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+        found.append(name)
+    return found
+
+
+@lru_cache(maxsize=1)
+def onnxruntime() -> ModuleType:
+    """Import and return the ``onnxruntime`` module, with an install hint when it is missing."""
+    try:
+        import onnxruntime as ort
+    except ImportError as exc:
+        raise MissingExtraError(
+            "onnxruntime", extra="cpu", hint="or 'deepfake-detector[gpu]' for onnxruntime-gpu on CUDA machines"
+        ) from exc
+    if len(_installed_distributions()) > 1:
+        # Both wheels write into the same package directory; whichever was installed last wins, partly.
+        raise MissingExtraError(
+            "exactly one of onnxruntime / onnxruntime-gpu",
+            extra="cpu",
+            hint="both are installed and break each other: pip uninstall -y onnxruntime onnxruntime-gpu, "
+            "then install one extra, [cpu] or [gpu]",
+        )
+    ort.set_default_logger_severity(3)  # errors only: the runtime's warnings go to stderr unasked
+    return ort
+
+
+def available_providers() -> list[str]:
+    return list(onnxruntime().get_available_providers())
+
+
+def resolve_providers(providers: Sequence[str] | None = None) -> list[str]:
+    """Pick execution providers: the caller's list, else CUDA when available, always CPU last."""
+    available = available_providers()
+    if providers:
+        unknown = [p for p in providers if p not in available]
+        if unknown:
+            raise ValueError(f"execution providers {unknown} are not available; available: {available}")
+        chosen = list(providers)
+    else:
+        chosen = [p for p in ("CUDAExecutionProvider",) if p in available]
+    if "CPUExecutionProvider" not in chosen:
+        chosen.append("CPUExecutionProvider")
+    return chosen
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify_sha256(path: str | os.PathLike[str], expected: str) -> None:
+    path = Path(path)
+    if not path.is_file():
+        raise ModelIntegrityError(f"model file not found: {path}", path=str(path))
+    actual = sha256_file(path)
+    if actual != expected:
+        raise ModelIntegrityError(
+            f"sha256 mismatch for {path.name}: expected {expected}, got {actual} (file corrupt or replaced)",
+            path=str(path),
+        )
+
+
+def create_session(
+    path: str | os.PathLike[str],
+    *,
+    expected_sha256: str | None = None,
+    providers: Sequence[str] | None = None,
+    intra_op_threads: int | None = None,
+) -> Any:
+    """Open an ``InferenceSession``, checking the file's sha256 first when one is given.
+
+    Args:
+        path: the ``.onnx`` file.
+        expected_sha256: hex digest recorded at export; a mismatch raises ``ModelIntegrityError``.
+        providers: execution providers in priority order (default: CUDA if available, then CPU).
+        intra_op_threads: threads per operator; default all cores (``os.cpu_count()``).
+    """
+    ort = onnxruntime()
+    if expected_sha256 is not None:
+        verify_sha256(path, expected_sha256)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = intra_op_threads or (os.cpu_count() or 1)
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    try:
+        return ort.InferenceSession(str(path), sess_options=options, providers=resolve_providers(providers))
+    except Exception as exc:  # onnxruntime raises its own untyped errors for bad files
+        if isinstance(exc, ValueError) and "providers" in str(exc):
+            raise
+        raise ModelIntegrityError(f"cannot load ONNX model {path}: {exc}", path=str(path)) from exc
