@@ -94,6 +94,17 @@ def area_resize(table: np.ndarray, top: np.ndarray, left: np.ndarray, height: np
     return sums.astype(np.float32) / counts[..., None]
 
 
+def area_resize_full(table: np.ndarray, out_h: int, out_w: int) -> np.ndarray:
+    """``area_resize`` of a whole image: separable row then column gathers (4x fewer random reads)."""
+    h, w = table.shape[0] - 1, table.shape[1] - 1
+    y0, y1 = _pool_bounds(0, h, out_h)
+    x0, x1 = _pool_bounds(0, w, out_w)
+    rows = table.take(y1, axis=0) - table.take(y0, axis=0)  # (out_h, W+1, C)
+    sums = rows.take(x1, axis=1) - rows.take(x0, axis=1)  # (out_h, out_w, C)
+    counts = ((y1 - y0)[:, None] * (x1 - x0)[None, :]).astype(np.float32)
+    return sums.astype(np.float32) / counts[..., None]
+
+
 def _normalize(batch_nhwc: np.ndarray) -> np.ndarray:
     """facenet-pytorch's input scaling, (x - 127.5) / 128, to NCHW."""
     return np.ascontiguousarray(((batch_nhwc - np.float32(127.5)) * np.float32(0.0078125)).transpose(0, 3, 1, 2))
@@ -233,8 +244,7 @@ class MTCNN:
         found = []
         for scale in self._scales(height, width):
             oh, ow = int(height * scale + 1), int(width * scale + 1)
-            level = np.stack([area_resize(t, np.array([0]), np.array([0]), np.array([height]), np.array([width]),
-                                          oh, ow)[0] for t in tables])
+            level = np.stack([area_resize_full(t, oh, ow) for t in tables])
             reg, prob = self._pnet.run(None, {"input": _normalize(level)})
             found.append(self._generate_boxes(reg, prob[:, 1], scale, t1))
         boxes = np.concatenate([f[0] for f in found])

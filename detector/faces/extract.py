@@ -1,0 +1,270 @@
+"""The face stage: media -> sampled frames -> detected, aligned, tracked faces with quality signals.
+
+Detection runs on a downscaled copy of each frame (long side ``detect_long_side``) and the boxes and
+landmarks are mapped back, because MTCNN's cost grows with pixel count while faces worth classifying
+stay detectable at 640 px (a 60 px face in 1080p is 20 px there, MTCNN's default minimum). Alignment
+then cuts the crop from the full-resolution frame. Frames are detected in batches, one PNet run per
+pyramid level for the whole batch.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+
+import cv2
+import numpy as np
+
+from ..errors import ConfigError
+from ..media import Frame, MediaInfo, MediaLimits, Sampling, open_media
+from .align import AlignSpec, align_face
+from .detections import Detections, FaceDetector, create_detector
+from .quality import FaceQuality, face_quality
+from .track import FaceTracker, TrackerConfig
+
+
+@dataclass(frozen=True)
+class FaceConfig:
+    """Settings of the face stage.
+
+    Attributes:
+        backend: ``onnx`` (default, no torch) or ``facenet`` (facenet-pytorch).
+        detect_long_side: frames are shrunk to this long side for detection (0: full resolution).
+        min_face_size: smallest face searched for, in pixels of the detection image.
+        min_score: faces below this detector probability are dropped (MTCNN's own last cut is 0.7).
+        batch_frames: frames detected together.
+        align: the crop definition (shared with training).
+        tracker: track-linking settings.
+    """
+
+    backend: str = "onnx"
+    detect_long_side: int = 640
+    min_face_size: float = 20.0
+    min_score: float = 0.9
+    batch_frames: int = 8
+    align: AlignSpec = field(default_factory=AlignSpec)
+    tracker: TrackerConfig = field(default_factory=TrackerConfig)
+
+    def __post_init__(self) -> None:
+        if self.detect_long_side and self.detect_long_side < 64:
+            raise ConfigError(f"detect_long_side must be 0 or >= 64, got {self.detect_long_side}")
+        if self.batch_frames < 1:
+            raise ConfigError(f"batch_frames must be >= 1, got {self.batch_frames}")
+
+
+@dataclass(frozen=True, eq=False)
+class Face:
+    """One detected face in one sampled frame.
+
+    Attributes:
+        sample: ordinal of the sampled frame within its media (0-based).
+        frame_index: frame number in the stream (see :class:`detector.media.Frame`).
+        timestamp: seconds from the start.
+        track_id: person track within this media (0-based).
+        box: ``(x1, y1, x2, y2)`` in original frame pixels.
+        landmarks: five ``(x, y)`` points in original frame pixels.
+        quality: size, score, sharpness, frontalness.
+        crop: the aligned ``(size, size, 3)`` uint8 RGB crop.
+    """
+
+    sample: int
+    frame_index: int
+    timestamp: float
+    track_id: int
+    box: tuple[float, float, float, float]
+    landmarks: tuple[tuple[float, float], ...]
+    quality: FaceQuality
+    crop: np.ndarray = field(repr=False)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "sample": self.sample,
+            "frame_index": self.frame_index,
+            "timestamp": round(self.timestamp, 4),
+            "track_id": self.track_id,
+            "box": [round(v, 2) for v in self.box],
+            "landmarks": [[round(x, 2), round(y, 2)] for x, y in self.landmarks],
+            "quality": self.quality.to_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class TrackSummary:
+    track_id: int
+    n_faces: int
+    first_timestamp: float
+    last_timestamp: float
+    mean_size_px: float
+
+    def to_dict(self) -> dict[str, object]:
+        return {"track_id": self.track_id, "n_faces": self.n_faces, "first_timestamp": round(self.first_timestamp, 4),
+                "last_timestamp": round(self.last_timestamp, 4), "mean_size_px": round(self.mean_size_px, 2)}
+
+
+def summarize_tracks(faces: Iterable[Face]) -> tuple[TrackSummary, ...]:
+    by_track: dict[int, list[Face]] = {}
+    for face in faces:
+        by_track.setdefault(face.track_id, []).append(face)
+    return tuple(
+        TrackSummary(tid, len(fs), min(f.timestamp for f in fs), max(f.timestamp for f in fs),
+                     float(np.mean([f.quality.size_px for f in fs])))
+        for tid, fs in sorted(by_track.items())
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class FacesResult:
+    """Everything the face stage found in one media file."""
+
+    media: MediaInfo
+    n_frames: int
+    faces: tuple[Face, ...]
+    tracks: tuple[TrackSummary, ...]
+    timings: dict[str, float]
+    dropped_tracks: int = 0
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "path": self.media.path,
+            "media": self.media.to_dict(),
+            "n_frames": self.n_frames,
+            "n_faces": len(self.faces),
+            "tracks": [t.to_dict() for t in self.tracks],
+            "dropped_tracks": self.dropped_tracks,
+            "faces": [f.to_dict() for f in self.faces],
+            "timings": {k: round(v, 4) for k, v in self.timings.items()},
+        }
+
+
+def drop_short_tracks(faces: Sequence[Face], n_frames: int, min_faces: int) -> tuple[tuple[Face, ...], int]:
+    """Remove tracks with fewer than ``min_faces`` faces and renumber the rest by first appearance.
+
+    Returns the kept faces and how many tracks were dropped. Media with fewer sampled frames than
+    ``min_faces`` (a still image) keep everything.
+    """
+    counts: dict[int, int] = {}
+    for face in faces:
+        counts[face.track_id] = counts.get(face.track_id, 0) + 1
+    if n_frames < min_faces:
+        kept_ids = set(counts)
+    else:
+        kept_ids = {tid for tid, n in counts.items() if n >= min_faces}
+    renumber: dict[int, int] = {}
+    kept = []
+    for face in faces:
+        if face.track_id not in kept_ids:
+            continue
+        new_id = renumber.setdefault(face.track_id, len(renumber))
+        kept.append(face if new_id == face.track_id else replace(face, track_id=new_id))
+    return tuple(kept), len(counts) - len(kept_ids)
+
+
+def _downscale(image: np.ndarray, long_side: int) -> tuple[np.ndarray, float]:
+    """Shrink so the long side is at most ``long_side``; returns the image and original/detection scale."""
+    h, w = image.shape[:2]
+    if not long_side or max(h, w) <= long_side:
+        return image, 1.0
+    f = long_side / max(h, w)
+    size = (max(1, round(w * f)), max(1, round(h * f)))
+    small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    return small, w / size[0]
+
+
+class FaceExtractor:
+    """Finds, aligns, tracks and scores faces in media files or in frames the caller already decoded.
+
+    Example:
+        >>> extractor = FaceExtractor()  # doctest: +SKIP
+        >>> result = extractor.extract("clip.mp4")  # doctest: +SKIP
+        >>> [(f.track_id, f.timestamp) for f in result.faces]  # doctest: +SKIP
+    """
+
+    def __init__(self, config: FaceConfig | None = None, *, detector: FaceDetector | None = None,
+                 providers: Sequence[str] | None = None) -> None:
+        self.config = config or FaceConfig()
+        kwargs: dict[str, object] = {"min_face_size": self.config.min_face_size}
+        if self.config.backend == "onnx" and providers is not None:
+            kwargs["providers"] = providers
+        self.detector = detector or create_detector(self.config.backend, **kwargs)
+
+    def iter_faces(self, frames: Iterable[Frame], *, timings: dict[str, float] | None = None) -> Iterator[Face]:
+        """Faces of a stream of frames (one media), in frame order, with track ids assigned online."""
+        tracker = FaceTracker(self.config.tracker)
+        timings = timings if timings is not None else {}
+        timings.setdefault("decode", 0.0)
+        timings.setdefault("detect", 0.0)
+        timings.setdefault("align", 0.0)
+        batch: list[Frame] = []
+        sample = 0
+        it = iter(frames)
+        while True:
+            t0 = time.perf_counter()
+            frame = next(it, None)
+            timings["decode"] += time.perf_counter() - t0
+            if frame is not None:
+                # A batch shares one size (PNet runs on stacked frames); flush when the size changes.
+                if batch and batch[0].image.shape != frame.image.shape:
+                    yield from self._process(batch, sample, tracker, timings)
+                    sample += len(batch)
+                    batch = []
+                batch.append(frame)
+            if batch and (frame is None or len(batch) >= self.config.batch_frames):
+                yield from self._process(batch, sample, tracker, timings)
+                sample += len(batch)
+                batch = []
+            if frame is None:
+                return
+
+    def _process(self, batch: list[Frame], first_sample: int, tracker: FaceTracker,
+                 timings: dict[str, float]) -> Iterator[Face]:
+        t0 = time.perf_counter()
+        small, factors = zip(*(_downscale(f.image, self.config.detect_long_side) for f in batch))
+        detections: list[Detections] = [d.scaled(s) if s != 1.0 else d
+                                        for d, s in zip(self.detector.detect(list(small)), factors)]
+        t1 = time.perf_counter()
+        timings["detect"] += t1 - t0
+        faces: list[Face] = []
+        for offset, (frame, dets) in enumerate(zip(batch, detections)):
+            keep = dets.scores >= self.config.min_score
+            boxes, scores, marks = dets.boxes[keep], dets.scores[keep], dets.landmarks[keep]
+            sample = first_sample + offset
+            ids = tracker.update(sample, boxes, marks)
+            for box, score, lm, tid in zip(boxes, scores, marks, ids):
+                crop = align_face(frame.image, lm, self.config.align)
+                faces.append(Face(
+                    sample=sample, frame_index=frame.index, timestamp=frame.timestamp, track_id=tid,
+                    box=tuple(float(v) for v in box), landmarks=tuple((float(x), float(y)) for x, y in lm),
+                    quality=face_quality(box, lm, float(score), crop), crop=crop,
+                ))
+        timings["align"] += time.perf_counter() - t1
+        yield from faces
+
+    def extract_frames(self, frames: Sequence[Frame]) -> list[Face]:
+        """Faces of frames the caller already holds (e.g. ``Frame(i, t, rgb_array)``), short tracks dropped."""
+        faces, _ = drop_short_tracks(list(self.iter_faces(frames)), len(frames), self.config.tracker.min_track_faces)
+        return list(faces)
+
+    def extract(self, path: str | os.PathLike[str], *, sampling: Sampling | None = None,
+                limits: MediaLimits | None = None) -> FacesResult:
+        """Run the face stage on one media file. Raises ``MediaError`` subclasses for unusable files."""
+        timings: dict[str, float] = {}
+        start = time.perf_counter()
+        t0 = time.perf_counter()
+        with open_media(path, limits=limits) as media:
+            timings["open"] = time.perf_counter() - t0
+            frames_seen = 0
+
+            def counted() -> Iterator[Frame]:
+                nonlocal frames_seen
+                for frame in media.frames(sampling):
+                    frames_seen += 1
+                    yield frame
+
+            faces = list(self.iter_faces(counted(), timings=timings))
+            info = media.info
+        kept, dropped = drop_short_tracks(faces, frames_seen, self.config.tracker.min_track_faces)
+        timings["total"] = time.perf_counter() - start
+        return FacesResult(media=info, n_frames=frames_seen, faces=kept, tracks=summarize_tracks(kept),
+                           timings=timings, dropped_tracks=dropped)

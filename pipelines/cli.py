@@ -1,0 +1,262 @@
+"""The ``deepfake`` command.
+
+Results go to stdout (a table, or JSON Lines with ``--json``); logs and progress go to stderr.
+
+Exit codes:
+    0  every input was processed
+    2  usage error (bad flags or values)
+    3  at least one input failed (each failure is reported with its error code; the rest still ran)
+    4  set-up error: a missing optional dependency or a corrupt bundled model
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import os
+import shutil
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TextIO
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_INPUT_ERRORS = 3
+EXIT_SETUP = 4
+
+log = logging.getLogger("deepfake")
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="deepfake",
+        description="Tell real faces from manipulated ones in videos and images.",
+        epilog="Exit codes: 0 ok, 2 usage error, 3 some inputs failed, 4 set-up error (missing extra, bad model).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging on stderr")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    faces = sub.add_parser(
+        "faces", help="find, align and track faces; write crops and a JSONL of faces",
+        description="Find, align and track faces in videos and images. Writes aligned crops and faces.jsonl "
+                    "(and media.jsonl, one line per input, errors included) into --out.",
+        epilog="Exit codes: 0 ok, 2 usage error, 3 some inputs failed, 4 set-up error.",
+    )
+    faces.add_argument("paths", nargs="+", metavar="PATH", help="video or image files (directories with -r)")
+    faces.add_argument("--out", type=Path, help="directory for crops/, faces.jsonl and media.jsonl")
+    faces.add_argument("--json", action="store_true", help="print one JSON object per input on stdout")
+    faces.add_argument("-r", "--recursive", action="store_true", help="expand directories into their media files")
+    sampling = faces.add_mutually_exclusive_group()
+    sampling.add_argument("--frames", type=int, default=32, help="frames sampled evenly per video (default 32)")
+    sampling.add_argument("--fps", type=float, help="sample at a fixed rate instead")
+    faces.add_argument("--backend", default="onnx", choices=["onnx", "facenet"],
+                       help="face detector: onnx (default, no torch) or facenet (facenet-pytorch)")
+    faces.add_argument("--detect-size", type=int, default=640,
+                       help="long side of the frame copy that detection runs on (0: full size; default 640)")
+    faces.add_argument("--min-face", type=float, default=20.0, help="smallest face, px of the detection copy")
+    faces.add_argument("--min-score", type=float, default=0.9, help="smallest detector probability kept")
+    faces.add_argument("--crop-size", type=int, default=224, help="aligned crop side in px (default 224)")
+    faces.add_argument("--margin", type=float, default=0.3, help="crop margin around the face (default 0.3)")
+    faces.add_argument("--no-crops", action="store_true", help="write faces.jsonl but no crop images")
+
+    demo = sub.add_parser("demo-clip", help="write the demo clip (pan/zoom over a public-domain portrait)",
+                          description="Write a short video made from scikit-image's public-domain astronaut "
+                                      "photo (needs the 'demo' extra).")
+    demo.add_argument("path", type=Path, nargs="?", default=Path("demo.mp4"))
+    demo.add_argument("--width", type=int, default=1280)
+    demo.add_argument("--height", type=int, default=720)
+    demo.add_argument("--seconds", type=float, default=4.0)
+    return parser
+
+
+# -- helpers -----------------------------------------------------------------------------------------
+
+
+def expand_paths(paths: Sequence[str], *, recursive: bool) -> list[str]:
+    """Directories become their media files (sorted) when ``recursive``; everything else stays as given."""
+    from detector.media import is_media_path
+
+    out: list[str] = []
+    for p in paths:
+        if recursive and os.path.isdir(p):
+            found = sorted(str(f) for f in Path(p).rglob("*") if f.is_file() and is_media_path(f))
+            if not found:
+                log.warning("no media files under %s", p)
+            out.extend(found)
+        else:
+            out.append(p)
+    return out
+
+
+class Progress:
+    """One-line progress on stderr, only when stderr is a terminal."""
+
+    def __init__(self, total: int, stream: TextIO | None = None) -> None:
+        self.total = total
+        self.stream = stream or sys.stderr
+        self.enabled = total > 1 and self.stream.isatty()
+        self.start = time.monotonic()
+
+    def update(self, done: int, label: str) -> None:
+        if not self.enabled:
+            return
+        elapsed = time.monotonic() - self.start
+        eta = elapsed / max(done, 1) * (self.total - done)
+        self.stream.write(f"\r[{done}/{self.total}] {elapsed:5.1f}s eta {eta:5.1f}s {label[-50:]:<50}")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\n")
+
+
+def _media_id(path: str) -> str:
+    digest = hashlib.sha1(os.path.abspath(path).encode()).hexdigest()[:8]
+    return f"{Path(path).stem[:60]}-{digest}"
+
+
+def _error_record(path: str, code: str, message: str) -> dict[str, object]:
+    return {"path": path, "status": "error", "error": {"code": code, "message": message}}
+
+
+def _write_crops(out_dir: Path, path: str, result) -> dict[int, str]:
+    """Write crops into a temporary folder, then move it into place: no half-written sets."""
+    import cv2
+
+    final = out_dir / "crops" / _media_id(path)
+    tmp = final.with_name(final.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    names: dict[int, str] = {}
+    for i, face in enumerate(result.faces):
+        name = f"s{face.sample:05d}_t{face.track_id}.png"
+        cv2.imwrite(str(tmp / name), cv2.cvtColor(face.crop, cv2.COLOR_RGB2BGR))
+        names[i] = str((final / name).relative_to(out_dir))
+    shutil.rmtree(final, ignore_errors=True)
+    tmp.rename(final)
+    return names
+
+
+# -- commands ----------------------------------------------------------------------------------------
+
+
+def _iter_faces_results(args: argparse.Namespace, paths: list[str]) -> Iterator[tuple[str, object, dict | None]]:
+    from detector.errors import DetectorError
+    from detector.faces.align import AlignSpec
+    from detector.faces.extract import FaceConfig, FaceExtractor
+    from detector.media import Sampling
+
+    config = FaceConfig(backend=args.backend, detect_long_side=args.detect_size, min_face_size=args.min_face,
+                        min_score=args.min_score, align=AlignSpec(size=args.crop_size, margin=args.margin))
+    extractor = FaceExtractor(config)
+    sampling = Sampling(num_frames=args.frames, fps=args.fps)
+    for path in paths:
+        try:
+            yield path, extractor.extract(path, sampling=sampling), None
+        except DetectorError as exc:
+            yield path, None, exc.to_dict()
+        except Exception as exc:  # the batch boundary: one bad file must not stop the rest
+            log.debug("unexpected error on %s", path, exc_info=True)
+            yield path, None, {"code": "internal_error", "message": f"{type(exc).__name__}: {exc}"}
+
+
+def cmd_faces(args: argparse.Namespace, stdout: TextIO) -> int:
+    from detector.errors import ConfigError
+
+    if args.frames is not None and args.frames < 1:
+        raise ConfigError(f"--frames must be >= 1, got {args.frames}")
+    paths = expand_paths(args.paths, recursive=args.recursive)
+    if not paths:
+        raise ConfigError("no input files")
+    faces_log = media_log = None
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        faces_log = open(args.out / "faces.jsonl", "a", encoding="utf-8")
+        media_log = open(args.out / "media.jsonl", "a", encoding="utf-8")
+    progress = Progress(len(paths))
+    failed = 0
+    if not args.json:
+        stdout.write(f"{'file':<48} {'kind':<6} {'frames':>6} {'faces':>6} {'persons':>7} {'time':>7}\n")
+    try:
+        for done, (path, result, error) in enumerate(_iter_faces_results(args, paths), start=1):
+            progress.update(done, path)
+            if error is not None:
+                failed += 1
+                record = _error_record(path, error["code"], error["message"])
+                log.error("%s: %s: %s", path, error["code"], error["message"])
+                if args.json:
+                    stdout.write(json.dumps(record) + "\n")
+                else:
+                    stdout.write(f"{_short(path):<48} ERROR  {error['code']}: {error['message']}\n")
+                if media_log:
+                    media_log.write(json.dumps(record) + "\n")
+                continue
+            record = {"path": path, "status": "ok", **result.to_dict(), "error": None}
+            crop_names: dict[int, str] = {}
+            if args.out is not None and not args.no_crops:
+                crop_names = _write_crops(args.out, path, result)
+            if faces_log:
+                for i, face in enumerate(result.faces):
+                    faces_log.write(json.dumps({"path": path, **face.to_dict(), "crop": crop_names.get(i)}) + "\n")
+                faces_log.flush()
+            if media_log:
+                media_log.write(json.dumps({k: v for k, v in record.items() if k != "faces"}) + "\n")
+                media_log.flush()
+            if args.json:
+                stdout.write(json.dumps(record) + "\n")
+            else:
+                stdout.write(f"{_short(path):<48} {result.media.kind:<6} {result.n_frames:>6} {len(result.faces):>6} "
+                             f"{len(result.tracks):>7} {result.timings['total']:>6.2f}s\n")
+            stdout.flush()
+    finally:
+        progress.close()
+        for f in (faces_log, media_log):
+            if f:
+                f.close()
+    if args.out is not None:
+        log.info("wrote %s and %s", args.out / "faces.jsonl", args.out / "media.jsonl")
+    return EXIT_INPUT_ERRORS if failed else EXIT_OK
+
+
+def _short(path: str, width: int = 48) -> str:
+    return path if len(path) <= width else "..." + path[-(width - 3):]
+
+
+def cmd_demo_clip(args: argparse.Namespace, stdout: TextIO) -> int:
+    from detector.demo import make_demo_clip
+
+    path = make_demo_clip(args.path, width=args.width, height=args.height, seconds=args.seconds)
+    stdout.write(f"{path}\n")
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> int:
+    """Run the CLI; returns the exit code (tests call this in-process)."""
+    stdout = stdout or sys.stdout
+    parser = get_args_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
+        return int(exc.code or 0)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, stream=sys.stderr,
+                        format="%(levelname)s %(message)s")
+    from detector.errors import ConfigError, DetectorError
+
+    commands = {"faces": cmd_faces, "demo-clip": cmd_demo_clip}
+    try:
+        return commands[args.command](args, stdout)
+    except ConfigError as exc:
+        log.error("%s", exc)
+        return EXIT_USAGE
+    except DetectorError as exc:  # missing extra, model integrity: nothing can run
+        log.error("%s: %s", exc.code, exc)
+        return EXIT_SETUP
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
