@@ -45,7 +45,7 @@ from .errors import (
     UnsupportedCodecError,
     UnsupportedMediaError,
 )
-from .imageheader import sniff_image
+from .sniff import sniff_container, sniff_image
 
 VIDEO_EXTENSIONS = frozenset({".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi", ".wmv", ".flv", ".mpg", ".mpeg",
                               ".ts", ".mts", ".m2ts", ".3gp", ".ogv", ".gif"})
@@ -187,10 +187,13 @@ class MediaReader:
             self._container = av.open(spath, mode="r", metadata_errors="ignore")
         except av.error.PermissionError:
             raise MediaPermissionError(f"permission denied: {spath}", path=spath) from None
-        except (av.error.InvalidDataError, av.error.ValueError) as exc:
-            raise UnsupportedMediaError(f"not a readable video or image file: {spath} ({exc})", path=spath) from None
         except av.error.FFmpegError as exc:
-            raise UnsupportedMediaError(f"cannot open {spath}: {exc}", path=spath) from None
+            kind = sniff_container(head)
+            if kind is not None:
+                raise CorruptMediaError(f"{spath} starts like {kind} but cannot be opened: damaged or truncated "
+                                        f"({exc.strerror})", path=spath) from None
+            raise UnsupportedMediaError(f"not a video or image file FFmpeg can read: {spath} ({exc.strerror})",
+                                        path=spath) from None
         try:
             self.info = self._probe(header.format if header else None)
         except BaseException:
@@ -202,8 +205,8 @@ class MediaReader:
     def _check_pixels(self, width: int, height: int) -> None:
         if width * height > self.limits.max_pixels:
             raise MediaTooLargeError(
-                f"{width}x{height} is {width * height / 1e6:.0f} MP per frame, over the limit of "
-                f"{self.limits.max_pixels / 1e6:.0f} MP", path=str(self.path))
+                f"{self.path}: {width}x{height} is {width * height / 1e6:.1f} MP per frame, over the limit of "
+                f"{self.limits.max_pixels / 1e6:.1f} MP", path=str(self.path))
 
     def _probe(self, sniffed: str | None) -> MediaInfo:
         spath = str(self.path)
@@ -235,7 +238,8 @@ class MediaReader:
                 duration = self._demux_duration(stream)
             if duration is not None and duration > self.limits.max_duration_s:
                 raise MediaTooLongError(
-                    f"{duration:.0f} s long, over the limit of {self.limits.max_duration_s:.0f} s", path=spath)
+                    f"{spath}: {duration:.0f} s long, over the limit of {self.limits.max_duration_s:.0f} s",
+                    path=spath)
         sar = stream.sample_aspect_ratio
         self._sar = float(sar) if sar and float(sar) > 0 and abs(float(sar) - 1) > 1e-3 else 1.0
         # Decode the first frame now: it proves the stream decodes at all, and carries the display
@@ -290,8 +294,11 @@ class MediaReader:
             for frame in self._container.decode(self._stream):
                 return frame
         except av.error.FFmpegError as exc:
-            raise CorruptMediaError(f"cannot decode the first frame of {spath}: {exc}", path=spath) from None
-        raise NoDecodableFramesError(f"no decodable frames in {spath}", path=spath)
+            # Not one frame decodes: the stream is unusable from the start (corrupt_media is kept for files
+            # that break part-way).
+            raise NoDecodableFramesError(f"no decodable frames in {spath}: {exc.strerror}", path=spath) from None
+        raise NoDecodableFramesError(f"no decodable frames in {spath}: the video stream holds no frames",
+                                     path=spath)
 
     def _count_packets(self, stream: av.video.stream.VideoStream, *, limit: int) -> int:
         n = 0
@@ -373,7 +380,8 @@ class MediaReader:
         width = round(ctx_w * self._sar) if self._sar != 1.0 else ctx_w
         has_alpha = any(c.is_alpha for c in frame.format.components) or frame.format.has_palette
         if width * ctx_h > self.limits.max_pixels or ctx_w * ctx_h > self.limits.max_pixels:
-            raise MediaTooLargeError(f"frame of {ctx_w}x{ctx_h} is over the pixel limit", path=str(self.path))
+            raise MediaTooLargeError(f"{self.path}: frame of {ctx_w}x{ctx_h} is over the pixel limit",
+                                     path=str(self.path))
         if has_alpha:
             rgba = frame.to_ndarray(format="rgba", width=width, height=ctx_h)
             # Composite over white: transparent cut-outs are meant to be seen on a page background.
@@ -417,9 +425,9 @@ class MediaReader:
                 return
             prev = (frame, ordinal, t)
         if ti < len(targets) and prev is not None:
-            if targets[ti] - prev[2] > tolerance_s:
+            if targets[-1] - prev[2] > tolerance_s:
                 raise CorruptMediaError(
-                    f"stream ends at {prev[2]:.2f} s, before the sampled time {targets[ti]:.2f} s "
+                    f"{self.path}: stream ends at {prev[2]:.2f} s, before the sampled time {targets[-1]:.2f} s "
                     f"(declared duration {self.info.duration_s or 0:.2f} s): file truncated or damaged",
                     path=str(self.path))
             if prev[1] != last_index:
@@ -456,7 +464,7 @@ class MediaReader:
                 found = prev
                 if target - prev[1] > max(1.0, 2.0 / fps):
                     raise CorruptMediaError(
-                        f"stream ends at {prev[1]:.2f} s, before the sampled time {target:.2f} s: "
+                        f"{self.path}: stream ends at {prev[1]:.2f} s, before the sampled time {target:.2f} s: "
                         "file truncated or damaged", path=str(self.path))
             frame, t = found
             if last_t is not None and t <= last_t:

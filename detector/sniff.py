@@ -1,7 +1,8 @@
-"""Read an image's pixel size from its header, before any decoder allocates memory for it.
+"""Look at a file's first bytes: which container it claims to be, and an image's pixel size.
 
-This is the decompression-bomb guard: a 200-byte PNG can claim 60000 x 60000 pixels, and FFmpeg's
-stream probing would decode it. We parse the few bytes that state the size and refuse early.
+``sniff_image`` is the decompression-bomb guard: a 200-byte PNG can claim 60000 x 60000 pixels, and
+FFmpeg's stream probing would decode it. We parse the few bytes that state the size and refuse early.
+``sniff_container`` tells a damaged video (right magic, unreadable) from a file that is no media at all.
 """
 
 from __future__ import annotations
@@ -70,4 +71,28 @@ def _jpeg_size(head: bytes) -> ImageHeader | None:
             h, w = struct.unpack(">HH", head[i + 5 : i + 9])
             return ImageHeader("jpeg", w, h)
         i += 2 + length
+    return None
+
+
+def sniff_container(head: bytes) -> str | None:
+    """Name of the media container ``head`` starts like, else ``None``."""
+    image = sniff_image(head)
+    if image is not None:
+        return image.format
+    if head[4:8] == b"ftyp" or head[4:8] in (b"moov", b"mdat", b"wide", b"free"):
+        return "mp4/mov"
+    if head[:4] == b"\x1a\x45\xdf\xa3":
+        return "matroska/webm"
+    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        return "avi"
+    if head[:3] == b"FLV":
+        return "flv"
+    if head[:4] == b"OggS":
+        return "ogg"
+    if head[:4] == b"\x00\x00\x01\xba":
+        return "mpeg-ps"
+    if len(head) > 376 and head[0] == 0x47 and head[188] == 0x47 and head[376] == 0x47:
+        return "mpeg-ts"
+    if head[:4] == b"\x30\x26\xb2\x75":
+        return "asf/wmv"
     return None

@@ -1,0 +1,176 @@
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+import pytest
+
+from detector.errors import ConfigError, MediaTooLongError
+from detector.media import MediaLimits, Sampling, is_media_path, open_media, read_frames
+
+
+def test_even_sampling_spreads_over_duration(tmp_path, video_writer, numbered, read_number):
+    path = video_writer(tmp_path / "n.mp4", numbered(100), fps=25, options={"qp": "0"})
+    info, frames = read_frames(path, sampling=Sampling(num_frames=10))
+    assert info.kind == "video" and info.duration_s == pytest.approx(4.0, abs=0.05) and info.fps == 25
+    assert len(frames) == 10
+    # Centre of each of 10 slices of 4 s: 0.2, 0.6, ... 3.8 s -> frames 5, 15, ... 95.
+    assert [f.index for f in frames] == [5 + 10 * i for i in range(10)]
+    assert [read_number(f.image) for f in frames] == [5 + 10 * i for i in range(10)]
+    assert [f.timestamp for f in frames] == pytest.approx([0.2 + 0.4 * i for i in range(10)], abs=0.021)
+
+
+def test_fixed_rate_sampling(tmp_path, video_writer, numbered):
+    path = video_writer(tmp_path / "n.mp4", numbered(100), fps=25)
+    _, frames = read_frames(path, sampling=Sampling(fps=2.0))
+    assert len(frames) == 8
+    assert [f.timestamp for f in frames] == pytest.approx([0.5 * i for i in range(8)], abs=0.021)
+
+
+def test_more_samples_than_frames_gives_each_frame_once(tmp_path, video_writer, numbered):
+    path = video_writer(tmp_path / "short.mp4", numbered(5), fps=25)
+    _, frames = read_frames(path, sampling=Sampling(num_frames=32))
+    assert [f.index for f in frames] == [0, 1, 2, 3, 4]
+
+
+def test_seek_and_decode_all_pick_the_same_frames(tmp_path, video_writer, numbered):
+    # 40 s at 10 fps, keyframe every 2 s: above the seek threshold.
+    path = video_writer(tmp_path / "long.mp4", numbered(400, (32, 32)), fps=10,
+                        options={"g": "20", "qp": "0"})
+    sampling_all = Sampling(num_frames=16, seek_above_s=1e9)
+    sampling_seek = Sampling(num_frames=16, seek_above_s=1.0)
+    _, all_frames = read_frames(path, sampling=sampling_all)
+    _, seek_frames = read_frames(path, sampling=sampling_seek)
+    assert len(all_frames) == len(seek_frames) == 16
+    assert [f.timestamp for f in all_frames] == pytest.approx([f.timestamp for f in seek_frames], abs=1e-6)
+    assert [f.index for f in all_frames] == [f.index for f in seek_frames]
+    for a, b in zip(all_frames, seek_frames):
+        assert np.array_equal(a.image, b.image)
+
+
+def test_variable_frame_rate_is_sampled_by_time(tmp_path, video_writer, numbered):
+    # First second at 50 fps, next three seconds at 5 fps: frame counts would oversample the start.
+    times = [i / 50 for i in range(50)] + [1.0 + i / 5 for i in range(15)]
+    tb = Fraction(1, 1000)
+    path = video_writer(tmp_path / "vfr.mkv", numbered(len(times)), fps=50, pts=[round(t * 1000) for t in times],
+                        time_base=tb)
+    info, frames = read_frames(path, sampling=Sampling(num_frames=4))
+    assert info.duration_s == pytest.approx(4.0, abs=0.25)
+    # Targets at 0.5, 1.5, 2.5, 3.5 s: nearest frames lie within one 5-fps step of them.
+    for frame, target in zip(frames, [0.5, 1.5, 2.5, 3.5]):
+        assert abs(frame.timestamp - target) <= 0.11
+    assert len(frames) == 4
+
+
+@pytest.mark.parametrize("rotation, corner", [(90, "bottom_left"), (-90, "top_right"), (180, "bottom_right")])
+def test_rotation_metadata_is_applied(tmp_path, video_writer, rotation, corner):
+    img = np.zeros((48, 64, 3), np.uint8)
+    img[:16, :16] = 255  # a white top-left corner marks the orientation
+    path = video_writer(tmp_path / "rot.mp4", [img] * 5, rotation=rotation)
+    info, frames = read_frames(path, sampling=Sampling(num_frames=1))
+    out = frames[0].image
+    expected_shape = (48, 64, 3) if rotation == 180 else (64, 48, 3)
+    assert out.shape == expected_shape
+    assert (info.height, info.width) == expected_shape[:2]
+    h, w = out.shape[:2]
+    corners = {"top_left": out[:8, :8], "top_right": out[:8, w - 8:], "bottom_left": out[h - 8:, :8],
+               "bottom_right": out[h - 8:, w - 8:]}
+    assert corners[corner].mean() > 200
+    assert corners["top_left"].mean() < 50
+
+
+def test_odd_sizes_and_grayscale(tmp_path, video_writer, cameraman):
+    gray = cameraman[:241, :317, 0]
+    path = video_writer(tmp_path / "gray.mkv", [gray] * 3, codec="ffv1", pix_fmt="gray")
+    info, frames = read_frames(path, sampling=Sampling(num_frames=2))
+    assert (info.width, info.height) == (317, 241)
+    assert frames[0].image.shape == (241, 317, 3) and frames[0].image.dtype == np.uint8
+    assert np.array_equal(frames[0].image[..., 0], gray)  # lossless: grey replicated into RGB
+
+
+@pytest.mark.parametrize("ext", [".jpg", ".png", ".webp", ".bmp"])
+def test_still_images(tmp_path, astronaut, ext):
+    path = tmp_path / f"a{ext}"
+    assert cv2.imwrite(str(path), cv2.cvtColor(astronaut, cv2.COLOR_RGB2BGR))
+    info, frames = read_frames(path)
+    assert info.kind == "image" and info.duration_s is None
+    assert (info.width, info.height) == (512, 512) and len(frames) == 1
+    assert frames[0].timestamp == 0.0
+    # Lossy formats stay close to the original; lossless ones are exact.
+    diff = np.abs(frames[0].image.astype(int) - astronaut).mean()
+    assert diff < 4 if ext in (".jpg", ".webp") else diff == 0
+
+
+def test_png_alpha_is_composited_on_white(tmp_path, astronaut):
+    rgba = np.dstack([astronaut, np.full(astronaut.shape[:2], 255, np.uint8)])
+    rgba[:, :256, 3] = 0  # left half fully transparent
+    path = tmp_path / "alpha.png"
+    cv2.imwrite(str(path), cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA))
+    _, [frame] = read_frames(path)
+    assert frame.image.shape == (512, 512, 3)
+    assert (frame.image[:, :256] == 255).all()
+    assert np.array_equal(frame.image[:, 256:], astronaut[:, 256:])
+
+
+def test_animated_gif_is_a_video(tmp_path, numbered):
+    path = tmp_path / "anim.gif"
+    frames = numbered(20, (64, 48))
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("gif", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "rgb8"
+        for img in frames:
+            for p in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                out.mux(p)
+        for p in stream.encode():
+            out.mux(p)
+    info, sampled = read_frames(path, sampling=Sampling(num_frames=4))
+    assert info.kind == "video"
+    assert info.duration_s == pytest.approx(2.0, abs=0.15)
+    assert len(sampled) == 4
+
+
+def test_single_frame_gif_is_an_image(tmp_path, astronaut):
+    path = tmp_path / "still.gif"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("gif", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 512, 512, "rgb8"
+        for p in stream.encode(av.VideoFrame.from_ndarray(astronaut, format="rgb24")):
+            out.mux(p)
+        for p in stream.encode():
+            out.mux(p)
+    info, frames = read_frames(path)
+    assert info.kind == "image" and len(frames) == 1
+
+
+def test_frames_stream_lazily(demo_clip):
+    with open_media(demo_clip) as media:
+        it = media.frames(Sampling(num_frames=8))
+        first = next(it)
+        assert first.image.shape == (360, 640, 3)
+        assert sum(1 for _ in it) == 7
+
+
+def test_max_duration_guard(demo_clip):
+    with pytest.raises(MediaTooLongError) as err:
+        read_frames(demo_clip, limits=MediaLimits(max_duration_s=1.0))
+    assert err.value.code == "media_too_long"
+
+
+def test_fps_sampling_frame_cap(demo_clip):
+    with pytest.raises(MediaTooLongError):
+        read_frames(demo_clip, sampling=Sampling(fps=25), limits=MediaLimits(max_sampled_frames=10))
+
+
+def test_invalid_sampling_is_a_config_error():
+    with pytest.raises(ConfigError):
+        Sampling(num_frames=0)
+    with pytest.raises(ConfigError):
+        Sampling(fps=-1.0)
+
+
+def test_media_extensions():
+    assert is_media_path("a/b.MP4") and is_media_path("x.webp") and not is_media_path("notes.txt")
+    assert is_media_path(Path("clip.gif"))
