@@ -29,6 +29,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """``../shared/data`` (research data, never copied into the project); tests using it are marked ``data``."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared data not found at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
 def astronaut() -> np.ndarray:
     return load_photo("astronaut.png")
 
@@ -113,3 +121,8 @@ def numbered():
 @pytest.fixture(scope="session")
 def read_number():
     return frame_number
+
+
+@pytest.fixture(scope="session")
+def shared_data_or_none() -> Path | None:
+    return SHARED_DATA if SHARED_DATA.is_dir() else None

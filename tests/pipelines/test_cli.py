@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from pipelines.cli import EXIT_INPUT_ERRORS, EXIT_OK, EXIT_USAGE, main
+
+
+def run(argv: list[str]) -> tuple[int, str]:
+    out = io.StringIO()
+    code = main(argv, stdout=out)
+    return code, out.getvalue()
+
+
+def test_faces_writes_crops_and_jsonl(tmp_path, demo_clip):
+    out_dir = tmp_path / "out"
+    code, stdout = run(["faces", str(demo_clip), "--out", str(out_dir), "--frames", "8"])
+    assert code == EXIT_OK
+    assert "demo.mp4" in stdout and "video" in stdout
+    faces = [json.loads(line) for line in (out_dir / "faces.jsonl").read_text().splitlines()]
+    assert len(faces) == 8
+    for face in faces:
+        assert set(face) >= {"path", "frame_index", "timestamp", "track_id", "box", "landmarks", "quality", "crop"}
+        assert face["track_id"] == 0 and len(face["landmarks"]) == 5
+        assert (out_dir / face["crop"]).is_file()
+    media = [json.loads(line) for line in (out_dir / "media.jsonl").read_text().splitlines()]
+    assert media[0]["status"] == "ok" and media[0]["n_faces"] == 8 and media[0]["error"] is None
+    assert not list(out_dir.glob("crops/*.partial"))
+
+
+def test_json_lines_on_stdout(demo_clip):
+    code, stdout = run(["faces", str(demo_clip), "--json", "--frames", "4"])
+    assert code == EXIT_OK
+    [record] = [json.loads(line) for line in stdout.splitlines()]
+    assert record["path"] == str(demo_clip) and record["status"] == "ok"
+    assert record["n_frames"] == 4 and len(record["faces"]) == 4 and len(record["tracks"]) == 1
+    assert record["media"]["width"] == 640
+
+
+def test_bad_inputs_do_not_stop_the_batch(tmp_path, demo_clip):
+    empty = tmp_path / "empty.mp4"
+    empty.touch()
+    text = tmp_path / "text.mp4"
+    text.write_text("not a video")
+    out_dir = tmp_path / "out"
+    paths = [str(demo_clip), str(empty), str(tmp_path / "missing.mov"), str(text), str(tmp_path), str(demo_clip)]
+    code, stdout = run(["faces", *paths, "--json", "--frames", "2", "--out", str(out_dir)])
+    assert code == EXIT_INPUT_ERRORS
+    records = [json.loads(line) for line in stdout.splitlines()]
+    assert [r["path"] for r in records] == paths  # one record per input, in order, nothing lost
+    assert [r["status"] for r in records] == ["ok", "error", "error", "error", "error", "ok"]
+    assert [r["error"]["code"] for r in records if r["error"]] == [
+        "empty_file", "not_found", "unsupported_media", "is_directory"]
+    media = [json.loads(line) for line in (out_dir / "media.jsonl").read_text().splitlines()]
+    assert len(media) == len(paths)
+    faces = (out_dir / "faces.jsonl").read_text().splitlines()
+    assert len(faces) == 4  # 2 frames x 2 good inputs, nothing from the bad ones
+
+
+def test_recursive_expands_directories(tmp_path, demo_clip):
+    import shutil
+
+    (tmp_path / "sub").mkdir()
+    shutil.copy(demo_clip, tmp_path / "sub" / "a.mp4")
+    (tmp_path / "sub" / "readme.txt").write_text("skip me")
+    code, stdout = run(["faces", str(tmp_path), "-r", "--json", "--frames", "2"])
+    assert code == EXIT_OK
+    assert [json.loads(line)["path"] for line in stdout.splitlines()] == [str(tmp_path / "sub" / "a.mp4")]
+
+
+@pytest.mark.parametrize("argv", [["faces"], ["faces", "x.mp4", "--frames", "0"], ["nope"],
+                                  ["faces", "x.mp4", "--backend", "dlib"]])
+def test_usage_errors_exit_2(argv):
+    assert run(argv)[0] == EXIT_USAGE
+
+
+def test_help_exits_0(capsys):
+    assert run(["--help"])[0] == 0
+    assert "Exit codes" in capsys.readouterr().out
+
+
+def test_demo_clip_command(tmp_path):
+    code, stdout = run(["demo-clip", str(tmp_path / "d.mp4"), "--width", "320", "--height", "180", "--seconds", "1"])
+    assert code == EXIT_OK and (tmp_path / "d.mp4").stat().st_size > 1000

@@ -1,0 +1,50 @@
+"""A fresh environment with only the ``cpu`` extra (no torch) runs ``deepfake faces`` end to end."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _uv() -> list[str] | None:
+    exe = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
+    if Path(exe).is_file():
+        return [exe]
+    try:
+        import uv  # noqa: F401
+    except ImportError:
+        return None
+    return [sys.executable, "-m", "uv"]
+
+
+@pytest.mark.slow
+def test_cpu_only_venv_runs_faces(tmp_path, demo_clip, shared_data_or_none):
+    uv = _uv()
+    if uv is None:
+        pytest.skip("uv is not installed")
+    venv = tmp_path / "venv"
+    subprocess.run([*uv, "venv", "-q", str(venv), "--python", sys.executable], check=True)
+    py = venv / "bin" / "python"
+    subprocess.run([*uv, "pip", "install", "-q", "--python", str(py), f"{REPO}[cpu]"], check=True, cwd=tmp_path)
+    probe = subprocess.run([str(py), "-c", "import importlib.util as u; print(u.find_spec('torch') is None)"],
+                           capture_output=True, text=True, check=True)
+    assert probe.stdout.strip() == "True", "torch must not come with the cpu extra"
+    persons = {"dfl_Ava_de_Addario_0_L_real.mp4": 2}
+    clips = [demo_clip]
+    if shared_data_or_none is not None:
+        clips += sorted((shared_data_or_none / "eval" / "videos" / "real").glob("*.mp4"))
+    out = subprocess.run([str(venv / "bin" / "deepfake"), "faces", *map(str, clips), "--json", "--out",
+                          str(tmp_path / "faces")], capture_output=True, text=True, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    records = [json.loads(line) for line in out.stdout.splitlines()]
+    assert len(records) == len(clips)
+    for clip, record in zip(clips, records):
+        assert record["status"] == "ok"
+        assert len(record["tracks"]) == persons.get(Path(clip).name, 1), (clip, record["tracks"])
