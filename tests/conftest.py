@@ -15,6 +15,9 @@ import pytest
 
 from detector.demo import load_photo, pan_zoom_frames, write_video
 
+# albumentations (training tests) otherwise checks PyPI for updates at import.
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("DEEPFAKE_SHARED_DATA", REPO.parent / "shared" / "data"))
 

@@ -29,10 +29,15 @@ def test_cpu_only_venv_runs_faces(tmp_path, demo_clip, shared_data_or_none):
     uv = _uv()
     if uv is None:
         pytest.skip("uv is not installed")
+    # Install from a copy of the sources so the build leaves nothing in the working tree.
+    src = tmp_path / "src"
+    for name in ("pyproject.toml", "README.md", "detector", "training", "pipelines"):
+        src.mkdir(exist_ok=True)
+        (shutil.copytree if (REPO / name).is_dir() else shutil.copy)(REPO / name, src / name)
     venv = tmp_path / "venv"
     subprocess.run([*uv, "venv", "-q", str(venv), "--python", sys.executable], check=True)
     py = venv / "bin" / "python"
-    subprocess.run([*uv, "pip", "install", "-q", "--python", str(py), f"{REPO}[cpu]"], check=True, cwd=tmp_path)
+    subprocess.run([*uv, "pip", "install", "-q", "--python", str(py), f"{src}[cpu]"], check=True, cwd=tmp_path)
     probe = subprocess.run([str(py), "-c", "import importlib.util as u; print(u.find_spec('torch') is None)"],
                            capture_output=True, text=True, check=True)
     assert probe.stdout.strip() == "True", "torch must not come with the cpu extra"
