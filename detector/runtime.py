@@ -72,6 +72,14 @@ def resolve_providers(providers: Sequence[str] | None = None) -> list[str]:
     return chosen
 
 
+def usable_cores() -> int:
+    """Cores this process may use (CPU affinity, e.g. a container's cpuset), not the host's count."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def sha256_file(path: str | os.PathLike[str]) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
@@ -105,13 +113,13 @@ def create_session(
         path: the ``.onnx`` file.
         expected_sha256: hex digest recorded at export; a mismatch raises ``ModelIntegrityError``.
         providers: execution providers in priority order (default: CUDA if available, then CPU).
-        intra_op_threads: threads per operator; default all cores (``os.cpu_count()``).
+        intra_op_threads: threads per operator; default the cores this process may run on.
     """
     ort = onnxruntime()
     if expected_sha256 is not None:
         verify_sha256(path, expected_sha256)
     options = ort.SessionOptions()
-    options.intra_op_num_threads = intra_op_threads or (os.cpu_count() or 1)
+    options.intra_op_num_threads = intra_op_threads or usable_cores()
     options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     try:
