@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
 import av
 import numpy as np
@@ -490,7 +490,7 @@ class MediaReader:
     def close(self) -> None:
         self._container.close()
 
-    def __enter__(self) -> MediaReader:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -517,7 +517,7 @@ def _frame_rotation(frame: av.VideoFrame) -> int:
         angle = frame.rotation
     except (AttributeError, ValueError):
         return 0
-    return (int(round(angle / 90.0)) * 90) % 360 if angle else 0
+    return (round(angle / 90.0) * 90) % 360 if angle else 0
 
 
 def open_media(path: str | os.PathLike[str], *, limits: MediaLimits | None = None) -> MediaReader:

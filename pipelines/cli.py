@@ -12,6 +12,7 @@ Exit codes:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import logging
@@ -173,54 +174,56 @@ def cmd_faces(args: argparse.Namespace, stdout: TextIO) -> int:
     paths = expand_paths(args.paths, recursive=args.recursive)
     if not paths:
         raise ConfigError("no input files")
-    faces_log = media_log = None
-    if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
-        faces_log = open(args.out / "faces.jsonl", "a", encoding="utf-8")
-        media_log = open(args.out / "media.jsonl", "a", encoding="utf-8")
-    progress = Progress(len(paths))
-    failed = 0
-    if not args.json:
-        stdout.write(f"{'file':<48} {'kind':<6} {'frames':>6} {'faces':>6} {'persons':>7} {'time':>7}\n")
-    try:
-        for done, (path, result, error) in enumerate(_iter_faces_results(args, paths), start=1):
-            progress.update(done, path)
-            if error is not None:
-                failed += 1
-                record = _error_record(path, error["code"], error["message"])
-                log.error("%s: %s: %s", path, error["code"], error["message"])
-                if args.json:
-                    stdout.write(json.dumps(record) + "\n")
-                else:
-                    stdout.write(f"{_short(path):<48} ERROR  {error['code']}: {error['message']}\n")
-                if media_log:
-                    media_log.write(json.dumps(record) + "\n")
-                continue
-            record = {"path": path, "status": "ok", **result.to_dict(), "error": None}
-            crop_names: dict[int, str] = {}
-            if args.out is not None and not args.no_crops:
-                crop_names = _write_crops(args.out, path, result)
-            if faces_log:
-                for i, face in enumerate(result.faces):
-                    faces_log.write(json.dumps({"path": path, **face.to_dict(), "crop": crop_names.get(i)}) + "\n")
-                faces_log.flush()
-            if media_log:
-                media_log.write(json.dumps({k: v for k, v in record.items() if k != "faces"}) + "\n")
-                media_log.flush()
-            if args.json:
-                stdout.write(json.dumps(record) + "\n")
-            else:
-                stdout.write(f"{_short(path):<48} {result.media.kind:<6} {result.n_frames:>6} {len(result.faces):>6} "
-                             f"{len(result.tracks):>7} {result.timings['total']:>6.2f}s\n")
-            stdout.flush()
-    finally:
-        progress.close()
-        for f in (faces_log, media_log):
-            if f:
-                f.close()
+    with contextlib.ExitStack() as stack:
+        faces_log = media_log = None
+        if args.out is not None:
+            args.out.mkdir(parents=True, exist_ok=True)
+            faces_log = stack.enter_context(open(args.out / "faces.jsonl", "a", encoding="utf-8"))
+            media_log = stack.enter_context(open(args.out / "media.jsonl", "a", encoding="utf-8"))
+        progress = stack.enter_context(contextlib.closing(Progress(len(paths))))
+        failed = _faces_loop(args, paths, stdout, progress, faces_log, media_log)
     if args.out is not None:
         log.info("wrote %s and %s", args.out / "faces.jsonl", args.out / "media.jsonl")
     return EXIT_INPUT_ERRORS if failed else EXIT_OK
+
+
+def _faces_loop(args: argparse.Namespace, paths: list[str], stdout: TextIO, progress: Progress,
+                faces_log: TextIO | None, media_log: TextIO | None) -> int:
+    """Process every path, writing each result as it comes; returns how many inputs failed."""
+    failed = 0
+    if not args.json:
+        stdout.write(f"{'file':<48} {'kind':<6} {'frames':>6} {'faces':>6} {'persons':>7} {'time':>7}\n")
+    for done, (path, result, error) in enumerate(_iter_faces_results(args, paths), start=1):
+        progress.update(done, path)
+        if error is not None:
+            failed += 1
+            record = _error_record(path, error["code"], error["message"])
+            log.error("%s: %s: %s", path, error["code"], error["message"])
+            if args.json:
+                stdout.write(json.dumps(record) + "\n")
+            else:
+                stdout.write(f"{_short(path):<48} ERROR  {error['code']}: {error['message']}\n")
+            if media_log:
+                media_log.write(json.dumps(record) + "\n")
+            continue
+        record = {"path": path, "status": "ok", **result.to_dict(), "error": None}
+        crop_names: dict[int, str] = {}
+        if args.out is not None and not args.no_crops:
+            crop_names = _write_crops(args.out, path, result)
+        if faces_log:
+            faces_log.writelines(json.dumps({"path": path, **face.to_dict(), "crop": crop_names.get(i)}) + "\n"
+                             for i, face in enumerate(result.faces))
+            faces_log.flush()
+        if media_log:
+            media_log.write(json.dumps({k: v for k, v in record.items() if k != "faces"}) + "\n")
+            media_log.flush()
+        if args.json:
+            stdout.write(json.dumps(record) + "\n")
+        else:
+            stdout.write(f"{_short(path):<48} {result.media.kind:<6} {result.n_frames:>6} {len(result.faces):>6} "
+                         f"{len(result.tracks):>7} {result.timings['total']:>6.2f}s\n")
+        stdout.flush()
+    return failed
 
 
 def _short(path: str, width: int = 48) -> str:

@@ -17,10 +17,9 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import warnings
 from importlib.metadata import version
 from pathlib import Path
-
-import warnings
 
 import torch
 

@@ -4,7 +4,14 @@ import cv2
 import numpy as np
 import pytest
 
-from detector.faces.align import ALIGNMENT_VERSION, AlignSpec, align_face, alignment_matrix, similarity_transform, transform_points
+from detector.faces.align import (
+    ALIGNMENT_VERSION,
+    AlignSpec,
+    align_face,
+    alignment_matrix,
+    similarity_transform,
+    transform_points,
+)
 from detector.faces.detections import create_detector
 
 

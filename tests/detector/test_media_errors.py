@@ -151,7 +151,7 @@ def test_png_decompression_bomb_refused_before_decoding(tmp_path):
 
 
 def test_jpeg_with_absurd_dimensions(tmp_path, astronaut):
-    ok, buf = cv2.imencode(".jpg", astronaut)
+    _, buf = cv2.imencode(".jpg", astronaut)
     data = bytearray(buf.tobytes())
     sof = data.find(b"\xff\xc0")
     data[sof + 5: sof + 9] = struct.pack(">HH", 50000, 50000)  # height, width in the frame header

@@ -82,5 +82,5 @@ def test_help_exits_0(capsys):
 
 
 def test_demo_clip_command(tmp_path):
-    code, stdout = run(["demo-clip", str(tmp_path / "d.mp4"), "--width", "320", "--height", "180", "--seconds", "1"])
+    code, _ = run(["demo-clip", str(tmp_path / "d.mp4"), "--width", "320", "--height", "180", "--seconds", "1"])
     assert code == EXIT_OK and (tmp_path / "d.mp4").stat().st_size > 1000

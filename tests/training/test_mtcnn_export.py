@@ -10,9 +10,9 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("facenet_pytorch")
 
-from detector.faces.mtcnn import MODEL_DIR  # noqa: E402
-from detector.runtime import create_session  # noqa: E402
-from training import mtcnn_export  # noqa: E402
+from detector.faces.mtcnn import MODEL_DIR
+from detector.runtime import create_session
+from training import mtcnn_export
 
 
 @pytest.fixture(scope="module")
