@@ -157,3 +157,19 @@ def test_invalid_sampling_is_a_config_error():
 def test_media_extensions():
     assert is_media_path("a/b.MP4") and is_media_path("x.webp") and not is_media_path("notes.txt")
     assert is_media_path(Path("clip.gif"))
+
+
+@pytest.mark.parametrize("orientation", [3, 6, 8])
+def test_jpeg_exif_orientation_matches_pillow(tmp_path, orientation):
+    image_mod = pytest.importorskip("PIL.Image")
+    ops = pytest.importorskip("PIL.ImageOps")
+    img = np.zeros((48, 64, 3), np.uint8)
+    img[:16, :16] = 255
+    exif = image_mod.Exif()
+    exif[0x0112] = orientation  # how a phone records a sideways shot
+    path = tmp_path / f"o{orientation}.jpg"
+    image_mod.fromarray(img).save(path, exif=exif.tobytes(), quality=95)
+    expected = np.asarray(ops.exif_transpose(image_mod.open(path)))
+    _, [frame] = read_frames(path)
+    assert frame.image.shape == expected.shape
+    assert np.abs(frame.image.astype(int) - expected).mean() < 3
