@@ -32,6 +32,47 @@ EXIT_SETUP = 4
 log = logging.getLogger("deepfake")
 
 
+# command -> (module:function taking argv, help); "synth" dispatches on its first argument.
+DELEGATED: dict[str, tuple[str, str]] = {
+    "train": ("training.train:main", "train a classifier from a JSON config (train extra)"),
+    "eval": ("training.evaluate:main", "evaluate an exported model on a labelled dataset (train extra)"),
+    "export": ("training.export:main", "export a checkpoint to ONNX with its model card (train extra)"),
+    "export-mtcnn": ("training.mtcnn_export:main", "re-export facenet-pytorch's MTCNN nets to ONNX (train extra)"),
+    "synth": ("", "make training fakes: synth sbi | ae-swap | gan ... (train extra)"),
+}
+SYNTH: dict[str, str] = {
+    "sbi": "training.synth.sbi:main",
+    "ae-swap": "training.synth.ae_swap:main",
+    "gan": "training.synth.gan:main",
+}
+
+
+def _run_delegated(argv: list[str]) -> int:
+    import importlib
+
+    from detector.errors import ConfigError, MissingExtraError
+
+    command, rest = argv[0], argv[1:]
+    if command == "synth":
+        if not rest or rest[0] not in SYNTH:
+            raise ConfigError(f"usage: deepfake synth {{{','.join(SYNTH)}}} ...")
+        target, rest = SYNTH[rest[0]], rest[1:]
+    else:
+        target = DELEGATED[command][0]
+    module_name, func = target.split(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        if exc.name and exc.name.split(".")[0] in ("torch", "timm", "albumentations", "sklearn", "facenet_pytorch",
+                                                    "onnx", "scipy", "torchvision"):
+            raise MissingExtraError(exc.name, extra="train") from exc
+        raise
+    try:
+        return int(getattr(module, func)(rest) or 0)
+    except SystemExit as exc:  # their argparse: 2 on usage errors, 0 on --help
+        return int(exc.code or 0)
+
+
 def get_args_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="deepfake",
@@ -64,6 +105,10 @@ def get_args_parser() -> argparse.ArgumentParser:
     faces.add_argument("--crop-size", type=int, default=224, help="aligned crop side in px (default 224)")
     faces.add_argument("--margin", type=float, default=0.3, help="crop margin around the face (default 0.3)")
     faces.add_argument("--no-crops", action="store_true", help="write faces.jsonl but no crop images")
+
+    # Training-side commands (need the 'train' extra); their own parsers take the remaining arguments.
+    for name, (_, help_text) in DELEGATED.items():
+        sub.add_parser(name, help=help_text, add_help=False)
 
     demo = sub.add_parser("demo-clip", help="write the demo clip (pan/zoom over a public-domain portrait)",
                           description="Write a short video made from scikit-image's public-domain astronaut "
@@ -241,6 +286,19 @@ def cmd_demo_clip(args: argparse.Namespace, stdout: TextIO) -> int:
 def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> int:
     """Run the CLI; returns the exit code (tests call this in-process)."""
     stdout = stdout or sys.stdout
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in DELEGATED:
+        logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(message)s")
+        from detector.errors import ConfigError, DetectorError
+
+        try:
+            return _run_delegated(argv)
+        except ConfigError as exc:
+            log.error("%s", exc)
+            return EXIT_USAGE
+        except DetectorError as exc:
+            log.error("%s: %s", exc.code, exc)
+            return EXIT_SETUP
     parser = get_args_parser()
     try:
         args = parser.parse_args(argv)

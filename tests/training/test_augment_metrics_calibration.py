@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from training.augment import AugmentConfig, build_augment
+from training.calibrate import fit_calibration
+from training.metrics import binary_metrics, expected_calibration_error
+
+
+def test_augment_pipeline_builds_strictly_and_keeps_shape(astronaut):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # albumentations warns on unknown (1.x) argument names
+        aug = build_augment()
+    crop = astronaut[:128, 192:320].copy()
+    outs = [aug(image=crop)["image"] for _ in range(20)]
+    assert all(o.shape == crop.shape and o.dtype == np.uint8 for o in outs)
+    assert sum(not np.array_equal(o, crop) for o in outs) >= 15
+
+
+def test_zero_strength_is_identity(astronaut):
+    aug = build_augment(AugmentConfig(strength=0.0))
+    crop = astronaut[:128, 192:320].copy()
+    assert np.array_equal(aug(image=crop)["image"], crop)
+
+
+def test_binary_metrics_on_known_scores():
+    y = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    p = np.array([0.1, 0.2, 0.3, 0.6, 0.4, 0.7, 0.8, 0.9])
+    m = binary_metrics(y, p)
+    assert m["auc"] == pytest.approx(15 / 16)  # 0.4 ranks below one real (0.6)
+    assert m["accuracy"] == pytest.approx(6 / 8)
+    assert 0 < m["eer"] < 0.5 and m["n"] == 8 and m["n_fake"] == 4
+    assert m["tpr@fpr0.01"] <= m["tpr@fpr0.1"]
+    one_class = binary_metrics([1, 1], [0.8, 0.9])
+    assert one_class["auc"] is None and one_class["accuracy"] == 1.0
+
+
+def test_ece_of_perfectly_calibrated_scores_is_small():
+    rng = np.random.default_rng(0)
+    p = rng.uniform(size=20000)
+    y = (rng.uniform(size=20000) < p).astype(int)
+    assert expected_calibration_error(y, p) < 0.02
+    assert expected_calibration_error(y, np.clip(p * 0.3, 0, 1)) > 0.2
+
+
+def test_temperature_scaling_recovers_the_temperature():
+    rng = np.random.default_rng(0)
+    true_logit = rng.normal(0, 2, 20000)
+    y = (rng.uniform(size=20000) < 1 / (1 + np.exp(-true_logit))).astype(int)
+    overconfident = true_logit * 3.0
+    cal = fit_calibration(overconfident, y)
+    assert cal.temperature == pytest.approx(3.0, rel=0.05)
+    before = expected_calibration_error(y, 1 / (1 + np.exp(-overconfident)))
+    after = expected_calibration_error(y, cal.apply(overconfident))
+    assert after < before / 2
+    platt = fit_calibration(overconfident + 1.0, y, method="platt")
+    assert platt.bias == pytest.approx(-1.0 / 3.0, abs=0.1)
+    with pytest.raises(ValueError):
+        fit_calibration(np.array([1.0, 2.0]), np.array([1, 1]))

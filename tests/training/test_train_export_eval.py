@@ -1,0 +1,111 @@
+"""A tiny end-to-end run: folders of real/fake images -> crop cache -> train -> export (ONNX parity) ->
+classifier runtime -> evaluation report. Small enough for the normal suite (< 2 min on 2 cores)."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("timm")
+
+from detector.classifier import Classifier  # noqa: E402
+from detector.errors import ConfigError, ModelIntegrityError  # noqa: E402
+from training.export import export  # noqa: E402
+from training.train import TrainConfig, apply_overrides, train  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def folder_dataset(tmp_path_factory, astronaut, cameraman):
+    """12 real photos (shifted/scaled astronaut and cameraman) and 12 'fakes' (same, smoothed and tinted)."""
+    root = tmp_path_factory.mktemp("ds")
+    rng = np.random.default_rng(0)
+    for i in range(12):
+        base = astronaut if i % 3 else cameraman
+        s = rng.uniform(0.8, 1.1)
+        m = np.array([[s, 0, rng.uniform(-30, 30)], [0, s, rng.uniform(-20, 20)]])
+        real = cv2.warpAffine(base, m, (512, 512), borderMode=cv2.BORDER_REFLECT)
+        fake = cv2.GaussianBlur(real, (0, 0), 2.0)
+        fake = np.clip(fake.astype(int) + [25, -10, 5], 0, 255).astype(np.uint8)
+        for label, img in (("real", real), ("fake", fake)):
+            (root / label / f"p{i}").mkdir(parents=True, exist_ok=True)
+            cv2.imwrite(str(root / label / f"p{i}" / f"{i}.png"), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
+    return root
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory, folder_dataset):
+    out = tmp_path_factory.mktemp("run")
+    config = TrainConfig(data=(str(folder_dataset),), data_split=None, out=str(out / "run"),
+                         cache=str(out / "cache"), arch="mobilenetv3_small_050", align_size=64, epochs=2,
+                         batch_size=8, faces_per_item=1, val_fraction=0.3, workers=0, patience=5, seed=0)
+    summary = train(config, progress=False)
+    return config, summary, out
+
+
+def test_training_writes_checkpoints_config_and_log(run):
+    config, summary, out = run
+    run_dir = out / "run"
+    assert (run_dir / "best.pt").exists() and (run_dir / "last.pt").exists()
+    assert TrainConfig.load(run_dir / "config.json") == config
+    log = [json.loads(line) for line in (run_dir / "log.jsonl").read_text().splitlines()]
+    assert [e["epoch"] for e in log] == [1, 2]
+    assert all(np.isfinite(e["train_loss"]) for e in log)
+    assert summary["epochs"] == 2 and summary["data"]["train_items"] > 0 and summary["data"]["val_items"] > 0
+
+
+def test_resume_continues_from_last_checkpoint(run):
+    config, _, _ = run
+    more = apply_overrides(config, ["epochs=3"])
+    summary = train(more, progress=False)
+    assert summary["epochs"] == 3 and summary["steps"] > 0
+
+
+def test_export_parity_card_and_runtime(run, folder_dataset):
+    config, _, out = run
+    onnx_path, card_path = export(out / "run" / "best.pt", out / "model", name="tiny", version="0.0.1")
+    card = json.loads(card_path.read_text())
+    assert card["input_size"] == 64 and card["align"]["version"] == config.align_spec().version
+    assert card["recipe"]["parity_max_abs_diff"] <= 1e-4
+    clf = Classifier.load(onnx_path)
+    crops = np.random.default_rng(0).integers(0, 255, (5, 64, 64, 3), dtype=np.uint8)
+    p = clf.predict(crops)
+    assert p.shape == (5,) and ((p > 0) & (p < 1)).all()
+    # Same numbers as the torch model on the same preprocessing.
+    from detector.preprocess import to_input
+    from training.export import load_checkpoint
+
+    model, _, _ = load_checkpoint(out / "run" / "best.pt")
+    with torch.no_grad():
+        ref = torch.sigmoid(model(torch.from_numpy(to_input(crops, size=64))).reshape(-1)).numpy()
+    np.testing.assert_allclose(p, ref, atol=1e-4)
+    # A corrupted file is refused at load.
+    data = bytearray(onnx_path.read_bytes())
+    data[-10] ^= 0xFF
+    onnx_path.write_bytes(bytes(data))
+    with pytest.raises(ModelIntegrityError):
+        Classifier.load(onnx_path)
+
+
+def test_evaluation_report(run, folder_dataset, tmp_path):
+    from training.evaluate import main as eval_main
+
+    config, _, out = run
+    onnx_path, _ = export(out / "run" / "best.pt", tmp_path / "m", name="tiny")
+    report_path = tmp_path / "report.json"
+    assert eval_main(["--model", str(onnx_path), "--data", str(folder_dataset), "--cache", str(tmp_path / "c"),
+                      "--out", str(report_path)]) == 0
+    rep = json.loads(report_path.read_text())
+    assert rep["n_items"] == 24 and rep["n_no_face"] == 0
+    assert rep["image_level"]["n"] == 24 and rep["image_level"]["auc"] is not None
+    assert len(rep["items"]) == 24 and all(0 <= i["score"] <= 1 for i in rep["items"])
+
+
+def test_config_rejects_unknown_keys():
+    with pytest.raises(ConfigError, match="unknown"):
+        TrainConfig.from_dict({"lr": 0.1, "learning_rate": 0.1})
+    with pytest.raises(ConfigError):
+        apply_overrides(TrainConfig(), ["nope=1"])

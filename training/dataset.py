@@ -1,0 +1,86 @@
+"""Torch dataset over cached face crops, with self-blended fakes made on the fly from real faces."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from detector.preprocess import IMAGENET_MEAN, IMAGENET_STD, to_input
+
+from .crops import CachedFaces
+from .synth.sbi import SBIConfig, self_blend
+
+
+@dataclass(frozen=True)
+class FaceSample:
+    """One face of one media item; ``sbi`` marks a real face to be turned into a self-blended fake."""
+
+    item: int
+    face: int
+    label: int
+    sbi: bool = False
+
+
+class FaceCropDataset(Dataset):
+    """Faces from cached media items, ``k`` faces per item per epoch (videos would otherwise outweigh
+    images 32 to 1), optionally with a self-blended fake for each real face.
+
+    Returns ``(input_tensor (3,S,S) float32, label float32, sample index)``.
+    """
+
+    def __init__(self, items: Sequence[CachedFaces], *, size: int, faces_per_item: int = 4, sbi: bool = True,
+                 augment=None, seed: int = 0, mean: Sequence[float] = IMAGENET_MEAN,
+                 std: Sequence[float] = IMAGENET_STD, sbi_config: SBIConfig | None = None) -> None:
+        self.items = list(items)
+        self.size = size
+        self.faces_per_item = faces_per_item
+        self.use_sbi = sbi
+        self.augment = augment
+        self.seed = seed
+        self.mean, self.std = tuple(mean), tuple(std)
+        self.sbi_config = sbi_config or SBIConfig()
+        self.epoch = 0
+        self.samples: list[FaceSample] = []
+        self.set_epoch(0)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Re-draw which faces of each item this epoch uses (deterministic per seed and epoch)."""
+        self.epoch = epoch
+        rng = np.random.default_rng((self.seed, epoch))
+        samples = []
+        for i, faces in enumerate(self.items):
+            n = len(faces)
+            k = min(n, self.faces_per_item)
+            chosen = np.sort(rng.choice(n, size=k, replace=False)) if n > k else np.arange(n)
+            for j in chosen:
+                samples.append(FaceSample(i, int(j), faces.item.label))
+                if self.use_sbi and faces.item.label == 0:
+                    samples.append(FaceSample(i, int(j), 1, sbi=True))
+        self.samples = samples
+
+    def labels(self) -> np.ndarray:
+        return np.array([s.label for s in self.samples], np.int64)
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def image(self, index: int) -> np.ndarray:
+        """The uint8 crop of sample ``index`` before augmentation (SBI applied)."""
+        s = self.samples[index]
+        faces = self.items[s.item]
+        crop = faces.crops[s.face]
+        if s.sbi:
+            rng = np.random.default_rng((self.seed, self.epoch, index))
+            crop, _ = self_blend(crop, faces.landmarks[s.face], rng, self.sbi_config)
+        return crop
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, int]:
+        crop = self.image(index)
+        if self.augment is not None:
+            crop = self.augment(image=crop)["image"]
+        x = to_input(crop[None], size=self.size, mean=self.mean, std=self.std)[0]
+        return torch.from_numpy(x), torch.tensor(float(self.samples[index].label)), index

@@ -1,0 +1,123 @@
+"""Export a trained checkpoint to ONNX with its model card: ``deepfake export CHECKPOINT --out DIR``.
+
+Writes ``DIR/<name>.onnx`` (inputs ``input`` (N,3,S,S) float32 with a dynamic batch; outputs ``logit`` and
+``probability``, uncalibrated) and ``DIR/<name>.json`` (:class:`detector.modelcard.ModelCard`: sha256 of the
+ONNX file, preprocessing, alignment version, calibration, threshold, aggregation, data summary, licence,
+metrics). The export is checked against torch before it is written out: max |p_onnx - p_torch| <= 1e-4.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import warnings
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from detector.modelcard import Calibration, ModelCard
+from detector.preprocess import IMAGENET_MEAN, IMAGENET_STD
+from detector.runtime import create_session, sha256_file
+
+from .model import WithSigmoid, build_model
+from .train import TrainConfig
+
+OPSET = 17
+PARITY_ATOL = 1e-4
+
+
+def load_checkpoint(path: str | Path) -> tuple[torch.nn.Module, TrainConfig, dict[str, Any]]:
+    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    config = TrainConfig.from_dict(ckpt["config"])
+    model = build_model(config.arch)
+    model.load_state_dict(ckpt["model"])
+    return model.eval(), config, ckpt
+
+
+def export_onnx(model: torch.nn.Module, path: Path, *, size: int, batch: int = 2) -> Path:
+    wrapped = WithSigmoid(model).eval()
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
+        torch.onnx.export(wrapped, (torch.zeros(batch, 3, size, size),), str(path), input_names=["input"],
+                          output_names=["logit", "probability"], opset_version=OPSET, do_constant_folding=True,
+                          dynamic_axes={"input": {0: "batch"}, "logit": {0: "batch"}, "probability": {0: "batch"}},
+                          dynamo=False)
+    return path
+
+
+def check_parity(model: torch.nn.Module, onnx_path: Path, *, size: int, n: int = 6, seed: int = 0) -> float:
+    """Max |probability difference| between torch and ONNX Runtime on random inputs (batch sizes 1 and n)."""
+    session = create_session(onnx_path, providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(seed)
+    worst = 0.0
+    for b in (1, n):
+        x = rng.standard_normal((b, 3, size, size)).astype(np.float32)
+        with torch.no_grad():
+            ref = torch.sigmoid(model(torch.from_numpy(x)).reshape(-1)).numpy()
+        _, prob = session.run(None, {"input": x})
+        worst = max(worst, float(np.abs(prob.reshape(-1) - ref).max()))
+    return worst
+
+
+def build_card(*, name: str, version: str, onnx_path: Path, config: TrainConfig, calibration: Calibration,
+               threshold: float = 0.5, training_data: dict[str, Any] | None = None, metrics: dict[str, Any] | None = None,
+               licence: str = "research and non-commercial use only (trained on data under non-commercial terms)",
+               aggregation: dict[str, Any] | None = None) -> ModelCard:
+    spec = config.align_spec()
+    return ModelCard(
+        name=name, version=version, sha256=sha256_file(onnx_path), arch=config.arch, input_size=config.align_size,
+        mean=IMAGENET_MEAN, std=IMAGENET_STD, align=spec.to_dict(), calibration=calibration, threshold=threshold,
+        aggregation=aggregation or {"strategy": "mean"}, training_data=training_data or {}, licence=licence,
+        metrics=metrics or {}, recipe={"train_config": config.to_dict()},
+    )
+
+
+def export(checkpoint: str | Path, out_dir: str | Path, *, name: str = "deepfake-detector", version: str = "0.0.0",
+           calibration: Calibration | None = None, threshold: float = 0.5, extra: dict[str, Any] | None = None
+           ) -> tuple[Path, Path]:
+    """Export ``checkpoint`` to ``out_dir/<name>.onnx`` + ``.json``; raises if ONNX disagrees with torch."""
+    model, config, ckpt = load_checkpoint(checkpoint)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    onnx_path = export_onnx(model, out_dir / f"{name}.onnx", size=config.align_size)
+    diff = check_parity(model, onnx_path, size=config.align_size)
+    if diff > PARITY_ATOL:
+        onnx_path.unlink()
+        raise RuntimeError(f"ONNX export disagrees with torch: max |dp| = {diff:.2e} > {PARITY_ATOL}")
+    extra = extra or {}
+    card = build_card(name=name, version=version, onnx_path=onnx_path, config=config,
+                      calibration=calibration or Calibration(), threshold=threshold,
+                      training_data=extra.get("training_data"), metrics=extra.get("metrics", {"val": ckpt.get("val")}),
+                      aggregation=extra.get("aggregation"))
+    card = replace(card, recipe={**card.recipe, "parity_max_abs_diff": diff, "checkpoint_epoch": ckpt.get("epoch")})
+    card_path = card.save(out_dir / f"{name}.json")
+    return onnx_path, card_path
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="deepfake export", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("checkpoint", type=Path, help="best.pt / last.pt from deepfake train")
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--name", default="deepfake-detector")
+    parser.add_argument("--version", default="0.0.0")
+    parser.add_argument("--calibration", type=Path, help="JSON with temperature/bias (from deepfake eval --fit)")
+    parser.add_argument("--threshold", type=float, default=0.5)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = get_args_parser().parse_args(argv)
+    calibration = Calibration(**json.loads(args.calibration.read_text())) if args.calibration else None
+    onnx_path, card_path = export(args.checkpoint, args.out, name=args.name, version=args.version,
+                                  calibration=calibration, threshold=args.threshold)
+    print(f"{onnx_path}\n{card_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,323 @@
+"""Train the real/fake classifier: ``deepfake train CONFIG.json`` (or ``python -m training.train``).
+
+Data: one or more datasets (manifest CSV, folders, FaceForensics++, DFDC, Celeb-DF: see
+``training.data``), split by group so no identity/pair/source video lands on both sides; faces come from
+the crop cache (the inference face stage). Real faces also yield self-blended fakes on the fly.
+Augmentation is the same for both classes. The loop: AdamW + cosine schedule, AMP on CUDA, seeds,
+checkpoint every epoch (``last.pt``) and on the best validation AUC (``best.pt``), resume, early stopping.
+The resolved config is saved beside the checkpoints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, WeightedRandomSampler
+
+from detector.errors import ConfigError
+from detector.faces.align import AlignSpec
+from detector.preprocess import IMAGENET_MEAN, IMAGENET_STD
+
+from .augment import AugmentConfig, build_augment
+from .crops import CachedFaces, CropCache, CropCacheConfig
+from .dataset import FaceCropDataset
+from .metrics import binary_metrics
+from .model import build_model
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything a training run depends on. JSON keys must match these names (unknown keys are refused).
+
+    Attributes:
+        data: dataset specs (a manifest CSV, or a folder in a supported layout), all used together.
+        data_split: only items whose manifest ``split`` column has this value (None: all).
+        out: run folder (checkpoints, config, log).
+        cache: crop-cache root.
+        arch: timm architecture; input size = crop size (``align_size``).
+        sbi: add a self-blended fake for each real face.
+        faces_per_item: faces drawn per media item per epoch.
+        val_fraction: share of groups held out for validation / early stopping / calibration.
+        patience: epochs without a better validation AUC before stopping.
+        max_steps: stop after this many optimiser steps (tests, quick runs); 0 = no limit.
+        device: ``auto`` (CUDA if available), ``cpu`` or ``cuda``.
+    """
+
+    data: tuple[str, ...] = ()
+    data_split: str | None = "train"
+    out: str = "runs/default"
+    cache: str = "~/.cache/deepfake-detector/crops"
+    arch: str = "efficientnet_b0"
+    align_size: int = 128
+    align_margin: float = 0.3
+    frames_per_video: int = 32
+    sbi: bool = True
+    faces_per_item: int = 4
+    val_fraction: float = 0.15
+    epochs: int = 30
+    batch_size: int = 32
+    lr: float = 1e-3
+    weight_decay: float = 0.05
+    warmup_epochs: float = 1.0
+    augment_strength: float = 1.0
+    patience: int = 6
+    max_steps: int = 0
+    workers: int = 2
+    seed: int = 0
+    device: str = "auto"
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"unknown training config keys {unknown}; known: {sorted(known)}")
+        kwargs = dict(data)
+        if "data" in kwargs:
+            kwargs["data"] = tuple(kwargs["data"]) if not isinstance(kwargs["data"], str) else (kwargs["data"],)
+        return cls(**kwargs)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> TrainConfig:
+        try:
+            return cls.from_dict(json.loads(Path(path).read_text()))
+        except (OSError, ValueError) as exc:
+            if isinstance(exc, ConfigError):
+                raise
+            raise ConfigError(f"cannot read training config {path}: {exc}") from exc
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["data"] = list(self.data)
+        return d
+
+    def align_spec(self) -> AlignSpec:
+        return AlignSpec(size=self.align_size, margin=self.align_margin)
+
+
+@dataclass
+class RunState:
+    epoch: int = 0
+    step: int = 0
+    best_auc: float = -1.0
+    epochs_since_best: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def _worker_init(worker_id: int) -> None:
+    # albumentations keeps its own RNG: without this, forked workers repeat each other's augmentations.
+    info = torch.utils.data.get_worker_info()
+    seed = (torch.initial_seed() + worker_id) % 2**32
+    np.random.seed(seed % 2**32)
+    augment = getattr(info.dataset, "augment", None) if info else None
+    if augment is not None and hasattr(augment, "set_random_seed"):
+        augment.set_random_seed(seed)
+
+
+def load_items(config: TrainConfig):
+    from .data import load_dataset
+
+    items = []
+    for spec in config.data:
+        kwargs = {"split": config.data_split} if str(spec).endswith(".csv") and config.data_split else {}
+        items.extend(load_dataset(spec, **kwargs) if kwargs else load_dataset(spec))
+    if not items:
+        raise ConfigError(f"no media items in {list(config.data)}")
+    return items
+
+
+def prepare_faces(config: TrainConfig, *, progress: bool = True) -> tuple[list[CachedFaces], list[CachedFaces], dict]:
+    """Items -> group split -> crop cache -> cached faces for train and validation."""
+    from .data import group_split, summarize
+
+    items = load_items(config)
+    splits = group_split(items, val_fraction=config.val_fraction, seed=config.seed)
+    cache = CropCache(config.cache, CropCacheConfig(align=config.align_spec(), frames_per_video=config.frames_per_video))
+    counts = cache.build(items, workers=config.workers, progress=progress)
+    train = list(cache.iter_faces(splits["train"]))
+    val = list(cache.iter_faces(splits["val"]))
+    summary = {"items": summarize(items), "train_items": len(train), "val_items": len(val), "cache": counts,
+               "cache_dir": str(cache.dir), "failures": len(cache.failures())}
+    return train, val, summary
+
+
+def _loader(dataset: FaceCropDataset, config: TrainConfig, *, train: bool) -> DataLoader:
+    sampler = None
+    if train:
+        labels = dataset.labels()
+        # Balance classes per epoch: weight each sample by the inverse frequency of its label.
+        freq = np.bincount(labels, minlength=2).astype(np.float64)
+        weights = 1.0 / np.maximum(freq[labels], 1.0)
+        sampler = WeightedRandomSampler(torch.as_tensor(weights), num_samples=len(labels), replacement=True,
+                                        generator=torch.Generator().manual_seed(config.seed + dataset.epoch))
+    return DataLoader(dataset, batch_size=config.batch_size, sampler=sampler, shuffle=False,
+                      num_workers=config.workers, worker_init_fn=_worker_init, drop_last=train and len(dataset) >
+                      config.batch_size, persistent_workers=False)
+
+
+@torch.no_grad()
+def predict_logits(model: nn.Module, loader: DataLoader, device: torch.device) -> tuple[np.ndarray, np.ndarray]:
+    model.eval()
+    logits, labels = [], []
+    for x, y, _ in loader:
+        with torch.autocast(device.type, enabled=device.type == "cuda"):
+            out = model(x.to(device, non_blocking=True)).reshape(-1).float()
+        logits.append(out.cpu().numpy())
+        labels.append(y.numpy())
+    return np.concatenate(logits) if logits else np.zeros(0), np.concatenate(labels) if labels else np.zeros(0)
+
+
+def train(config: TrainConfig, *, resume: bool = True, progress: bool = True) -> dict[str, Any]:
+    """Run (or resume) training; returns the summary also written to ``out/summary.json``."""
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
+    seed_everything(config.seed)
+    device = resolve_device(config.device)
+    train_faces, val_faces, data_summary = prepare_faces(config, progress=progress)
+    if not train_faces or not val_faces:
+        raise ConfigError(f"not enough data: {len(train_faces)} train and {len(val_faces)} validation items with faces")
+    size = config.align_size
+    train_ds = FaceCropDataset(train_faces, size=size, faces_per_item=config.faces_per_item, sbi=config.sbi,
+                               augment=build_augment(AugmentConfig(strength=config.augment_strength)),
+                               seed=config.seed)
+    # Validation: fixed faces, fixed SBI draws, no augmentation.
+    val_ds = FaceCropDataset(val_faces, size=size, faces_per_item=config.faces_per_item, sbi=config.sbi,
+                             augment=None, seed=config.seed + 1)
+    model = build_model(config.arch).to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    steps_per_epoch = max(1, len(train_ds) // config.batch_size)
+    total = steps_per_epoch * config.epochs
+    warmup = int(config.warmup_epochs * steps_per_epoch)
+
+    def lr_at(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / max(1, warmup)
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, total - warmup))))
+
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
+    scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda")
+    loss_fn = nn.BCEWithLogitsLoss()
+    state = RunState()
+    last = out / "last.pt"
+    if resume and last.exists():
+        ckpt = torch.load(last, map_location=device, weights_only=False)
+        model.load_state_dict(ckpt["model"])
+        opt.load_state_dict(ckpt["optimizer"])
+        sched.load_state_dict(ckpt["scheduler"])
+        state = RunState(**ckpt["state"])
+        print(f"resumed from {last} at epoch {state.epoch}", file=sys.stderr)
+    log = open(out / "log.jsonl", "a", encoding="utf-8")
+    try:
+        while state.epoch < config.epochs and state.epochs_since_best < config.patience:
+            if config.max_steps and state.step >= config.max_steps:
+                break
+            train_ds.set_epoch(state.epoch)
+            model.train()
+            t0 = time.monotonic()
+            losses = []
+            for x, y, _ in _loader(train_ds, config, train=True):
+                x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+                with torch.autocast(device.type, enabled=device.type == "cuda"):
+                    loss = loss_fn(model(x).reshape(-1).float(), y)
+                opt.zero_grad(set_to_none=True)
+                scaler.scale(loss).backward()
+                scaler.step(opt)
+                scaler.update()
+                sched.step()
+                state.step += 1
+                losses.append(float(loss.detach()))
+                if not math.isfinite(losses[-1]):
+                    raise FloatingPointError(f"training loss is {losses[-1]} at step {state.step}")
+                if config.max_steps and state.step >= config.max_steps:
+                    break
+            logits, labels = predict_logits(model, _loader(val_ds, config, train=False), device)
+            metrics = binary_metrics(labels, 1 / (1 + np.exp(-logits)))
+            auc = metrics["auc"] if metrics["auc"] is not None else -1.0
+            state.epoch += 1
+            improved = auc > state.best_auc
+            state.best_auc = max(state.best_auc, auc)
+            state.epochs_since_best = 0 if improved else state.epochs_since_best + 1
+            entry = {"epoch": state.epoch, "step": state.step, "train_loss": float(np.mean(losses)) if losses else None,
+                     "val": metrics, "lr": sched.get_last_lr()[0], "seconds": round(time.monotonic() - t0, 1)}
+            state.history.append(entry)
+            log.write(json.dumps(entry) + "\n")
+            log.flush()
+            print(f"epoch {state.epoch}: loss {entry['train_loss']:.4f} val auc {auc:.4f} "
+                  f"({entry['seconds']} s){' *' if improved else ''}", file=sys.stderr)
+            ckpt = {"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+                    "state": asdict(state), "config": config.to_dict()}
+            torch.save(ckpt, out / "last.tmp")
+            os.replace(out / "last.tmp", last)
+            if improved:
+                torch.save({"model": model.state_dict(), "config": config.to_dict(), "epoch": state.epoch,
+                            "val": metrics}, out / "best.pt")
+    finally:
+        log.close()
+    summary = {"epochs": state.epoch, "steps": state.step, "best_val_auc": state.best_auc, "data": data_summary,
+               "device": str(device)}
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    return summary
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="deepfake train", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("config", type=Path, help="training config JSON (keys: TrainConfig fields)")
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="override config values, e.g. --set epochs=2 out=runs/quick")
+    parser.add_argument("--no-resume", action="store_true", help="start over even if out/last.pt exists")
+    return parser
+
+
+def apply_overrides(config: TrainConfig, pairs: Sequence[str]) -> TrainConfig:
+    data = config.to_dict()
+    types = {f.name: f.type for f in fields(TrainConfig)}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or key not in types:
+            raise ConfigError(f"--set expects KEY=VALUE with KEY in {sorted(types)}, got {pair!r}")
+        try:
+            data[key] = json.loads(value)  # numbers, true/false/null, lists
+        except ValueError:
+            data[key] = value  # plain strings need no quotes
+        if key == "data" and isinstance(data[key], str):
+            data[key] = [data[key]]
+    return TrainConfig.from_dict(data)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = get_args_parser().parse_args(argv)
+    config = apply_overrides(TrainConfig.load(args.config), args.set)
+    summary = train(config, resume=not args.no_resume)
+    print(json.dumps({k: v for k, v in summary.items() if k != "data"}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
