@@ -75,6 +75,12 @@ def score_items(classifier: Classifier, items: Sequence[MediaItem], *, cache_roo
     return out
 
 
+def manipulation_family(name: str) -> str:
+    """Bucket free-text manipulation names: ``"deepfacelive-realtime-faceswap(DFM model X)"`` ->
+    ``"deepfacelive-realtime-faceswap"`` (manifests name each face model; metrics want the method)."""
+    return name.split("(")[0].strip().lower() or name
+
+
 def _metrics(labels: list[int], scores: list[float], threshold: float) -> dict[str, Any]:
     m = binary_metrics(labels, scores, threshold=threshold)
     m["auc_95ci"] = bootstrap_auc(np.array(labels), np.array(scores))
@@ -93,8 +99,8 @@ def report(scores: Sequence[ItemScore], *, threshold: float = 0.5) -> dict[str, 
         if sub:
             rep[f"{media}_level"] = _metrics([s.item.label for s in sub], [s.score for s in sub], threshold)
     by_manip: dict[str, dict[str, Any]] = {}
-    for manip in sorted({s.item.manipulation for s in scored if s.item.label == 1}):
-        fakes = [s for s in scored if s.item.label == 1 and s.item.manipulation == manip]
+    for manip in sorted({manipulation_family(s.item.manipulation) for s in scored if s.item.label == 1}):
+        fakes = [s for s in scored if s.item.label == 1 and manipulation_family(s.item.manipulation) == manip]
         kinds = {s.item.media for s in fakes}
         reals = [s for s in scored if s.item.label == 0 and s.item.media in kinds]
         sub = fakes + reals

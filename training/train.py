@@ -54,6 +54,7 @@ class TrainConfig:
         patience: epochs without a better validation AUC before stopping.
         max_steps: stop after this many optimiser steps (tests, quick runs); 0 = no limit.
         device: ``auto`` (CUDA if available), ``cpu`` or ``cuda``.
+        init_from: a checkpoint (``best.pt``) to start from: fine-tuning on your own data.
     """
 
     data: tuple[str, ...] = ()
@@ -78,6 +79,7 @@ class TrainConfig:
     workers: int = 2
     seed: int = 0
     device: str = "auto"
+    init_from: str | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
@@ -209,7 +211,10 @@ def train(config: TrainConfig, *, resume: bool = True, progress: bool = True) ->
     # Validation: fixed faces, fixed SBI draws, no augmentation.
     val_ds = FaceCropDataset(val_faces, size=size, faces_per_item=config.faces_per_item, sbi=config.sbi,
                              augment=None, seed=config.seed + 1)
-    model = build_model(config.arch).to(device)
+    model = build_model(config.arch)
+    if config.init_from:
+        model.load_state_dict(torch.load(config.init_from, map_location="cpu", weights_only=False)["model"])
+    model = model.to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     steps_per_epoch = max(1, len(train_ds) // config.batch_size)
     total = steps_per_epoch * config.epochs
