@@ -19,6 +19,8 @@ from .modelcard import ModelCard
 from .preprocess import to_input
 from .runtime import create_session
 
+DEFAULT_MODEL = Path(__file__).resolve().parent / "models" / "default" / "model.onnx"
+
 
 class Classifier:
     """Example:
@@ -43,6 +45,13 @@ class Classifier:
         onnx_path = Path(onnx_path)
         card = ModelCard.load(card_path or onnx_path.with_suffix(".json"))
         return cls(onnx_path, card, providers=providers, batch_size=batch_size)
+
+    @classmethod
+    def default(cls, *, providers: Sequence[str] | None = None, batch_size: int = 32) -> Classifier:
+        """The bundled default model (``detector/models/default``), sha256-checked against its card."""
+        if not DEFAULT_MODEL.is_file():
+            raise ModelIntegrityError(f"the bundled default model is missing: {DEFAULT_MODEL}", path=str(DEFAULT_MODEL))
+        return cls.load(DEFAULT_MODEL, providers=providers, batch_size=batch_size)
 
     @property
     def providers(self) -> list[str]:

@@ -259,6 +259,10 @@ def train(config: TrainConfig, *, resume: bool = True, progress: bool = True) ->
                 losses.append(float(loss.detach()))
                 if not math.isfinite(losses[-1]):
                     raise FloatingPointError(f"training loss is {losses[-1]} at step {state.step}")
+                if progress and len(losses) % 50 == 0:
+                    rate = len(losses) * config.batch_size / (time.monotonic() - t0)
+                    print(f"  epoch {state.epoch + 1} step {len(losses)}/{steps_per_epoch} loss "
+                          f"{np.mean(losses[-50:]):.4f} ({rate:.0f} faces/s)", file=sys.stderr, flush=True)
                 if config.max_steps and state.step >= config.max_steps:
                     break
             logits, labels = predict_logits(model, _loader(val_ds, config, train=False), device)
