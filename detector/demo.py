@@ -63,14 +63,16 @@ def write_video(path: str | os.PathLike[str], frames: list[np.ndarray], *, fps: 
     """Encode RGB frames to a video file with PyAV."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    h, w = frames[0].shape[:2]
+    # 4:2:0 chroma needs even sizes: drop an odd last row/column rather than fail in the encoder.
+    h, w = frames[0].shape[0] // 2 * 2, frames[0].shape[1] // 2 * 2
     with av.open(str(path), mode="w") as out:
         stream = out.add_stream(codec, rate=fps)
         stream.width, stream.height, stream.pix_fmt = w, h, pix_fmt
         if codec == "libx264":
             stream.options = {"crf": str(crf), "preset": "veryfast"}
         for image in frames:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")):
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image[:h, :w]), format="rgb24")
+            for packet in stream.encode(frame):
                 out.mux(packet)
         for packet in stream.encode():
             out.mux(packet)

@@ -412,12 +412,14 @@ class MediaReader:
             ordinal += 1
             t = self._frame_time(frame, ordinal)
             while ti < len(targets) and t >= targets[ti]:
-                # Pick whichever of the previous and current frame lies nearer the target.
-                if prev is not None and targets[ti] - prev[2] < t - targets[ti]:
+                # Pick whichever of the previous and current frame lies nearer the target; a tie (targets
+                # exactly between two frames, as when N equals the frame count) goes to the earlier frame,
+                # with 1 us of slack for float rounding. Frames only move forward and are never repeated.
+                if prev is not None and prev[1] > last_index and targets[ti] - prev[2] <= t - targets[ti] + 1e-6:
                     chosen = prev
                 else:
                     chosen = (frame, ordinal, t)
-                if chosen[1] != last_index:
+                if chosen[1] > last_index:
                     last_index = chosen[1]
                     yield self._to_frame(*chosen)
                 ti += 1
@@ -430,7 +432,7 @@ class MediaReader:
                     f"{self.path}: stream ends at {prev[2]:.2f} s, before the sampled time {targets[-1]:.2f} s "
                     f"(declared duration {self.info.duration_s or 0:.2f} s): file truncated or damaged",
                     path=str(self.path))
-            if prev[1] != last_index:
+            if prev[1] > last_index:
                 yield self._to_frame(*prev)
 
     def _decode_seek(self, targets: list[float]) -> Iterator[Frame]:
@@ -453,7 +455,8 @@ class MediaReader:
                 t = self._frame_time(frame, 0)
                 position = t
                 if t >= target:
-                    found = prev if prev is not None and target - prev[1] < t - target else (frame, t)
+                    # Same rule as decoding everything: nearer frame, ties to the earlier one.
+                    found = prev if prev is not None and target - prev[1] <= t - target + 1e-6 else (frame, t)
                     break
                 prev = (frame, t)
             if found is None:

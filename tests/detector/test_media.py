@@ -173,3 +173,20 @@ def test_jpeg_exif_orientation_matches_pillow(tmp_path, orientation):
     _, [frame] = read_frames(path)
     assert frame.image.shape == expected.shape
     assert np.abs(frame.image.astype(int) - expected).mean() < 3
+
+
+@pytest.mark.parametrize("n", [12, 50])
+def test_as_many_samples_as_frames_returns_every_frame(tmp_path, video_writer, numbered, read_number, n):
+    # Sample times then fall exactly between two frames; none may be dropped or repeated.
+    path = video_writer(tmp_path / "n.mp4", numbered(n), fps=25, options={"qp": "0"})
+    _, frames = read_frames(path, sampling=Sampling(num_frames=n))
+    assert [f.index for f in frames] == list(range(n))
+    assert [read_number(f.image) for f in frames] == list(range(n))
+
+
+def test_write_video_accepts_odd_sizes(tmp_path):
+    from detector.demo import write_video
+
+    path = write_video(tmp_path / "odd.mp4", [np.zeros((361, 641, 3), np.uint8)] * 3)
+    info, frames = read_frames(path)
+    assert (info.width, info.height) == (640, 360) and len(frames) == 3
