@@ -35,6 +35,7 @@ log = logging.getLogger("deepfake")
 # command -> (module:function taking argv, help); "synth" dispatches on its first argument.
 DELEGATED: dict[str, tuple[str, str]] = {
     "train": ("training.train:main", "train a classifier from a JSON config (train extra)"),
+    "train-default": ("training.default_model:main", "reproduce the bundled default model (train extra)"),
     "eval": ("training.evaluate:main", "evaluate an exported model on a labelled dataset (train extra)"),
     "export": ("training.export:main", "export a checkpoint to ONNX with its model card (train extra)"),
     "export-mtcnn": ("training.mtcnn_export:main", "re-export facenet-pytorch's MTCNN nets to ONNX (train extra)"),
