@@ -12,6 +12,7 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from .config import reject_unknown_keys
 from .errors import ModelIntegrityError
 from .faces.align import ALIGNMENT_VERSION, AlignSpec
 
@@ -94,10 +95,7 @@ class ModelCard:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelCard:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ModelIntegrityError(f"unknown model card fields {unknown}")
+        reject_unknown_keys(cls, data, what="model card", error=ModelIntegrityError)
         missing = sorted(f.name for f in fields(cls)
                          if f.name not in data and f.default is MISSING and f.default_factory is MISSING)
         if missing:

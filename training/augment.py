@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # no network check at import
 
-import albumentations as A  # noqa: E402
-import numpy as np  # noqa: E402
+import albumentations as A
+import numpy as np
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,7 @@ def binary_metrics(labels: Sequence[int] | np.ndarray, probs: Sequence[float] | 
     y = np.asarray(labels, np.int64)
     p = np.clip(np.asarray(probs, np.float64), 1e-7, 1 - 1e-7)
     out: dict[str, float | int | None] = {
-        "n": int(len(y)), "n_fake": int(y.sum()), "n_real": int((1 - y).sum()),
+        "n": len(y), "n_fake": int(y.sum()), "n_real": int((1 - y).sum()),
         "accuracy": float(((p >= threshold) == y).mean()) if len(y) else None,
         "log_loss": float(log_loss(y, p, labels=[0, 1])) if len(y) else None,
         "ece": expected_calibration_error(y, p) if len(y) else None,

@@ -27,13 +27,14 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, WeightedRandomSampler
 
+from detector.config import reject_unknown_keys
 from detector.errors import ConfigError
 from detector.faces.align import AlignSpec
-from detector.preprocess import IMAGENET_MEAN, IMAGENET_STD
 
 from .augment import AugmentConfig, build_augment
 from .crops import CachedFaces, CropCache, CropCacheConfig
 from .dataset import FaceCropDataset
+from .device import resolve_device
 from .metrics import binary_metrics
 from .model import build_model
 
@@ -83,10 +84,7 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(f"unknown training config keys {unknown}; known: {sorted(known)}")
+        reject_unknown_keys(cls, data, what="training config")
         kwargs = dict(data)
         if "data" in kwargs:
             kwargs["data"] = tuple(kwargs["data"]) if not isinstance(kwargs["data"], str) else (kwargs["data"],)
@@ -123,12 +121,6 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
 
 
 def _worker_init(worker_id: int) -> None:
@@ -237,8 +229,7 @@ def train(config: TrainConfig, *, resume: bool = True, progress: bool = True) ->
         sched.load_state_dict(ckpt["scheduler"])
         state = RunState(**ckpt["state"])
         print(f"resumed from {last} at epoch {state.epoch}", file=sys.stderr)
-    log = open(out / "log.jsonl", "a", encoding="utf-8")
-    try:
+    with open(out / "log.jsonl", "a", encoding="utf-8") as log:
         while state.epoch < config.epochs and state.epochs_since_best < config.patience:
             if config.max_steps and state.step >= config.max_steps:
                 break
@@ -286,8 +277,6 @@ def train(config: TrainConfig, *, resume: bool = True, progress: bool = True) ->
             if improved:
                 torch.save({"model": model.state_dict(), "config": config.to_dict(), "epoch": state.epoch,
                             "val": metrics}, out / "best.pt")
-    finally:
-        log.close()
     summary = {"epochs": state.epoch, "steps": state.step, "best_val_auc": state.best_auc, "data": data_summary,
                "device": str(device)}
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")

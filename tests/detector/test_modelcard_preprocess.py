@@ -12,8 +12,8 @@ from detector.preprocess import IMAGENET_MEAN, IMAGENET_STD, to_input
 
 
 def _card(**kw) -> ModelCard:
-    base = dict(name="m", version="1", sha256="0" * 64, arch="efficientnet_b0", input_size=128, mean=IMAGENET_MEAN,
-                std=IMAGENET_STD, align=AlignSpec(size=128).to_dict())
+    base = {"name": "m", "version": "1", "sha256": "0" * 64, "arch": "efficientnet_b0", "input_size": 128,
+            "mean": IMAGENET_MEAN, "std": IMAGENET_STD, "align": AlignSpec(size=128).to_dict()}
     base.update(kw)
     return ModelCard(**base)
 

@@ -12,10 +12,10 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("timm")
 
-from detector.classifier import Classifier  # noqa: E402
-from detector.errors import ConfigError, ModelIntegrityError  # noqa: E402
-from training.export import export  # noqa: E402
-from training.train import TrainConfig, apply_overrides, train  # noqa: E402
+from detector.classifier import Classifier
+from detector.errors import ConfigError, ModelIntegrityError
+from training.export import export
+from training.train import TrainConfig, apply_overrides, train
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +93,7 @@ def test_export_parity_card_and_runtime(run, folder_dataset):
 def test_evaluation_report(run, folder_dataset, tmp_path):
     from training.evaluate import main as eval_main
 
-    config, _, out = run
+    _, _, out = run
     onnx_path, _ = export(out / "run" / "best.pt", tmp_path / "m", name="tiny")
     report_path = tmp_path / "report.json"
     assert eval_main(["--model", str(onnx_path), "--data", str(folder_dataset), "--cache", str(tmp_path / "c"),

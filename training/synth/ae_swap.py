@@ -33,7 +33,7 @@ import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
@@ -46,10 +46,13 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from detector.config import reject_unknown_keys
 from detector.errors import ConfigError, CorruptMediaError, DetectorError
 from detector.faces.align import AlignSpec, align_face, alignment_matrix
 from detector.faces.extract import Face, FaceConfig, FaceExtractor
 from detector.media import Frame, Sampling, open_media
+
+from ..device import resolve_device
 
 log = logging.getLogger(__name__)
 
@@ -128,20 +131,8 @@ class AESwapConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AESwapConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(f"unknown AESwapConfig keys: {', '.join(unknown)}")
+        reject_unknown_keys(cls, data, what="AESwapConfig")
         return cls(**data)
-
-
-def resolve_device(name: str) -> torch.device:
-    """``auto`` -> CUDA when available, else CPU; asking for CUDA without one is a configuration error."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("device 'cuda' requested but torch sees no CUDA device")
-    return torch.device(name)
 
 
 # -- model ----------------------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ import logging
 import math
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from detector.config import reject_unknown_keys
 from detector.errors import ConfigError, DetectorError
+
+from ..device import resolve_device
 
 log = logging.getLogger(__name__)
 
@@ -100,10 +103,7 @@ class GANConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> GANConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(f"unknown GAN config keys {unknown}; known: {sorted(known)}")
+        reject_unknown_keys(cls, data, what="GAN config")
         kwargs = dict(data)
         if "betas" in kwargs:
             kwargs["betas"] = tuple(float(b) for b in kwargs["betas"])
@@ -130,12 +130,6 @@ class GANLogEntry:
 
     def to_dict(self) -> dict[str, float]:
         return asdict(self)
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
 
 
 def init_dcgan_weights(module: nn.Module) -> None:
