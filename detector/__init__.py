@@ -1,9 +1,12 @@
 """deepfake-detector: inference library (no torch).
 
-Stages: :mod:`detector.media` (decode and sample), :mod:`detector.faces` (detect, align, track),
-:mod:`detector.runtime` (ONNX Runtime sessions).
+``Detector.load().scan(path)`` runs the stages: :mod:`detector.media` (decode and sample),
+:mod:`detector.faces` (detect, align, track), :mod:`detector.classifier` (ONNX Runtime, calibrated),
+:mod:`detector.aggregate` (per person and per video), :mod:`detector.results` (what comes back).
 """
 
+from .api import Detector, ScanConfig
+from .classifier import Classifier
 from .errors import (
     ConfigError,
     CorruptMediaError,
@@ -28,15 +31,20 @@ from .faces.extract import Face, FaceConfig, FaceExtractor, FacesResult, TrackSu
 from .faces.quality import FaceQuality
 from .faces.track import FaceTracker, TrackerConfig
 from .media import Frame, MediaInfo, MediaLimits, Sampling, open_media, read_frames
+from .modelcard import Calibration, ModelCard
+from .results import MediaResult, ModelInfo, TimelinePoint, TrackResult
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ALIGNMENT_VERSION",
     "AlignSpec",
+    "Calibration",
+    "Classifier",
     "ConfigError",
     "CorruptMediaError",
     "Detections",
+    "Detector",
     "DetectorError",
     "EmptyMediaError",
     "Face",
@@ -52,13 +60,19 @@ __all__ = [
     "MediaLimits",
     "MediaNotFoundError",
     "MediaPermissionError",
+    "MediaResult",
     "MediaTooLargeError",
     "MediaTooLongError",
     "MissingExtraError",
+    "ModelCard",
+    "ModelInfo",
     "ModelIntegrityError",
     "NoDecodableFramesError",
     "NoVideoStreamError",
     "Sampling",
+    "ScanConfig",
+    "TimelinePoint",
+    "TrackResult",
     "TrackSummary",
     "TrackerConfig",
     "UnsupportedCodecError",

@@ -3,7 +3,8 @@
 Results go to stdout (a table, or JSON Lines with ``--json``); logs and progress go to stderr.
 
 Exit codes:
-    0  every input was processed
+    0  every input was processed (scan: and none is fake)
+    1  scan: at least one input is fake
     2  usage error (bad flags or values)
     3  at least one input failed (each failure is reported with its error code; the rest still ran)
     4  set-up error: a missing optional dependency or a corrupt bundled model
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import TextIO
 
 EXIT_OK = 0
+EXIT_FAKE = 1
 EXIT_USAGE = 2
 EXIT_INPUT_ERRORS = 3
 EXIT_SETUP = 4
@@ -83,6 +85,22 @@ def get_args_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging on stderr")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    scan = sub.add_parser(
+        "scan", help="real or fake? one verdict per video/image",
+        description="Scan videos and images: per-person and per-file fake probability and verdict "
+                    "(fake / real / uncertain / no_face / error) with reasons.",
+        epilog="Exit codes: 0 no fake found, 1 at least one fake, 2 usage error, 3 some inputs failed, "
+               "4 set-up error.",
+    )
+    scan.add_argument("paths", nargs="+", metavar="PATH", help="video or image files, or directories (recursive)")
+    scan.add_argument("--json", action="store_true", help="print one JSON object per input on stdout")
+    scan.add_argument("--model", type=Path, help="a model .onnx with its card .json beside it (default: bundled)")
+    scan_sampling = scan.add_mutually_exclusive_group()
+    scan_sampling.add_argument("--frames", type=int, default=32, help="frames sampled evenly per video (default 32)")
+    scan_sampling.add_argument("--fps", type=float, help="sample at a fixed rate instead")
+    scan.add_argument("--threshold", type=float, help="decision threshold (default: the model card's)")
+    scan.add_argument("--providers", nargs="*", help="ONNX Runtime execution providers, in priority order")
 
     faces = sub.add_parser(
         "faces", help="find, align and track faces; write crops and a JSONL of faces",
@@ -272,6 +290,59 @@ def _faces_loop(args: argparse.Namespace, paths: list[str], stdout: TextIO, prog
     return failed
 
 
+def cmd_scan(args: argparse.Namespace, stdout: TextIO) -> int:
+    from detector.api import Detector, ScanConfig
+    from detector.errors import ConfigError
+
+    if args.frames is not None and args.frames < 1:
+        raise ConfigError(f"--frames must be >= 1, got {args.frames}")
+    if args.threshold is not None and not 0.0 <= args.threshold <= 1.0:
+        raise ConfigError(f"--threshold must be within [0, 1], got {args.threshold}")
+    paths = expand_paths(args.paths, recursive=True)
+    if not paths:
+        raise ConfigError("no media files in the given paths")
+    detector = Detector.load(args.model, config=ScanConfig(frames=args.frames, fps=args.fps, threshold=args.threshold),
+                             providers=args.providers or None)
+    progress = Progress(len(paths))
+    fakes = failed = 0
+    if not args.json:
+        stdout.write(f"{'file':<48} {'verdict':<10} {'P(fake)':>8} {'persons':>7} {'time':>7}\n")
+    try:
+        for done, (path, result) in enumerate(zip(paths, _scan_all(detector, paths)), start=1):
+            progress.update(done, path)
+            fakes += result.verdict == "fake"
+            failed += result.verdict == "error"
+            if args.json:
+                stdout.write(json.dumps(result.to_dict()) + "\n")
+            else:
+                p = "-" if result.fake_probability is None else f"{result.fake_probability:.3f}"
+                note = result.error["code"] if result.error else ",".join(result.reasons)
+                stdout.write(f"{_short(path):<48} {result.verdict:<10} {p:>8} {len(result.tracks):>7} "
+                             f"{result.timings.get('total', 0.0):>6.2f}s  {note}\n")
+            stdout.flush()
+    finally:
+        progress.close()
+    if failed:
+        return EXIT_INPUT_ERRORS
+    return EXIT_FAKE if fakes else EXIT_OK
+
+
+def _scan_all(detector, paths: list[str]):
+    """``Detector.scan_many`` plus the batch boundary: an unexpected exception becomes an error result."""
+    from detector.errors import DetectorError
+    from detector.results import MediaResult
+
+    for path in paths:
+        try:
+            yield detector.scan(path)
+        except DetectorError as exc:
+            yield MediaResult.failed(path, exc.to_dict(), model=detector.model, threshold=detector.threshold)
+        except Exception as exc:  # one bad file must not stop the rest
+            log.debug("unexpected error on %s", path, exc_info=True)
+            yield MediaResult.failed(path, {"code": "internal_error", "message": f"{type(exc).__name__}: {exc}"},
+                                     model=detector.model, threshold=detector.threshold)
+
+
 def _short(path: str, width: int = 48) -> str:
     return path if len(path) <= width else "..." + path[-(width - 3):]
 
@@ -309,7 +380,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
                         format="%(levelname)s %(message)s")
     from detector.errors import ConfigError, DetectorError
 
-    commands = {"faces": cmd_faces, "demo-clip": cmd_demo_clip}
+    commands = {"scan": cmd_scan, "faces": cmd_faces, "demo-clip": cmd_demo_clip}
     try:
         return commands[args.command](args, stdout)
     except ConfigError as exc:

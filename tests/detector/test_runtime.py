@@ -68,3 +68,12 @@ def test_unknown_provider_is_rejected():
     with pytest.raises(ValueError, match="not available"):
         runtime.resolve_providers(["NoSuchExecutionProvider"])
     assert runtime.resolve_providers()[-1] == "CPUExecutionProvider"
+
+
+def test_public_api_surface():
+    import detector
+
+    assert len(set(detector.__all__)) == len(detector.__all__)
+    for name in detector.__all__:
+        assert hasattr(detector, name), name
+    assert {"Detector", "MediaResult", "ScanConfig", "FaceExtractor", "open_media", "Classifier"} <= set(detector.__all__)

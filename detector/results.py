@@ -1,0 +1,112 @@
+"""Scan results: frozen, always the same types, JSON-safe through ``to_dict()``.
+
+``MediaResult.to_dict()`` is the output contract of ``deepfake scan --json`` (one object per input) and
+matches ``detector/schemas/media_result.schema.json``. No face gives ``tracks == ()`` and verdict
+``no_face``; a failed input gives verdict ``error`` with ``error = {code, message}``; neither carries a
+made-up probability (``fake_probability`` is ``None`` only for those two).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Verdict = Literal["fake", "real", "uncertain", "no_face", "error"]
+VERDICTS: tuple[str, ...] = ("fake", "real", "uncertain", "no_face", "error")
+
+# Machine-readable reasons (stable strings).
+NO_FACE_FOUND = "no_face_found"
+FACES_TOO_SMALL = "faces_too_small"
+TOO_FEW_FRAMES = "too_few_frames"
+LOW_QUALITY = "low_quality"
+NEAR_THRESHOLD = "near_threshold"
+ABOVE_THRESHOLD = "above_threshold"
+BELOW_THRESHOLD = "below_threshold"
+ERROR = "error"
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    version: str
+    sha256: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"name": self.name, "version": self.version, "sha256": self.sha256}
+
+
+@dataclass(frozen=True)
+class TrackResult:
+    """One person. ``box`` is the largest face's box (x1, y1, x2, y2) in frame pixels."""
+
+    track_id: int
+    first_time: float
+    last_time: float
+    n_faces: int
+    fake_probability: float
+    box: tuple[float, float, float, float]
+    mean_size_px: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"track_id": self.track_id, "first_time": round(self.first_time, 4),
+                "last_time": round(self.last_time, 4), "n_faces": self.n_faces,
+                "fake_probability": round(self.fake_probability, 6), "box": [round(v, 2) for v in self.box],
+                "mean_size_px": round(self.mean_size_px, 2)}
+
+
+@dataclass(frozen=True)
+class TimelinePoint:
+    t: float
+    track_id: int
+    score: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"t": round(self.t, 4), "track_id": self.track_id, "score": round(self.score, 6)}
+
+
+@dataclass(frozen=True)
+class MediaResult:
+    """The verdict on one input."""
+
+    path: str
+    media: Literal["video", "image"] | None
+    verdict: Verdict
+    fake_probability: float | None
+    threshold: float
+    reasons: tuple[str, ...]
+    model: ModelInfo
+    tracks: tuple[TrackResult, ...] = ()
+    timeline: tuple[TimelinePoint, ...] = ()
+    timings: dict[str, float] = field(default_factory=dict)
+    error: dict[str, str] | None = None
+
+    def __post_init__(self) -> None:
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"unknown verdict {self.verdict!r}")
+        if (self.fake_probability is None) != (self.verdict in ("no_face", "error")):
+            raise ValueError(f"verdict {self.verdict} with fake_probability {self.fake_probability}")
+
+    @property
+    def is_fake(self) -> bool:
+        return self.verdict == "fake"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "media": self.media,
+            "verdict": self.verdict,
+            "fake_probability": None if self.fake_probability is None else round(self.fake_probability, 6),
+            "threshold": self.threshold,
+            "reasons": list(self.reasons),
+            "model": self.model.to_dict(),
+            "tracks": [t.to_dict() for t in self.tracks],
+            "timeline": [p.to_dict() for p in self.timeline],
+            "timings": {k: round(v, 4) for k, v in self.timings.items()},
+            "error": self.error,
+        }
+
+    @classmethod
+    def failed(cls, path: str, error: dict[str, str], *, model: ModelInfo, threshold: float,
+               media: Literal["video", "image"] | None = None) -> MediaResult:
+        return cls(path=path, media=media, verdict="error", fake_probability=None, threshold=threshold,
+                   reasons=(ERROR,), model=model, error=error)

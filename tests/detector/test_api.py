@@ -1,0 +1,116 @@
+"""The embeddable API and the ``deepfake scan`` output contract, on the bundled default model."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from detector import Detector
+from detector.api import ScanConfig
+from detector.errors import MediaNotFoundError
+from detector.results import MediaResult, ModelInfo
+
+SCHEMA = Path(__file__).resolve().parents[2] / "detector" / "schemas" / "media_result.schema.json"
+
+
+@pytest.fixture(scope="module")
+def detector() -> Detector:
+    return Detector.load()
+
+
+@pytest.fixture(scope="module")
+def validate():
+    jsonschema = pytest.importorskip("jsonschema")
+    validator = jsonschema.Draft202012Validator(json.loads(SCHEMA.read_text()))
+    return validator.validate
+
+
+def test_video_scan_gives_a_probability_per_person(detector, demo_clip, validate):
+    result = detector.scan(demo_clip)
+    assert result.media == "video" and result.verdict in ("fake", "real", "uncertain")
+    assert 0.0 <= result.fake_probability <= 1.0
+    assert len(result.tracks) == 1 and result.tracks[0].n_faces == 32
+    assert len(result.timeline) == 32 and result.reasons
+    assert result.fake_probability == pytest.approx(max(t.fake_probability for t in result.tracks))
+    assert set(result.timings) >= {"decode", "detect", "classify", "total"}
+    validate(result.to_dict())
+
+
+def test_image_and_array_scans_agree(detector, astronaut, tmp_path, validate):
+    path = tmp_path / "a.png"
+    cv2.imwrite(str(path), cv2.cvtColor(astronaut, cv2.COLOR_RGB2BGR))
+    from_file = detector.scan(path)
+    from_array = detector.scan_image(astronaut)
+    assert from_file.media == from_array.media == "image"
+    assert from_file.fake_probability == pytest.approx(from_array.fake_probability, abs=1e-6)
+    validate(from_array.to_dict())
+
+
+def test_no_face_is_never_a_made_up_score(detector, tmp_path, video_writer, validate):
+    path = video_writer(tmp_path / "wall.mp4", [np.full((120, 160, 3), 90, np.uint8)] * 8)
+    result = detector.scan(path)
+    assert result.verdict == "no_face" and result.fake_probability is None and result.tracks == ()
+    assert result.reasons == ("no_face_found",)
+    validate(result.to_dict())
+
+
+def test_small_faces_are_uncertain_with_a_reason(detector, astronaut):
+    small = cv2.resize(astronaut, (96, 96), interpolation=cv2.INTER_AREA)
+    canvas = np.full((400, 400, 3), 120, np.uint8)
+    canvas[150:246, 150:246] = small
+    result = detector.scan_image(canvas)
+    assert result.verdict == "uncertain" and "faces_too_small" in result.reasons
+    assert result.fake_probability is not None
+
+
+def test_one_frame_video_has_too_few_frames(detector, tmp_path, astronaut, video_writer):
+    path = video_writer(tmp_path / "one.mp4", [astronaut])
+    result = detector.scan(path)
+    assert result.media == "video" and result.verdict == "uncertain" and "too_few_frames" in result.reasons
+
+
+def test_near_threshold_band_makes_uncertain(demo_clip):
+    base = Detector.load()
+    p = base.scan(demo_clip).fake_probability
+    wide = Detector.load(config=ScanConfig(threshold=min(max(p, 0.05), 0.95), uncertain_band=0.2))
+    result = wide.scan(demo_clip)
+    assert result.verdict == "uncertain" and "near_threshold" in result.reasons
+
+
+def test_scan_many_keeps_going(detector, demo_clip, tmp_path, validate):
+    results = list(detector.scan_many([demo_clip, tmp_path / "missing.mp4", demo_clip]))
+    assert [r.verdict != "error" for r in results] == [True, False, True]
+    assert results[1].error["code"] == "not_found" and results[1].fake_probability is None
+    for r in results:
+        validate(r.to_dict())
+    with pytest.raises(MediaNotFoundError):
+        detector.scan(tmp_path / "missing.mp4")
+
+
+def test_result_types_refuse_inconsistent_states():
+    model = ModelInfo("m", "1", "0" * 64)
+    with pytest.raises(ValueError):
+        MediaResult("x", "image", "fake", None, 0.5, (), model)
+    with pytest.raises(ValueError):
+        MediaResult("x", "image", "no_face", 0.5, 0.5, (), model)
+
+
+def test_scan_cli_json_lines_and_exit_codes(demo_clip, tmp_path, validate):
+    from pipelines.cli import EXIT_FAKE, EXIT_INPUT_ERRORS, EXIT_OK, main
+
+    out = io.StringIO()
+    code = main(["scan", str(demo_clip), "--json", "--frames", "8"], stdout=out)
+    [record] = [json.loads(line) for line in out.getvalue().splitlines()]
+    validate(record)
+    assert code == (EXIT_FAKE if record["verdict"] == "fake" else EXIT_OK)
+    text = tmp_path / "t.mp4"
+    text.write_text("hello")
+    out = io.StringIO()
+    assert main(["scan", str(text), str(demo_clip), "--frames", "4"], stdout=out) == EXIT_INPUT_ERRORS
+    table = out.getvalue().splitlines()
+    assert table[0].split()[:2] == ["file", "verdict"] and "unsupported_media" in table[1]
