@@ -1,0 +1,98 @@
+"""Scan throughput: ``Detector.scan`` against decode-only time and against the naive sequential pipeline.
+
+Naive pipeline (what a first script would do): the same sampled frames, facenet-pytorch MTCNN on the full
+frame, the same alignment, then a torch eager classifier of the shipped architecture one frame at a time.
+Its classifier has random weights: only its time is used. Ours: ``Detector.scan`` (ONNX MTCNN on a 640 px
+copy, batched ONNX classifier). Clips: generated 10 s 1080p and 360p (astronaut pan/zoom, 25 fps), plus up to
+4 ``../shared/data/eval`` videos when present. Prints seconds per clip and the ratios.
+
+    .venv/bin/python benchmarks/scan.py [--skip-naive] [--frames 32]
+
+Issue targets on 2 cores: a 10 s 1080p clip (32 frames) in <= 1.5x its decode-only time; >= 5x the naive
+pipeline. The decode, detect and classify stages do not overlap yet, so the first is not expected to hold.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from detector import Detector
+from detector.faces.align import align_face
+from detector.media import Sampling, read_frames
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _write_clip(path: Path, width: int, height: int) -> Path:
+    spec = importlib.util.spec_from_file_location("bench_faces", REPO / "benchmarks" / "faces.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look themselves up there
+    spec.loader.exec_module(module)  # reuse its streaming clip writer
+    return module.write_clip(path, width=width, height=height, n_frames=250, fps=25)
+
+
+def naive_scan(path: Path, frames: int, mtcnn, model, spec, size: int) -> float:
+    import torch
+
+    from detector.preprocess import to_input
+
+    start = time.perf_counter()
+    _, sampled = read_frames(path, sampling=Sampling(num_frames=frames))
+    for frame in sampled:
+        [dets] = mtcnn.detect([frame.image])
+        crops = [align_face(frame.image, lm, spec) for lm in dets.landmarks]
+        if crops:
+            with torch.no_grad():
+                model(torch.from_numpy(to_input(np.stack(crops), size=size)))
+    return time.perf_counter() - start
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--frames", type=int, default=32)
+    parser.add_argument("--skip-naive", action="store_true", help="no torch / facenet-pytorch")
+    args = parser.parse_args(argv)
+    detector = Detector.load()
+    card = detector.classifier.card
+    naive = None
+    if not args.skip_naive:
+        import timm
+        import torch
+
+        from detector.faces.detections import create_detector
+
+        torch.set_num_threads(2)
+        naive = (create_detector("facenet", device="cpu"), timm.create_model(card.arch, pretrained=False, num_classes=1).eval())
+    with tempfile.TemporaryDirectory() as tmp:
+        clips = {"generated 1080p": _write_clip(Path(tmp) / "1080p.mp4", 1920, 1080),
+                 "generated 360p": _write_clip(Path(tmp) / "360p.mp4", 640, 360)}
+        shared = REPO.parent / "shared" / "data" / "eval" / "videos"
+        for p in sorted(shared.glob("*/*.mp4"))[:4]:
+            clips[f"eval {p.parent.name}/{p.name}"] = p
+        print(f"model {card.name} {card.version} ({card.arch} @ {card.input_size}); {args.frames} frames per clip")
+        detector.scan(clips["generated 360p"])  # warm-up: session start-up is not per-clip cost
+        for name, path in clips.items():
+            t0 = time.perf_counter()
+            read_frames(path, sampling=Sampling(num_frames=args.frames))
+            decode = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            result = detector.scan(path)
+            ours = time.perf_counter() - t0
+            line = (f"{name:<48} decode-only {decode:5.2f} s  scan {ours:5.2f} s ({ours / decode:4.1f}x decode; "
+                    f"detect {result.timings.get('detect', 0):.2f} s, classify {result.timings.get('classify', 0):.2f} s)")
+            if naive is not None:
+                slow = naive_scan(path, args.frames, naive[0], naive[1], detector.classifier.align, card.input_size)
+                line += f"  naive {slow:6.2f} s -> {slow / ours:4.1f}x faster"
+            print(line, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
