@@ -34,7 +34,7 @@ from .aggregate import track_score, video_score
 from .classifier import Classifier
 from .errors import DetectorError
 from .faces.extract import Face, FaceConfig, FaceExtractor, drop_short_tracks
-from .media import Frame, MediaLimits, Sampling, open_media
+from .media import Frame, MediaLimits, Sampling
 from .results import (
     ABOVE_THRESHOLD,
     BELOW_THRESHOLD,
@@ -104,21 +104,10 @@ class Detector:
 
     def scan(self, path: str | os.PathLike[str]) -> MediaResult:
         """Scan one video or image. Raises ``DetectorError`` subclasses for unusable files."""
-        timings: dict[str, float] = {}
         start = time.perf_counter()
-        sampling = Sampling(num_frames=self.config.frames, fps=self.config.fps)
-        n_frames = 0
-
-        def counted(frames: Iterable[Frame]) -> Iterator[Frame]:
-            nonlocal n_frames
-            for frame in frames:
-                n_frames += 1
-                yield frame
-
-        with open_media(path, limits=self.config.limits) as media:
-            faces = list(self.faces.iter_faces(counted(media.frames(sampling)), timings=timings))
-            kind = media.info.kind
-        return self._judge(str(path), kind, faces, n_frames, timings, start)
+        found = self.faces.extract(path, sampling=Sampling(num_frames=self.config.frames, fps=self.config.fps),
+                                   limits=self.config.limits)
+        return self._judge(str(path), found.media.kind, list(found.faces), found.n_frames, dict(found.timings), start)
 
     def scan_many(self, paths: Iterable[str | os.PathLike[str]]) -> Iterator[MediaResult]:
         """Scan many files; a bad file yields an ``error`` result and the rest go on."""

@@ -100,7 +100,7 @@ def _extract(item: MediaItem, iid: str, out_dir: Path, config: CropCacheConfig) 
         result = _EXTRACTOR.extract(item.path, sampling=Sampling(num_frames=config.frames_per_video))
     except DetectorError as exc:
         return {**record, "status": "error", "error": exc.to_dict(), "n_faces": 0}
-    faces = [f for f in result.faces]
+    faces = list(result.faces)
     # Keep the largest faces of each frame: crowds in the background are not what the label is about.
     by_sample: dict[int, list] = {}
     for f in faces:
