@@ -32,7 +32,7 @@ from .faces.quality import FaceQuality
 from .faces.track import FaceTracker, TrackerConfig
 from .media import Frame, MediaInfo, MediaLimits, Sampling, open_media, read_frames
 from .modelcard import Calibration, ModelCard
-from .results import MediaResult, ModelInfo, TimelinePoint, TrackResult
+from .results import FaceEvidence, MediaResult, ModelInfo, TimelinePoint, TrackResult
 
 __version__ = "0.1.0"
 
@@ -60,6 +60,7 @@ __all__ = [
     "MediaLimits",
     "MediaNotFoundError",
     "MediaPermissionError",
+    "FaceEvidence",
     "MediaResult",
     "MediaTooLargeError",
     "MediaTooLongError",

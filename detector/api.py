@@ -39,6 +39,7 @@ from .results import (
     ABOVE_THRESHOLD,
     BELOW_THRESHOLD,
     FACES_TOO_SMALL,
+    FaceEvidence,
     LOW_QUALITY,
     NEAR_THRESHOLD,
     NO_FACE_FOUND,
@@ -102,39 +103,44 @@ class Detector:
 
     # -- public API --------------------------------------------------------------------------------
 
-    def scan(self, path: str | os.PathLike[str]) -> MediaResult:
-        """Scan one video or image. Raises ``DetectorError`` subclasses for unusable files."""
+    def scan(self, path: str | os.PathLike[str], *, evidence: int = 0) -> MediaResult:
+        """Scan one video or image. Raises ``DetectorError`` subclasses for unusable files.
+
+        ``evidence``: keep the crops of this many most suspicious faces in ``result.evidence`` (reports).
+        """
         start = time.perf_counter()
         found = self.faces.extract(path, sampling=Sampling(num_frames=self.config.frames, fps=self.config.fps),
                                    limits=self.config.limits)
-        return self._judge(str(path), found.media.kind, list(found.faces), found.n_frames, dict(found.timings), start)
+        return self._judge(str(path), found.media.kind, list(found.faces), found.n_frames, dict(found.timings), start,
+                           evidence=evidence)
 
-    def scan_many(self, paths: Iterable[str | os.PathLike[str]]) -> Iterator[MediaResult]:
+    def scan_many(self, paths: Iterable[str | os.PathLike[str]], *, evidence: int = 0) -> Iterator[MediaResult]:
         """Scan many files; a bad file yields an ``error`` result and the rest go on."""
         for path in paths:
             try:
-                yield self.scan(path)
+                yield self.scan(path, evidence=evidence)
             except DetectorError as exc:
                 yield MediaResult.failed(str(path), exc.to_dict(), model=self.model, threshold=self.threshold)
 
     def scan_frames(self, frames: Sequence[Frame] | Sequence[np.ndarray], *, name: str = "<frames>",
-                    timestamps: Sequence[float] | None = None) -> MediaResult:
+                    timestamps: Sequence[float] | None = None, evidence: int = 0) -> MediaResult:
         """Scan decoded RGB frames (``Frame`` objects or ``(H, W, 3)`` uint8 arrays) as one video."""
         items = [f if isinstance(f, Frame) else Frame(i, float(timestamps[i]) if timestamps else float(i),
                                                      np.asarray(f, np.uint8)) for i, f in enumerate(frames)]
         timings: dict[str, float] = {}
         start = time.perf_counter()
         faces = list(self.faces.iter_faces(items, timings=timings))
-        return self._judge(name, "video" if len(items) > 1 else "image", faces, len(items), timings, start)
+        return self._judge(name, "video" if len(items) > 1 else "image", faces, len(items), timings, start,
+                           evidence=evidence)
 
-    def scan_image(self, image: np.ndarray, *, name: str = "<image>") -> MediaResult:
+    def scan_image(self, image: np.ndarray, *, name: str = "<image>", evidence: int = 0) -> MediaResult:
         """Scan one decoded ``(H, W, 3)`` uint8 RGB image."""
-        return self.scan_frames([Frame(0, 0.0, np.asarray(image, np.uint8))], name=name)
+        return self.scan_frames([Frame(0, 0.0, np.asarray(image, np.uint8))], name=name, evidence=evidence)
 
     # -- verdicts ----------------------------------------------------------------------------------
 
     def _judge(self, path: str, kind: str, faces: list[Face], n_frames: int, timings: dict[str, float],
-               start: float) -> MediaResult:
+               start: float, *, evidence: int = 0) -> MediaResult:
         cfg = self.config
         faces = list(drop_short_tracks(faces, n_frames, self.faces.config.tracker.min_track_faces)[0])
         if not faces:
@@ -176,7 +182,11 @@ class Detector:
             verdict = "fake" if probability >= self.threshold else "real"
             reasons.append(ABOVE_THRESHOLD if verdict == "fake" else BELOW_THRESHOLD)
         timeline = tuple(TimelinePoint(f.timestamp, f.track_id, float(p)) for f, p in zip(faces, probs))
+        # Most suspicious usable faces first (ties: earlier first), for reports.
+        top = sorted(np.flatnonzero(usable), key=lambda i: (-probs[i], i))[:max(0, evidence)]
+        kept = tuple(FaceEvidence(faces[i].track_id, faces[i].timestamp, float(probs[i]), faces[i].box, faces[i].crop)
+                     for i in top)
         timings["total"] = time.perf_counter() - start
         return MediaResult(path=path, media=kind, verdict=verdict, fake_probability=float(probability),
                            threshold=self.threshold, reasons=tuple(reasons), model=self.model, tracks=tuple(tracks),
-                           timeline=timeline, timings=timings)
+                           timeline=timeline, timings=timings, evidence=kept)

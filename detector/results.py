@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import numpy as np
+
 Verdict = Literal["fake", "real", "uncertain", "no_face", "error"]
 VERDICTS: tuple[str, ...] = ("fake", "real", "uncertain", "no_face", "error")
 
@@ -64,6 +66,20 @@ class TimelinePoint:
         return {"t": round(self.t, 4), "track_id": self.track_id, "score": round(self.score, 6)}
 
 
+@dataclass(frozen=True, eq=False)
+class FaceEvidence:
+    """One of a scan's most suspicious faces, kept for reports (not part of the JSON contract).
+
+    ``crop`` is the aligned uint8 RGB face exactly as the classifier saw it (the model card's alignment).
+    """
+
+    track_id: int
+    t: float
+    probability: float
+    box: tuple[float, float, float, float]
+    crop: np.ndarray = field(repr=False)
+
+
 @dataclass(frozen=True)
 class MediaResult:
     """The verdict on one input."""
@@ -79,6 +95,8 @@ class MediaResult:
     timeline: tuple[TimelinePoint, ...] = ()
     timings: dict[str, float] = field(default_factory=dict)
     error: dict[str, str] | None = None
+    # Filled only when asked for (``Detector.scan(..., evidence=k)``); reports use it, JSON leaves it out.
+    evidence: tuple[FaceEvidence, ...] = field(default=(), compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:

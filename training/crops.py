@@ -18,6 +18,7 @@ index are skipped, each ``.npz`` is written atomically, and an interrupted run c
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -73,10 +74,24 @@ class CachedFaces:
         return len(self.crops)
 
 
+@functools.lru_cache(maxsize=None)
+def _content_id(path: str, size: int, mtime_ns: int) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:20]
+
+
 def item_id(item: MediaItem) -> str:
-    """Stable id of a file version: path, size and modification time."""
+    """Stable id of a file's content (sha256, streamed).
+
+    Content, not path and mtime: a dataset that is copied, re-mounted or touched keeps its cache (the
+    shared data was re-copied between sessions here, which invalidated an mtime-keyed cache of 12k faces).
+    Hashing the 250 MB of ``../shared/data`` takes about a second; the result is memoised per file version.
+    """
     st = Path(item.path).stat()
-    return hashlib.sha1(f"{Path(item.path).resolve()}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:20]
+    return _content_id(str(Path(item.path).resolve()), st.st_size, st.st_mtime_ns)
 
 
 # -- worker side -------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from torch.utils.data import Dataset
 from detector.preprocess import IMAGENET_MEAN, IMAGENET_STD, to_input
 
 from .crops import CachedFaces
+from .sampling import SBI_SOURCE
 from .synth.sbi import SBIConfig, self_blend
 
 
@@ -64,6 +65,10 @@ class FaceCropDataset(Dataset):
 
     def labels(self) -> np.ndarray:
         return np.array([s.label for s in self.samples], np.int64)
+
+    def sources(self) -> list[str]:
+        """Source of each sample; self-blended fakes are their own source (see ``training.sampling``)."""
+        return [SBI_SOURCE if s.sbi else self.items[s.item].item.source for s in self.samples]
 
     def __len__(self) -> int:
         return len(self.samples)

@@ -114,3 +114,16 @@ def test_scan_cli_json_lines_and_exit_codes(demo_clip, tmp_path, validate):
     assert main(["scan", str(text), str(demo_clip), "--frames", "4"], stdout=out) == EXIT_INPUT_ERRORS
     table = out.getvalue().splitlines()
     assert table[0].split()[:2] == ["file", "verdict"] and "unsupported_media" in table[1]
+
+
+def test_evidence_keeps_the_most_suspicious_crops_out_of_the_json(detector, demo_clip):
+    plain = detector.scan(demo_clip)
+    assert plain.evidence == ()
+    result = detector.scan(demo_clip, evidence=3)
+    assert len(result.evidence) == 3
+    probs = [e.probability for e in result.evidence]
+    assert probs == sorted(probs, reverse=True)
+    assert probs[0] == pytest.approx(max(p.score for p in result.timeline))
+    size = detector.classifier.align.size
+    assert all(e.crop.shape == (size, size, 3) and e.crop.dtype == np.uint8 for e in result.evidence)
+    assert "evidence" not in result.to_dict() and result.to_dict() == plain.to_dict() | {"timings": result.to_dict()["timings"]}

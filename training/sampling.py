@@ -1,0 +1,63 @@
+"""Per-sample weights that balance classes, sources and synthetic fakes in each training epoch.
+
+Plain class balancing lets the biggest source of each class define what "real" and "fake" look like. In
+``../shared/data/train`` 97% of the real faces are LFW-style and UTKFace photos while the GAN fakes are
+FFHQ-aligned StyleGAN crops, so a class-balanced model learned "FFHQ-looking photo = fake" and scored the
+real FFHQ photos of the eval set as fake (session-1 per-source report). Here every sample belongs to a
+stratum ``(label, source)``; self-blended fakes form one stratum of their own. Each class gets half the
+mass; inside a class a source gets mass proportional to ``count ** (1 - source_balance)`` (0: by size,
+1: every source equal), and self-blended fakes get ``sbi_share`` of the fake mass (they teach the blending
+traces every face swap leaves, the third-party fakes teach GAN and talking-head traces).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+import numpy as np
+
+SBI_SOURCE = "self-blended"
+
+
+def stratified_weights(labels: Sequence[int], sources: Sequence[str], *, source_balance: float = 0.5,
+                       sbi_share: float = 0.5) -> np.ndarray:
+    """Sampling weight per sample (sums to 1). ``sources[i] == SBI_SOURCE`` marks a self-blended fake.
+
+    >>> w = stratified_weights([0, 0, 0, 1], ["a", "a", "b", "gan"], source_balance=1.0)
+    >>> [round(float(x), 3) for x in w]
+    [0.125, 0.125, 0.25, 0.5]
+    """
+    if not 0.0 <= source_balance <= 1.0:
+        raise ValueError(f"source_balance must be in [0, 1], got {source_balance}")
+    if not 0.0 <= sbi_share <= 1.0:
+        raise ValueError(f"sbi_share must be in [0, 1], got {sbi_share}")
+    labels = [int(x) for x in labels]
+    if len(labels) != len(sources):
+        raise ValueError("labels and sources differ in length")
+    counts = Counter(zip(labels, sources, strict=True))
+    present = sorted(set(labels))
+    mass: dict[tuple[int, str], float] = {}
+    for label in present:
+        strata = [k for k in counts if k[0] == label]
+        sbi = [k for k in strata if k[1] == SBI_SOURCE]
+        other = [k for k in strata if k[1] != SBI_SOURCE]
+        # SBI gets its share only when both kinds exist; otherwise whichever exists takes the whole class.
+        sbi_mass = (sbi_share if other else 1.0) if sbi else 0.0
+        raw = {k: counts[k] ** (1.0 - source_balance) for k in other}
+        total = sum(raw.values())
+        for k in sbi:
+            mass[k] = sbi_mass / len(present)
+        for k, r in raw.items():
+            mass[k] = (1.0 - sbi_mass) * r / total / len(present)
+    w = np.array([mass[(y, s)] / counts[(y, s)] for y, s in zip(labels, sources, strict=True)], np.float64)
+    return w / w.sum()
+
+
+def stratum_shares(labels: Sequence[int], sources: Sequence[str], weights: np.ndarray) -> dict[str, float]:
+    """Expected share of each ``label:source`` stratum in a weighted epoch (logged beside the run)."""
+    out: dict[str, float] = {}
+    for y, s, w in zip(labels, sources, weights, strict=True):
+        key = f"{'fake' if y else 'real'}:{s}"
+        out[key] = out.get(key, 0.0) + float(w)
+    return {k: round(v, 4) for k, v in sorted(out.items(), key=lambda kv: -kv[1])}
