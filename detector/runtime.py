@@ -121,6 +121,10 @@ def create_session(
     options = ort.SessionOptions()
     options.intra_op_num_threads = intra_op_threads or usable_cores()
     options.inter_op_num_threads = 1
+    # No busy-waiting between ops: a scan decodes in another thread on the same cores, and spinning ORT
+    # workers steal its time. Measured here under load (2 cores): RNet on 10 crops 1.51 ms spinning vs
+    # 0.73 ms not, ONet 6.5 vs 3.8 ms.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     try:
         return ort.InferenceSession(str(path), sess_options=options, providers=resolve_providers(providers))

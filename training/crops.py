@@ -49,13 +49,16 @@ class CropCacheConfig:
     detect_long_side: int = 640
     min_score: float = 0.9
     max_faces_per_frame: int = 4
+    # Same tracking-guided detection as inference (``FaceConfig.redetect_every``), so crops match.
+    redetect_every: int = FaceConfig.redetect_every
 
     def key(self) -> str:
         payload = json.dumps({**asdict(self), "align_version": self.align.version}, sort_keys=True)
         return f"{self.align.version}-{hashlib.sha1(payload.encode()).hexdigest()[:10]}"
 
     def face_config(self) -> FaceConfig:
-        return FaceConfig(detect_long_side=self.detect_long_side, min_score=self.min_score, align=self.align)
+        return FaceConfig(detect_long_side=self.detect_long_side, min_score=self.min_score, align=self.align,
+                          redetect_every=self.redetect_every)
 
 
 @dataclass(frozen=True, eq=False)

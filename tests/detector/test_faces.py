@@ -66,7 +66,8 @@ def test_crop_spec_is_configurable(demo_clip):
 
 def test_facenet_backend_gives_the_same_faces(demo_clip):
     pytest.importorskip("facenet_pytorch")
-    a = FaceExtractor(FaceConfig(backend="onnx")).extract(demo_clip, sampling=Sampling(num_frames=4))
+    # Full detection on every frame: facenet-pytorch has no ``refine`` (tracking-guided frames).
+    a = FaceExtractor(FaceConfig(backend="onnx", redetect_every=1)).extract(demo_clip, sampling=Sampling(num_frames=4))
     b = FaceExtractor(FaceConfig(backend="facenet")).extract(demo_clip, sampling=Sampling(num_frames=4))
     assert len(a.faces) == len(b.faces) == 4
     for fa, fb in zip(a.faces, b.faces):

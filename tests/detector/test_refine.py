@@ -1,0 +1,89 @@
+"""Tracking-guided detection: ``MTCNN.refine`` and ``FaceConfig.redetect_every`` against full detection."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from detector.faces.extract import FaceConfig, FaceExtractor
+from detector.faces.mtcnn import MTCNN
+from detector.faces.track import box_iou
+from detector.media import Frame, Sampling
+
+
+@pytest.fixture(scope="module")
+def mtcnn() -> MTCNN:
+    return MTCNN()
+
+
+@pytest.fixture(scope="module")
+def scene(astronaut: np.ndarray) -> np.ndarray:
+    return cv2.resize(astronaut, (384, 384), interpolation=cv2.INTER_AREA)
+
+
+def test_refine_recovers_a_face_from_a_shifted_prior(mtcnn, scene):
+    [full] = mtcnn.detect([scene])
+    assert len(full) == 1
+    box = full.boxes[0]
+    side = box[2] - box[0]
+    # The face moved by 15% of its size and grew 10% since the prior was taken.
+    prior = np.array([[box[0] + 0.15 * side, box[1] - 0.1 * side, box[2] + 0.25 * side, box[3]]], np.float32)
+    [refined] = mtcnn.refine([scene], [prior])
+    assert len(refined) == 1
+    assert box_iou(refined.boxes[:1], full.boxes[:1])[0, 0] > 0.85
+    assert np.abs(refined.landmarks[0] - full.landmarks[0]).max() < 0.06 * side
+    assert refined.scores[0] > 0.9
+
+
+def test_refine_finds_nothing_without_priors_or_away_from_faces(mtcnn, scene):
+    [none] = mtcnn.refine([scene], [np.zeros((0, 4), np.float32)])
+    assert len(none) == 0
+    [full] = mtcnn.detect([scene])
+    b = full.boxes[0]
+    side = b[2] - b[0]
+    # A prior two face-widths away from the only face (clipped into the frame) finds no face there.
+    far = np.array([[b[0] - 2.5 * side, b[1] + 1.5 * side, b[0] - 1.5 * side, b[1] + 2.5 * side]], np.float32)
+    far = np.clip(far, 0, 383)
+    [missed] = mtcnn.refine([scene], [far])
+    assert all(box_iou(missed.boxes[i:i + 1], full.boxes[:1])[0, 0] < 0.3 for i in range(len(missed)))
+    with pytest.raises(ValueError, match="prior"):
+        mtcnn.refine([scene, scene], [np.zeros((0, 4))])
+
+
+def test_redetect_every_matches_full_detection_on_a_moving_face(demo_clip):
+    full = FaceExtractor(FaceConfig(redetect_every=1)).extract(demo_clip, sampling=Sampling(num_frames=16))
+    fast = FaceExtractor(FaceConfig(redetect_every=4)).extract(demo_clip, sampling=Sampling(num_frames=16))
+    assert len(fast.faces) == len(full.faces) == 16
+    for a, b in zip(full.faces, fast.faces):
+        assert a.sample == b.sample
+        assert box_iou(np.array([a.box]), np.array([b.box]))[0, 0] > 0.8
+    assert len(fast.tracks) == 1
+
+
+def test_a_face_that_appears_between_full_passes_is_found_at_the_next_one(astronaut, cameraman):
+    # Frames 0-9: only the astronaut (left); from frame 5 a second face (camera man's is too small for MTCNN,
+    # so a mirrored astronaut) appears on the right. Full passes run at samples 0, 4, 8; frame 5-7 are
+    # refined from frame 4's single face, so the newcomer is first seen at sample 8.
+    face = cv2.resize(astronaut, (256, 256), interpolation=cv2.INTER_AREA)
+    frames = []
+    for i in range(10):
+        canvas = np.full((256, 640, 3), 90, np.uint8)
+        canvas[:, :256] = face
+        if i >= 5:
+            canvas[:, 384:] = face[:, ::-1]
+        frames.append(Frame(i, i / 10, canvas))
+    faces = FaceExtractor(FaceConfig(redetect_every=4, batch_frames=3)).extract_frames(frames)
+    right = sorted({f.sample for f in faces if f.box[0] > 320})
+    left = sorted({f.sample for f in faces if f.box[2] < 320})
+    assert left == list(range(10))
+    assert right == [8, 9]
+    every = FaceExtractor(FaceConfig(redetect_every=1)).extract_frames(frames)
+    assert sorted({f.sample for f in every if f.box[0] > 320}) == [5, 6, 7, 8, 9]
+
+
+def test_redetect_every_is_validated():
+    from detector.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="redetect_every"):
+        FaceConfig(redetect_every=0)
