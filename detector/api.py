@@ -23,6 +23,7 @@ probability is its most suspicious person's.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -35,6 +36,7 @@ from .classifier import Classifier
 from .errors import DetectorError
 from .faces.extract import Face, FaceConfig, FaceExtractor, drop_short_tracks
 from .media import Frame, MediaLimits, Sampling
+from .prefetch import Prefetch
 from .results import (
     ABOVE_THRESHOLD,
     BELOW_THRESHOLD,
@@ -49,6 +51,21 @@ from .results import (
     TimelinePoint,
     TrackResult,
 )
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Extracted:
+    """One file between the face stage and the classifier (``scan_many``'s pipeline)."""
+
+    path: str
+    start: float
+    kind: str | None = None
+    faces: list[Face] = field(default_factory=list)
+    n_frames: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+    error: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -115,12 +132,58 @@ class Detector:
                            evidence=evidence)
 
     def scan_many(self, paths: Iterable[str | os.PathLike[str]], *, evidence: int = 0) -> Iterator[MediaResult]:
-        """Scan many files; a bad file yields an ``error`` result and the rest go on."""
+        """Scan many files, yielding results in input order; a bad file yields an ``error`` result and the
+        rest go on.
+
+        Throughput: the next files are decoded and searched for faces in a background thread while this one
+        classifies, and the faces of consecutive files are classified together in batches of
+        ``classifier.batch_size`` (a folder of photos costs one classifier call per batch, not per photo).
+        Results are held back until their batch is full, at most ``batch_size`` files.
+        """
+        pending: list[_Extracted] = []
+        n_faces = 0
+        with Prefetch(self._extract_each(paths), depth=2, name="extract") as stream:
+            for item in stream:
+                pending.append(item)
+                n_faces += len(item.faces)
+                if n_faces >= self.classifier.batch_size:
+                    yield from self._finish(pending, evidence)
+                    pending, n_faces = [], 0
+        yield from self._finish(pending, evidence)
+
+    def _extract_each(self, paths: Iterable[str | os.PathLike[str]]) -> Iterator[_Extracted]:
+        sampling = Sampling(num_frames=self.config.frames, fps=self.config.fps)
         for path in paths:
+            start = time.perf_counter()
             try:
-                yield self.scan(path, evidence=evidence)
+                found = self.faces.extract(path, sampling=sampling, limits=self.config.limits)
             except DetectorError as exc:
-                yield MediaResult.failed(str(path), exc.to_dict(), model=self.model, threshold=self.threshold)
+                yield _Extracted(str(path), start, error=exc.to_dict())
+                continue
+            except Exception as exc:  # one broken file must not end the batch
+                log.debug("unexpected error on %s", path, exc_info=True)
+                yield _Extracted(str(path), start, error={"code": "internal_error",
+                                                          "message": f"{type(exc).__name__}: {exc}"})
+                continue
+            faces = self._evidence_faces(list(found.faces), found.n_frames)
+            yield _Extracted(str(path), start, found.media.kind, faces, found.n_frames, dict(found.timings))
+
+    def _finish(self, batch: list[_Extracted], evidence: int) -> Iterator[MediaResult]:
+        """Classify the faces of several files in one go, then judge each file."""
+        crops = [f.crop for item in batch for f in item.faces]
+        t0 = time.perf_counter()
+        probs = self.classifier.predict(np.stack(crops)) if crops else np.zeros(0, np.float32)
+        per_face = (time.perf_counter() - t0) / max(1, len(crops))
+        offset = 0
+        for item in batch:
+            if item.error is not None:
+                yield MediaResult.failed(item.path, item.error, model=self.model, threshold=self.threshold)
+                continue
+            n = len(item.faces)
+            item.timings["classify"] = per_face * n  # this file's share of the batch
+            yield self._judge(item.path, item.kind, item.faces, item.n_frames, item.timings, item.start,
+                              evidence=evidence, probs=probs[offset:offset + n])
+            offset += n
 
     def scan_frames(self, frames: Sequence[Frame] | Sequence[np.ndarray], *, name: str = "<frames>",
                     timestamps: Sequence[float] | None = None, evidence: int = 0) -> MediaResult:
@@ -139,17 +202,24 @@ class Detector:
 
     # -- verdicts ----------------------------------------------------------------------------------
 
+    def _evidence_faces(self, faces: list[Face], n_frames: int) -> list[Face]:
+        """Faces that count: tracks seen in too few frames are detector noise."""
+        return list(drop_short_tracks(faces, n_frames, self.faces.config.tracker.min_track_faces)[0])
+
     def _judge(self, path: str, kind: str, faces: list[Face], n_frames: int, timings: dict[str, float],
-               start: float, *, evidence: int = 0) -> MediaResult:
+               start: float, *, evidence: int = 0, probs: np.ndarray | None = None) -> MediaResult:
+        """Verdict of one file; ``probs`` are the faces' probabilities when already classified (in a batch)."""
         cfg = self.config
-        faces = list(drop_short_tracks(faces, n_frames, self.faces.config.tracker.min_track_faces)[0])
+        if probs is None:
+            faces = self._evidence_faces(faces, n_frames)
         if not faces:
             timings["total"] = time.perf_counter() - start
             return MediaResult(path=path, media=kind, verdict="no_face", fake_probability=None,
                                threshold=self.threshold, reasons=(NO_FACE_FOUND,), model=self.model, timings=timings)
-        t0 = time.perf_counter()
-        probs = self.classifier.predict(np.stack([f.crop for f in faces]))
-        timings["classify"] = time.perf_counter() - t0
+        if probs is None:
+            t0 = time.perf_counter()
+            probs = self.classifier.predict(np.stack([f.crop for f in faces]))
+            timings["classify"] = time.perf_counter() - t0
         params = dict(self.classifier.card.aggregation)
         strategy = params.pop("strategy", "mean")
         usable = np.array([f.quality.size_px >= cfg.min_face_px for f in faces])

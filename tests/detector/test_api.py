@@ -127,3 +127,50 @@ def test_evidence_keeps_the_most_suspicious_crops_out_of_the_json(detector, demo
     size = detector.classifier.align.size
     assert all(e.crop.shape == (size, size, 3) and e.crop.dtype == np.uint8 for e in result.evidence)
     assert "evidence" not in result.to_dict() and result.to_dict() == plain.to_dict() | {"timings": result.to_dict()["timings"]}
+
+
+def test_scan_many_batches_faces_across_files_without_changing_answers(detector, demo_clip, astronaut, tmp_path,
+                                                                       monkeypatch, validate):
+    photos = []
+    for i in range(5):
+        path = tmp_path / f"photo{i}.png"
+        cv2.imwrite(str(path), cv2.cvtColor(np.roll(astronaut, 8 * i, axis=1), cv2.COLOR_RGB2BGR))
+        photos.append(path)
+    junk = tmp_path / "junk.jpg"
+    junk.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    paths = [photos[0], junk, *photos[1:], demo_clip]
+    one_by_one = []
+    for p in paths:
+        try:
+            one_by_one.append(detector.scan(p))
+        except Exception as exc:  # noqa: BLE001 - compared by code below
+            one_by_one.append(exc)
+    calls = []
+    predict = detector.classifier.predict
+    monkeypatch.setattr(detector.classifier, "predict", lambda crops: calls.append(len(crops)) or predict(crops))
+    batched = list(detector.scan_many(paths))
+    assert [r.path for r in batched] == [str(p) for p in paths]
+    # 5 photos (1 face each) and the clip (32 faces) reach the classifier together, not in six calls.
+    assert calls == [5 + 32]
+    for single, many in zip(one_by_one, batched):
+        validate(many.to_dict())
+        if isinstance(single, Exception):
+            assert many.verdict == "error" and many.error["code"] == single.code
+            continue
+        assert many.verdict == single.verdict
+        assert many.fake_probability == pytest.approx(single.fake_probability, abs=1e-5)
+
+
+def test_scan_many_turns_unexpected_failures_into_error_results(detector, demo_clip, monkeypatch):
+    extract = detector.faces.extract
+
+    def flaky(path, **kwargs):
+        if str(path).endswith("boom.mp4"):
+            raise RuntimeError("decoder exploded")
+        return extract(path, **kwargs)
+
+    monkeypatch.setattr(detector.faces, "extract", flaky)
+    results = list(detector.scan_many(["boom.mp4", demo_clip]))
+    assert results[0].verdict == "error" and results[0].error["code"] == "internal_error"
+    assert "decoder exploded" in results[0].error["message"]
+    assert results[1].verdict != "error"
