@@ -8,14 +8,22 @@ copy, batched ONNX classifier). Clips: generated 10 s 1080p and 360p (astronaut 
 
     .venv/bin/python benchmarks/scan.py [--skip-naive] [--frames 32]
 
+Then peak memory: ``Detector.scan`` of the 10 s 1080p clip and of a 10-minute 1080p clip (2 fps, so it
+encodes in minutes; what matters is that sampling seeks instead of holding frames), each in a fresh child
+process; prints peak RSS (ru_maxrss, the import and model load included) and the ratio long/short.
+
+    .venv/bin/python benchmarks/scan.py --long-minutes 0   # skip the memory part
+
 Issue targets on 2 cores: a 10 s 1080p clip (32 frames) in <= 1.5x its decode-only time; >= 5x the naive
-pipeline. The decode, detect and classify stages do not overlap yet, so the first is not expected to hold.
+pipeline; peak RSS <= 1.5 GB on a 10-minute 1080p video.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
+import subprocess
 import sys
 import tempfile
 import time
@@ -30,12 +38,12 @@ from detector.media import Sampling, read_frames
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _write_clip(path: Path, width: int, height: int) -> Path:
+def _write_clip(path: Path, width: int, height: int, *, n_frames: int = 250, fps: int = 25) -> Path:
     spec = importlib.util.spec_from_file_location("bench_faces", REPO / "benchmarks" / "faces.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # its dataclasses look themselves up there
     spec.loader.exec_module(module)  # reuse its streaming clip writer
-    return module.write_clip(path, width=width, height=height, n_frames=250, fps=25)
+    return module.write_clip(path, width=width, height=height, n_frames=n_frames, fps=fps)
 
 
 def naive_scan(path: Path, frames: int, mtcnn, model, spec, size: int) -> float:
@@ -54,10 +62,27 @@ def naive_scan(path: Path, frames: int, mtcnn, model, spec, size: int) -> float:
     return time.perf_counter() - start
 
 
+CHILD = """
+import json, resource, sys, time
+from detector import Detector
+t0 = time.perf_counter()
+result = Detector.load().scan(sys.argv[1])
+print(json.dumps({"seconds": time.perf_counter() - t0, "verdict": result.verdict,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def peak_rss_scan(path: Path) -> dict:
+    """Scan ``path`` in a fresh interpreter; its peak RSS and time."""
+    out = subprocess.run([sys.executable, "-c", CHILD, str(path)], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--frames", type=int, default=32)
     parser.add_argument("--skip-naive", action="store_true", help="no torch / facenet-pytorch")
+    parser.add_argument("--long-minutes", type=float, default=10.0, help="length of the memory clip (0: skip)")
     args = parser.parse_args(argv)
     detector = Detector.load()
     card = detector.classifier.card
@@ -91,6 +116,17 @@ def main(argv: list[str] | None = None) -> int:
                 slow = naive_scan(path, args.frames, naive[0], naive[1], detector.classifier.align, card.input_size)
                 line += f"  naive {slow:6.2f} s -> {slow / ours:4.1f}x faster"
             print(line, flush=True)
+        if args.long_minutes > 0:
+            fps = 2
+            t0 = time.perf_counter()
+            long_clip = _write_clip(Path(tmp) / "long.mp4", 1920, 1080, n_frames=int(args.long_minutes * 60 * fps),
+                                    fps=fps)
+            print(f"wrote a {args.long_minutes:g} min 1080p clip in {time.perf_counter() - t0:.0f} s", flush=True)
+            short = peak_rss_scan(clips["generated 1080p"])
+            long = peak_rss_scan(long_clip)
+            print(f"peak RSS: 10 s 1080p {short['peak_rss_mb']:.0f} MB ({short['seconds']:.2f} s), "
+                  f"{args.long_minutes:g} min 1080p {long['peak_rss_mb']:.0f} MB ({long['seconds']:.2f} s) -> "
+                  f"{long['peak_rss_mb'] / short['peak_rss_mb']:.2f}x", flush=True)
     return 0
 
 

@@ -41,12 +41,14 @@ DELEGATED: dict[str, tuple[str, str]] = {
     "eval": ("training.evaluate:main", "evaluate an exported model on a labelled dataset (train extra)"),
     "export": ("training.export:main", "export a checkpoint to ONNX with its model card (train extra)"),
     "export-mtcnn": ("training.mtcnn_export:main", "re-export facenet-pytorch's MTCNN nets to ONNX (train extra)"),
-    "synth": ("", "make training fakes: synth sbi | ae-swap | gan ... (train extra)"),
+    "audit": ("pipelines.audit.cli:main", "audit media archives into a resumable SQLite ledger; audit report | check"),
+    "synth": ("", "make fakes: synth sbi | sbi-video | ae-swap | gan ... (ae-swap, gan: train extra)"),
 }
 SYNTH: dict[str, str] = {
     "sbi": "training.synth.sbi:main",
     "ae-swap": "training.synth.ae_swap:main",
     "gan": "training.synth.gan:main",
+    "sbi-video": "training.synth.sbi_video:main",
 }
 
 
@@ -101,6 +103,11 @@ def get_args_parser() -> argparse.ArgumentParser:
     scan_sampling.add_argument("--fps", type=float, help="sample at a fixed rate instead")
     scan.add_argument("--threshold", type=float, help="decision threshold (default: the model card's)")
     scan.add_argument("--providers", nargs="*", help="ONNX Runtime execution providers, in priority order")
+    scan.add_argument("--report", type=Path, metavar="OUT.html",
+                      help="also write one self-contained HTML report: verdicts, score timelines, the most "
+                           "suspicious faces with occlusion heat maps")
+    scan.add_argument("--evidence", type=int, metavar="K",
+                      help=f"faces per input shown in the --report (default {REPORT_FACES})")
 
     faces = sub.add_parser(
         "faces", help="find, align and track faces; write crops and a JSONL of faces",
@@ -136,6 +143,10 @@ def get_args_parser() -> argparse.ArgumentParser:
     demo.add_argument("--width", type=int, default=1280)
     demo.add_argument("--height", type=int, default=720)
     demo.add_argument("--seconds", type=float, default=4.0)
+
+    from pipelines.service.cli import add_serve_parser  # argparse only; the service loads in cmd_serve
+
+    add_serve_parser(sub)
     return parser
 
 
@@ -290,6 +301,9 @@ def _faces_loop(args: argparse.Namespace, paths: list[str], stdout: TextIO, prog
     return failed
 
 
+REPORT_FACES = 4  # most suspicious faces per input in a --report: 4 heat maps cost under 1 s on 2 CPU cores
+
+
 def cmd_scan(args: argparse.Namespace, stdout: TextIO) -> int:
     from detector.api import Detector, ScanConfig
     from detector.errors import ConfigError
@@ -298,6 +312,11 @@ def cmd_scan(args: argparse.Namespace, stdout: TextIO) -> int:
         raise ConfigError(f"--frames must be >= 1, got {args.frames}")
     if args.threshold is not None and not 0.0 <= args.threshold <= 1.0:
         raise ConfigError(f"--threshold must be within [0, 1], got {args.threshold}")
+    if args.evidence is not None and (args.report is None or args.evidence < 0):
+        raise ConfigError(f"--evidence needs --report and must be >= 0, got {args.evidence}")
+    if args.report is not None and not args.report.parent.is_dir():  # fail before the scan, not after it
+        raise ConfigError(f"--report: no such directory: {args.report.parent}")
+    evidence = 0 if args.report is None else REPORT_FACES if args.evidence is None else args.evidence
     paths = expand_paths(args.paths, recursive=True)
     if not paths:
         raise ConfigError("no media files in the given paths")
@@ -305,11 +324,14 @@ def cmd_scan(args: argparse.Namespace, stdout: TextIO) -> int:
                              providers=args.providers or None)
     progress = Progress(len(paths))
     fakes = failed = 0
+    kept = []  # results for the report
     if not args.json:
         stdout.write(f"{'file':<48} {'verdict':<10} {'P(fake)':>8} {'persons':>7} {'time':>7}\n")
     try:
-        for done, (path, result) in enumerate(zip(paths, _scan_all(detector, paths)), start=1):
+        for done, (path, result) in enumerate(zip(paths, _scan_all(detector, paths, evidence=evidence)), start=1):
             progress.update(done, path)
+            if args.report is not None:
+                kept.append(result)
             fakes += result.verdict == "fake"
             failed += result.verdict == "error"
             if args.json:
@@ -322,19 +344,24 @@ def cmd_scan(args: argparse.Namespace, stdout: TextIO) -> int:
             stdout.flush()
     finally:
         progress.close()
+    if args.report is not None:  # failed inputs are in it too, with their error
+        from detector.report import write_report
+
+        write_report(kept, args.report, classifier=detector.classifier)
+        log.info("wrote %s", args.report)
     if failed:
         return EXIT_INPUT_ERRORS
     return EXIT_FAKE if fakes else EXIT_OK
 
 
-def _scan_all(detector, paths: list[str]):
+def _scan_all(detector, paths: list[str], *, evidence: int = 0):
     """``Detector.scan_many`` plus the batch boundary: an unexpected exception becomes an error result."""
     from detector.errors import DetectorError
     from detector.results import MediaResult
 
     for path in paths:
         try:
-            yield detector.scan(path)
+            yield detector.scan(path, evidence=evidence)
         except DetectorError as exc:
             yield MediaResult.failed(path, exc.to_dict(), model=detector.model, threshold=detector.threshold)
         except Exception as exc:  # one bad file must not stop the rest
@@ -379,8 +406,9 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, stream=sys.stderr,
                         format="%(levelname)s %(message)s")
     from detector.errors import ConfigError, DetectorError
+    from pipelines.service.cli import cmd_serve
 
-    commands = {"scan": cmd_scan, "faces": cmd_faces, "demo-clip": cmd_demo_clip}
+    commands = {"scan": cmd_scan, "faces": cmd_faces, "demo-clip": cmd_demo_clip, "serve": cmd_serve}
     try:
         return commands[args.command](args, stdout)
     except ConfigError as exc:

@@ -260,6 +260,8 @@ class MTCNN:
             level = np.stack([area_resize_full(t, oh, ow) for t in tables])
             reg, prob = self._pnet.run(None, {"input": _normalize(level)})
             found.append(self._generate_boxes(reg, prob[:, 1], scale, t1))
+        if not found:  # smaller than the smallest face searched for: not one pyramid level
+            return [Detections.empty() for _ in images]
         boxes = np.concatenate([f[0] for f in found])
         image_ids = np.concatenate([f[1] for f in found])
         if len(boxes) == 0:

@@ -87,3 +87,10 @@ def test_redetect_every_is_validated():
 
     with pytest.raises(ConfigError, match="redetect_every"):
         FaceConfig(redetect_every=0)
+
+
+def test_images_smaller_than_the_smallest_face_have_no_faces(mtcnn):
+    # No pyramid level fits a 1x1 or 15 px high image (min face 20 px): nothing to find, no crash.
+    for shape in ((1, 1, 3), (15, 300, 3)):
+        [dets] = mtcnn.detect([np.zeros(shape, np.uint8)])
+        assert len(dets) == 0

@@ -67,3 +67,36 @@ def test_cli_writes_fakes(tmp_path, demo_clip):
     assert main([str(demo_clip), "--out", str(out), "--frames", "2", "--size", "96", "--with-real"]) == 0
     fakes, reals = sorted(out.glob("fake_*.png")), sorted(out.glob("real_*.png"))
     assert len(fakes) == 2 and len(reals) == 2
+
+
+def test_sbi_video_blends_each_face_in_place_and_nothing_else(tmp_path, demo_clip, astronaut):
+    import av
+
+    from pipelines.cli import main as cli
+    from training.synth.sbi_video import blend_frame
+
+    out = tmp_path / "fake.mp4"
+    assert cli(["synth", "sbi-video", str(demo_clip), str(out)]) == 0
+
+    def decode(path):
+        with av.open(str(path)) as c:
+            return [f.to_ndarray(format="rgb24").astype(np.int16) for f in c.decode(video=0)]
+
+    real, fake = decode(demo_clip), decode(out)
+    assert len(real) == len(fake) == 50
+    [f] = FaceExtractor().extract_frames([Frame(0, 0.0, real[25].astype(np.uint8))])
+    x0, y0, x1, y1 = (int(v) for v in f.box)
+    diff = np.abs(real[25] - fake[25]).mean(axis=2)
+    inside, outside = diff[y0:y1, x0:x1].mean(), np.delete(diff, np.s_[max(0, y0 - 40):y1 + 40], axis=0).mean()
+    assert inside > 3 * outside  # re-encoding touches everything a little; the face much more
+
+    # In pixels: the blend stays inside the face, covers a good part of it, and is the same per seed.
+    [g] = FaceExtractor().extract_frames([Frame(0, 0.0, astronaut)])
+    a, mask = blend_frame(astronaut, np.asarray(g.landmarks), seed=3)
+    b, _ = blend_frame(astronaut, np.asarray(g.landmarks), seed=3)
+    assert np.array_equal(a, b) and a.shape == astronaut.shape
+    gx0, gy0, gx1, gy1 = (int(v) for v in g.box)
+    face_area = (gx1 - gx0) * (gy1 - gy0)
+    # The blend ratio scales the whole mask (0.25 to 1): measure its support at half its peak.
+    assert 0.3 * face_area < (mask > 0.5 * mask.max()).sum() < 2.0 * face_area
+    assert np.array_equal(a[mask == 0], astronaut[mask == 0])

@@ -1,0 +1,301 @@
+"""The FastAPI application: routes, auth, error bodies and metrics around the worker pool.
+
+Example:
+    >>> from pipelines.service import ServiceSettings, create_app
+    >>> app = create_app(ServiceSettings(tokens=("a-long-random-token-0123456789",)))  # doctest: +SKIP
+    >>> import uvicorn; uvicorn.run(app, host="127.0.0.1", port=8000)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from concurrent.futures import Future
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request, Security
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.security import HTTPBearer
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from detector.api import Detector, ScanConfig
+from detector.results import VERDICTS
+
+from . import openapi as doc
+from .auth import TokenChecker
+from .errors import ServiceError, error_body, service_error
+from .jobs import JobStore, StoreFull
+from .metrics import CONTENT_TYPE, Metrics
+from .pool import NotReady, Saturated, WorkerPool
+from .scanning import scan_upload
+from .settings import ServiceSettings
+from .uploads import Upload, receive_upload
+
+log = logging.getLogger("deepfake.service")
+
+API_VERSION = "1.0.0"
+RETRY_AFTER_S = "1"
+BEARER = HTTPBearer(auto_error=False, description="a token from DEEPFAKE_API_TOKENS or --tokens-file")
+
+
+class _Service:
+    """The state behind the routes: one per app."""
+
+    def __init__(self, settings: ServiceSettings) -> None:
+        self.settings = settings
+        self.tokens = TokenChecker(settings.tokens)
+        self.metrics = Metrics(VERDICTS)
+        self.jobs = JobStore(ttl_s=settings.job_ttl_s, max_jobs=settings.max_jobs)
+        self.pool: WorkerPool[Detector] = WorkerPool(self._load_detector, workers=settings.workers,
+                                                     queue_size=settings.queue_size)
+        self.upload_dir: Path | None = None
+
+    def _load_detector(self) -> Detector:
+        s = self.settings
+        return Detector.load(s.model, config=ScanConfig(frames=s.frames), providers=s.providers)
+
+    def open(self) -> None:
+        # mkdtemp: mode 0700, a fresh name per process; uploads inside get mkstemp's 0600 files.
+        self.upload_dir = Path(tempfile.mkdtemp(prefix="deepfake-uploads-", dir=self.settings.tmp_dir))
+        self.pool.start()
+
+    def close(self) -> None:
+        self.pool.shutdown()
+        if self.upload_dir is not None:
+            shutil.rmtree(self.upload_dir, ignore_errors=True)
+
+    # -- helpers for the routes ----------------------------------------------------------------------
+
+    def require_token(self, request: Request) -> None:
+        if not self.tokens.check(request.headers.get("authorization")):
+            raise service_error("unauthorized", headers={"WWW-Authenticate": "Bearer"})
+
+    async def receive(self, request: Request, *, timeout_s: float) -> Upload:
+        if not self.pool.ready:  # refuse before reading a byte
+            raise _not_ready()
+        assert self.upload_dir is not None
+        try:
+            return await asyncio.wait_for(receive_upload(request, directory=self.upload_dir,
+                                                         max_bytes=self.settings.max_upload_bytes), timeout_s)
+        except TimeoutError:
+            raise service_error("upload_timeout", headers={"Connection": "close"}) from None
+
+    def submit(self, upload: Upload, *, job_id: str | None = None) -> Future[dict[str, Any]]:
+        """Queue a scan of ``upload`` (for job ``job_id``, if given); the upload is deleted on every path."""
+
+        def run(detector: Detector) -> dict[str, Any]:
+            if job_id is not None:
+                self.jobs.start(job_id)
+            result = scan_upload(detector, upload)
+            self.metrics.count_verdict(result["verdict"])
+            if job_id is not None:
+                self.jobs.finish(job_id, result)
+            return result
+
+        try:
+            return self.pool.submit(run, on_drop=upload.discard)
+        except Saturated:
+            upload.discard()
+            raise service_error("saturated", headers={"Retry-After": RETRY_AFTER_S}) from None
+        except NotReady:
+            upload.discard()
+            raise _not_ready() from None
+
+    def gauges(self) -> dict[str, tuple[str, float]]:
+        stats = self.pool.stats()
+        return {"deepfake_queue_depth": ("Scans waiting for a worker.", stats["queued"]),
+                "deepfake_workers_busy": ("Workers scanning now.", stats["busy"]),
+                "deepfake_workers_ready": ("Workers with their model loaded.", stats["workers_ready"]),
+                "deepfake_jobs_stored": ("Jobs queued, running or finished and not yet expired.", len(self.jobs))}
+
+
+def _not_ready() -> ServiceError:
+    return service_error("not_ready", headers={"Retry-After": RETRY_AFTER_S})
+
+
+def _result_status(result: dict[str, Any]) -> int:
+    if result["verdict"] != "error":
+        return 200
+    return 500 if result["error"]["code"] == "internal_error" else 422
+
+
+# -- the app ---------------------------------------------------------------------------------------------
+
+
+def create_app(settings: ServiceSettings) -> FastAPI:
+    """The service as an ASGI app; workers load their models when it starts (uvicorn's lifespan)."""
+    service = _Service(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        service.open()
+        try:
+            yield
+        finally:
+            service.close()
+
+    app = FastAPI(title="deepfake-detector", version=API_VERSION, lifespan=lifespan, docs_url=None,
+                  redoc_url=None, description="Scan uploaded videos and images for manipulated faces. "
+                                              "Every /v1 route and /metrics need `Authorization: Bearer <token>`.")
+    app.openapi = lambda: doc.build_openapi(app)  # type: ignore[method-assign]
+    app.state.service = service
+    _add_error_handlers(app)
+    app.add_middleware(MetricsMiddleware, metrics=service.metrics)
+    _add_routes(app, service)
+    return app
+
+
+def _add_routes(app: FastAPI, service: _Service) -> None:
+    # The scheme object only documents auth in the schema; the check reads the header itself (constant time).
+    def authorized(request: Request, _: Annotated[Any, Security(BEARER)]) -> None:
+        service.require_token(request)
+
+    auth = [Depends(authorized)]
+    settings = service.settings
+    media_result = {"$ref": "#/components/schemas/MediaResult"}
+
+    @app.post("/v1/scan", dependencies=auth, response_model=None, openapi_extra=doc.UPLOAD_BODY,
+              summary="Scan one uploaded video or image and wait for the verdict",
+              responses={200: doc.json_response("the verdict (as `deepfake scan --json`)", media_result),
+                         **doc.UPLOAD_ERRORS,
+                         422: doc.json_response("the file could not be decoded: a MediaResult with verdict "
+                                                "`error` and its error code", media_result),
+                         500: doc.json_response("a bug; details only in the server log", media_result),
+                         504: doc.error("not finished within the request deadline; use /v1/jobs")})
+    async def scan(request: Request) -> JSONResponse:
+        upload = await service.receive(request, timeout_s=settings.upload_timeout_s)
+        future = asyncio.wrap_future(service.submit(upload))
+        try:
+            # On timeout wait_for cancels the future: a scan still queued is dropped, a running one finishes
+            # in the background (its upload is deleted then) and its result is discarded.
+            result = await asyncio.wait_for(future, settings.request_timeout_s)
+        except TimeoutError:
+            raise service_error("timeout", f"the scan did not finish within {settings.request_timeout_s:g} s; "
+                                           "use POST /v1/jobs for long videos") from None
+        return JSONResponse(result, status_code=_result_status(result))
+
+    @app.post("/v1/jobs", dependencies=auth, response_model=None, status_code=202, openapi_extra=doc.UPLOAD_BODY,
+              summary="Queue a scan (long videos); poll GET /v1/jobs/{job_id}",
+              responses={202: doc.json_response("queued", {"$ref": "#/components/schemas/Job"},
+                                                headers={"Location": {"schema": {"type": "string"}}}),
+                         **doc.UPLOAD_ERRORS})
+    async def create_job(request: Request) -> JSONResponse:
+        upload = await service.receive(request, timeout_s=settings.upload_timeout_s)
+        try:
+            job = service.jobs.create(upload.filename)
+        except StoreFull:
+            upload.discard()
+            raise service_error("too_many_jobs", headers={"Retry-After": RETRY_AFTER_S}) from None
+        try:
+            service.submit(upload, job_id=job.id)
+        except ServiceError:
+            service.jobs.remove(job.id)
+            raise
+        return JSONResponse(job.to_dict(), status_code=202, headers={"Location": f"/v1/jobs/{job.id}"})
+
+    @app.get("/v1/jobs/{job_id}", dependencies=auth, response_model=None, summary="A job's state and result",
+             responses={200: doc.json_response("the job", {"$ref": "#/components/schemas/Job"}),
+                        **doc.UNAUTHORIZED, 404: doc.error("unknown job id, or its result expired"),
+                        422: doc.error("invalid job id")})
+    async def get_job(job_id: str) -> JSONResponse:
+        job = service.jobs.get(job_id)
+        if job is None:
+            raise service_error("not_found", "no such job (unknown id, or its result expired)")
+        return JSONResponse(job.to_dict())
+
+    @app.get("/v1/model", dependencies=auth, response_model=None, summary="The loaded model's card",
+             responses={200: doc.json_response("the model card", {"$ref": "#/components/schemas/ModelCard"}),
+                        **doc.UNAUTHORIZED, 503: doc.error("models still loading", **doc.RETRY_AFTER)})
+    async def model() -> JSONResponse:
+        try:
+            detector = service.pool.any_resource()
+        except NotReady:
+            raise _not_ready() from None
+        return JSONResponse(detector.classifier.card.to_dict())
+
+    @app.get("/healthz", response_model=None, summary="Liveness: the process answers",
+             responses={200: doc.json_response("alive", {"$ref": "#/components/schemas/Health"})})
+    async def healthz() -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    @app.get("/readyz", response_model=None, summary="Readiness: every worker has its model",
+             responses={200: doc.json_response("ready", {"$ref": "#/components/schemas/Readiness"}),
+                        503: doc.json_response("loading, or a worker failed to load its model",
+                                               {"$ref": "#/components/schemas/Readiness"})})
+    async def readyz() -> JSONResponse:
+        stats = service.pool.stats()
+        ready = service.pool.ready
+        status = "ready" if ready else "failed" if service.pool.load_failures else "loading"
+        return JSONResponse({"status": status, "workers": stats["workers"], "workers_ready": stats["workers_ready"]},
+                            status_code=200 if ready else 503)
+
+    @app.get("/metrics", dependencies=auth, response_class=PlainTextResponse, summary="Prometheus metrics",
+             responses={200: {"description": "Prometheus text format 0.0.4",
+                              "content": {"text/plain": {"schema": {"type": "string"}}}}, **doc.UNAUTHORIZED})
+    async def metrics() -> PlainTextResponse:
+        return PlainTextResponse(service.metrics.render(service.gauges()), media_type=CONTENT_TYPE)
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    """Every error body is ``{"error": {code, message}}``; none carries a traceback or echoes the input."""
+
+    async def on_service_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ServiceError)
+        return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+
+    async def on_http_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code,
+                            headers=dict(exc.headers or {}))
+
+    async def on_validation_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        where = sorted({".".join(str(p) for p in e.get("loc", ())) for e in exc.errors()})
+        return JSONResponse(error_body("invalid_request", f"invalid request parameters: {', '.join(where)}"),
+                            status_code=422)
+
+    async def on_unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled error", exc_info=exc)
+        return JSONResponse(error_body("internal_error", "internal server error"), status_code=500)
+
+    app.add_exception_handler(ServiceError, on_service_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(Exception, on_unexpected)
+
+
+class MetricsMiddleware:
+    """Counts every HTTP request by method, route template and status, with its latency."""
+
+    def __init__(self, app: ASGIApp, *, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500  # what the client sees if the app raises before answering
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            self.metrics.observe_request(scope["method"], route, status, time.perf_counter() - start)
+
