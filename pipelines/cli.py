@@ -355,19 +355,9 @@ def cmd_scan(args: argparse.Namespace, stdout: TextIO) -> int:
 
 
 def _scan_all(detector, paths: list[str], *, evidence: int = 0):
-    """``Detector.scan_many`` plus the batch boundary: an unexpected exception becomes an error result."""
-    from detector.errors import DetectorError
-    from detector.results import MediaResult
-
-    for path in paths:
-        try:
-            yield detector.scan(path, evidence=evidence)
-        except DetectorError as exc:
-            yield MediaResult.failed(path, exc.to_dict(), model=detector.model, threshold=detector.threshold)
-        except Exception as exc:  # one bad file must not stop the rest
-            log.debug("unexpected error on %s", path, exc_info=True)
-            yield MediaResult.failed(path, {"code": "internal_error", "message": f"{type(exc).__name__}: {exc}"},
-                                     model=detector.model, threshold=detector.threshold)
+    """``Detector.scan_many``: files decode ahead in a thread, faces of consecutive files are classified in
+    shared batches, and a file that fails (expected or not) becomes an ``error`` result, in input order."""
+    return detector.scan_many(paths, evidence=evidence)
 
 
 def _short(path: str, width: int = 48) -> str:
