@@ -1,4 +1,5 @@
-"""A fresh environment with only the ``cpu`` extra (no torch) runs ``deepfake faces`` end to end."""
+"""A fresh environment with only the ``cpu`` and ``demo`` extras (no torch) runs ``deepfake faces`` and the
+README's first command (demo clip, self-blended fake of it, scan of both with a report) end to end."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ def test_cpu_only_venv_runs_faces(tmp_path, demo_clip, shared_data_or_none):
     venv = tmp_path / "venv"
     subprocess.run([*uv, "venv", "-q", str(venv), "--python", sys.executable], check=True)
     py = venv / "bin" / "python"
-    subprocess.run([*uv, "pip", "install", "-q", "--python", str(py), f"{src}[cpu]"], check=True, cwd=tmp_path)
+    subprocess.run([*uv, "pip", "install", "-q", "--python", str(py), f"{src}[cpu,demo]"], check=True, cwd=tmp_path)
     probe = subprocess.run([str(py), "-c", "import importlib.util as u; print(u.find_spec('torch') is None)"],
                            capture_output=True, text=True, check=True)
     assert probe.stdout.strip() == "True", "torch must not come with the cpu extra"
@@ -53,3 +54,18 @@ def test_cpu_only_venv_runs_faces(tmp_path, demo_clip, shared_data_or_none):
     for clip, record in zip(clips, records):
         assert record["status"] == "ok"
         assert len(record["tracks"]) == persons.get(Path(clip).name, 1), (clip, record["tracks"])
+
+    # README command 1, after its install step: demo clip -> self-blended fake -> scan both.
+    bin_ = venv / "bin"
+    for step in (["demo-clip", "demo.mp4"], ["synth", "sbi-video", "demo.mp4", "demo_fake.mp4"]):
+        done = subprocess.run([str(bin_ / "deepfake"), *step], capture_output=True, text=True, cwd=tmp_path)
+        assert done.returncode == 0, (step, done.stdout, done.stderr)
+    scan = subprocess.run([str(bin_ / "deepfake"), "scan", "demo.mp4", "demo_fake.mp4", "--json", "--report",
+                           "report.html"], capture_output=True, text=True, cwd=tmp_path)
+    assert scan.returncode in (0, 1), scan.stderr  # 1: a fake was found
+    results = [json.loads(line) for line in scan.stdout.splitlines()]
+    assert [r["path"] for r in results] == ["demo.mp4", "demo_fake.mp4"]
+    for r in results:
+        assert r["verdict"] in ("fake", "real", "uncertain") and 0.0 <= r["fake_probability"] <= 1.0
+    assert scan.returncode == int(any(r["verdict"] == "fake" for r in results))
+    assert "demo_fake.mp4" in (tmp_path / "report.html").read_text()
