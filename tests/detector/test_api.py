@@ -174,3 +174,39 @@ def test_scan_many_turns_unexpected_failures_into_error_results(detector, demo_c
     assert results[0].verdict == "error" and results[0].error["code"] == "internal_error"
     assert "decoder exploded" in results[0].error["message"]
     assert results[1].verdict != "error"
+
+
+def test_a_crowd_of_twenty_faces_gives_twenty_persons(detector, astronaut, tmp_path, video_writer, validate):
+    face = cv2.resize(astronaut[40:200, 160:290], (128, 128), interpolation=cv2.INTER_AREA)
+    frames = []
+    for t in range(8):
+        canvas = np.full((4 * 160, 5 * 160, 3), 100, np.uint8)
+        for k in range(20):
+            r, c = divmod(k, 5)
+            y, x = r * 160 + 16 + t, c * 160 + 16
+            canvas[y:y + 128, x:x + 128] = face if k % 2 == 0 else face[:, ::-1]
+        frames.append(canvas)
+    path = video_writer(tmp_path / "crowd.mp4", frames, fps=4)
+    result = detector.scan(path)
+    validate(result.to_dict())
+    assert len(result.tracks) == 20 and all(t.n_faces == 8 for t in result.tracks)
+    assert result.verdict in ("fake", "real", "uncertain") and result.fake_probability is not None
+    assert result.fake_probability == pytest.approx(max(t.fake_probability for t in result.tracks))
+
+
+def test_a_corrupt_model_or_card_is_refused_at_load_with_a_clear_error(tmp_path, demo_clip):
+    from detector.classifier import DEFAULT_MODEL
+    from detector.errors import ModelIntegrityError
+    from pipelines.cli import main
+
+    onnx, card = tmp_path / "model.onnx", tmp_path / "model.json"
+    onnx.write_bytes(DEFAULT_MODEL.read_bytes()[:5000])  # truncated download
+    card.write_text(DEFAULT_MODEL.with_suffix(".json").read_text())
+    with pytest.raises(ModelIntegrityError, match="sha256"):
+        Detector.load(onnx)
+    assert main(["scan", str(demo_clip), "--model", str(onnx)], stdout=io.StringIO()) == 4
+    onnx.write_bytes(DEFAULT_MODEL.read_bytes())
+    card.write_text("{ not json")
+    with pytest.raises(ModelIntegrityError):
+        Detector.load(onnx)
+    assert main(["scan", str(demo_clip), "--model", str(onnx)], stdout=io.StringIO()) == 4
