@@ -1,0 +1,253 @@
+"""``deepfake audit report``: what the ledger says, as CSV, JSON Lines or one self-contained HTML page.
+
+Everything is read from the ledger's ``file_status`` view, for one analysis (model sha256 + scan settings;
+default: that of the latest run that finished indexing) and one scope (default: the files that run or a
+later one walked, so deleted and renamed-away paths drop out; ``all_files`` for every path ever seen).
+
+* ``csv``: one row per file.
+* ``jsonl``: a ``{"type": "summary", ...}`` line, then one ``{"type": "file", ...}`` line per file whose
+  ``result`` is its full ``MediaResult`` JSON (with the file's own path: duplicates share one scan).
+* ``html``: counts by status and verdict, the most suspicious files with their face thumbnails and
+  probabilities, errors by code, throughput per run, and the ledger's integrity check.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io
+import json
+from collections import Counter
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+from .ledger import Integrity, Ledger, LedgerError
+
+FORMATS = ("csv", "jsonl", "html")
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    path: str
+    status: str
+    verdict: str | None
+    fake_probability: float | None
+    error_code: str | None
+    error_message: str | None
+    skip_reason: str | None
+    content_sha256: str | None
+    container: str | None
+    duplicate_of: str | None
+    result: dict[str, Any] | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "status": self.status, "verdict": self.verdict,
+                "fake_probability": self.fake_probability, "error_code": self.error_code,
+                "error_message": self.error_message, "skip_reason": self.skip_reason,
+                "content_sha256": self.content_sha256, "container": self.container,
+                "duplicate_of": self.duplicate_of, "result": self.result}
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    id: int
+    started_at: str
+    finished_at: str | None
+    status: str
+    engine: str
+    workers: int
+    files_seen: int
+    scanned: int
+    scan_seconds: float
+
+    @property
+    def rate(self) -> float | None:
+        return self.scanned / self.scan_seconds if self.scanned and self.scan_seconds > 0 else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"run": self.id, "started_at": self.started_at, "finished_at": self.finished_at,
+                "status": self.status, "engine": self.engine, "workers": self.workers,
+                "files_seen": self.files_seen, "scanned": self.scanned, "scan_seconds": round(self.scan_seconds, 3),
+                "files_per_second": None if self.rate is None else round(self.rate, 3)}
+
+
+@dataclass(frozen=True)
+class Report:
+    ledger: str
+    analysis: dict[str, Any]
+    scope_run: int | None  # None: every file ever recorded
+    files: tuple[FileRecord, ...]
+    runs: tuple[RunRecord, ...]
+    thumbnails: dict[str, bytes]  # content sha256 -> JPEG, for the top files
+    top: int
+    integrity: Integrity
+
+    def top_suspicious(self) -> list[FileRecord]:
+        """Files with a probability, most suspicious first; one per content (duplicates left out)."""
+        scored = [f for f in self.files if f.fake_probability is not None and f.duplicate_of is None]
+        return sorted(scored, key=lambda f: (-f.fake_probability, f.path))[:self.top]
+
+    def summary(self) -> dict[str, Any]:
+        scanned = sum(r.scanned for r in self.runs)
+        seconds = sum(r.scan_seconds for r in self.runs)
+        return {
+            "ledger": self.ledger,
+            "analysis": self.analysis,
+            "scope": "all files" if self.scope_run is None else f"files seen by run {self.scope_run} or later",
+            "files": len(self.files),
+            "unique_contents": len({f.content_sha256 for f in self.files if f.content_sha256}),
+            "duplicates": sum(f.duplicate_of is not None for f in self.files),
+            "by_status": dict(sorted(Counter(f.status for f in self.files).items())),
+            "by_verdict": dict(sorted(Counter(f.verdict for f in self.files if f.verdict).items())),
+            "errors_by_code": dict(sorted(Counter(f.error_code for f in self.files if f.status == "error").items())),
+            "skipped_by_reason": dict(sorted(Counter(f.skip_reason for f in self.files if f.skip_reason).items())),
+            "top_suspicious": [{"path": f.path, "fake_probability": f.fake_probability, "verdict": f.verdict}
+                               for f in self.top_suspicious()],
+            "throughput": {"scanned": scanned, "scan_seconds": round(seconds, 3),
+                           "files_per_second": round(scanned / seconds, 3) if scanned and seconds > 0 else None,
+                           "runs": [r.to_dict() for r in self.runs]},
+            "integrity": self.integrity.to_dict(),
+        }
+
+
+def load_report(ledger: Ledger, *, model: str | None = None, all_files: bool = False, top: int = 20) -> Report:
+    """Gather a report. ``model``: a model sha256 prefix (default: the latest indexed run's analysis)."""
+    q = ledger.conn.execute
+    row = q("SELECT r.id, r.analysis_id FROM runs r JOIN analyses a ON a.id = r.analysis_id "
+            "WHERE r.indexed_at IS NOT NULL AND a.model_sha256 LIKE ? ORDER BY r.id DESC LIMIT 1",
+            (f"{model or ''}%",)).fetchone()
+    if row is None:
+        raise LedgerError(f"{ledger.path} has no finished index" + (f" for model {model}" if model else "")
+                          + "; run deepfake audit first")
+    run_id, analysis_id = row
+    name, version, sha256, settings = q("SELECT model_name, model_version, model_sha256, settings FROM analyses "
+                                        "WHERE id = ?", (analysis_id,)).fetchone()
+    scope_run = None if all_files else run_id
+    rows = q("SELECT path, status, verdict, fake_probability, error_code, error_message, skip_reason, content_sha256, "
+             "container, result FROM file_status WHERE analysis_id = ? AND last_seen_run >= ? ORDER BY path",
+             (analysis_id, 0 if all_files else run_id)).fetchall()
+    first_path: dict[str, str] = {}
+    files = []
+    for path, status, verdict, prob, code, message, skip, content, container, result in rows:
+        duplicate_of = None
+        if content is not None:
+            duplicate_of = first_path.setdefault(content, path)
+            duplicate_of = None if duplicate_of == path else duplicate_of
+        data = None if result is None else {**json.loads(result), "path": path}
+        files.append(FileRecord(path, status, verdict, prob, code, message, skip, content, container, duplicate_of,
+                                data))
+    runs = tuple(RunRecord(*r) for r in q(
+        "SELECT id, started_at, finished_at, status, engine, workers, files_seen, scanned, scan_seconds FROM runs "
+        "WHERE analysis_id = ? ORDER BY id", (analysis_id,)))
+    report = Report(str(ledger.path), {"model": {"name": name, "version": version, "sha256": sha256},
+                                       "settings": json.loads(settings)},
+                    scope_run, tuple(files), runs, {}, top, ledger.check())
+    wanted = [f.content_sha256 for f in report.top_suspicious()]
+    thumbnails = dict(q(f"SELECT content_sha256, thumbnail FROM scans WHERE analysis_id = ? AND thumbnail IS NOT "
+                        f"NULL AND content_sha256 IN ({','.join('?' * len(wanted))})", (analysis_id, *wanted)))
+    return replace(report, thumbnails=thumbnails)
+
+
+# -- renderers ----------------------------------------------------------------------------------------
+
+CSV_COLUMNS = ("path", "status", "verdict", "fake_probability", "error_code", "skip_reason", "media", "container",
+               "persons", "content_sha256", "duplicate_of", "error_message")
+
+
+def write_csv(report: Report, out: TextIO) -> None:
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for f in report.files:
+        media = f.result["media"] if f.result else None
+        persons = len(f.result["tracks"]) if f.result else None
+        writer.writerow(["" if v is None else v for v in (
+            f.path, f.status, f.verdict, f.fake_probability, f.error_code, f.skip_reason, media, f.container, persons,
+            f.content_sha256, f.duplicate_of, f.error_message)])
+
+
+def write_jsonl(report: Report, out: TextIO) -> None:
+    out.write(json.dumps({"type": "summary", **report.summary()}) + "\n")
+    out.writelines(json.dumps({"type": "file", **f.to_dict()}) + "\n" for f in report.files)
+
+
+def _table(title: str, counts: dict[str, Any], headers: tuple[str, str] = ("", "files")) -> str:
+    if not counts:
+        return f"<h2>{html.escape(title)}</h2><p>none</p>"
+    rows = "".join(f"<tr><td>{html.escape(str(k))}</td><td class=n>{html.escape(str(v))}</td></tr>"
+                   for k, v in counts.items())
+    return (f"<h2>{html.escape(title)}</h2><table><tr><th>{headers[0]}</th><th>{headers[1]}</th></tr>"
+            f"{rows}</table>")
+
+
+_HEAD = ("<!doctype html><html><head><meta charset=utf-8><title>deepfake audit report</title><style>"
+         "body{font:14px system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:.5em 0}"
+         "td,th{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:middle}td.n{text-align:right}"
+         "img{width:96px;height:96px;display:block}.fake{color:#b00;font-weight:bold}code{font-size:12px}"
+         "</style></head><body>")
+
+
+def write_html(report: Report, out: TextIO) -> None:
+    s = report.summary()
+    model = s["analysis"]["model"]
+    e = html.escape
+    parts = [
+        _HEAD,
+        "<h1>deepfake audit report</h1>",
+        (f"<p>Ledger <code>{e(report.ledger)}</code>; model <b>{e(model['name'])} {e(model['version'])}</b> "
+         f"(<code>{e(model['sha256'][:12])}</code>), settings <code>{e(json.dumps(s['analysis']['settings']))}"
+         f"</code>; {e(s['scope'])}; generated {e(datetime.now(UTC).isoformat(timespec='seconds'))}.</p>"),
+        (f"<p>{s['files']} files, {s['unique_contents']} distinct media contents, {s['duplicates']} duplicates "
+         "(scanned once).</p>"),
+        _table("Files by status", s["by_status"]),
+        _table("Files by verdict", s["by_verdict"]),
+        f"<h2>Most suspicious (top {report.top})</h2>",
+    ]
+    top = report.top_suspicious()
+    if top:
+        parts.append("<table><tr><th>face</th><th>P(fake)</th><th>verdict</th><th>reasons</th><th>persons</th>"
+                     "<th>file</th></tr>")
+        for f in top:
+            jpeg = report.thumbnails.get(f.content_sha256 or "")
+            img = (f"<img alt='most suspicious face' src='data:image/jpeg;base64,{base64.b64encode(jpeg).decode()}'>"
+                   if jpeg else "")
+            reasons = ", ".join(f.result["reasons"]) if f.result else ""
+            persons = len(f.result["tracks"]) if f.result else 0
+            cls = " class=fake" if f.verdict == "fake" else ""
+            parts.append(f"<tr><td>{img}</td><td class=n>{f.fake_probability:.3f}</td><td{cls}>{e(f.verdict or '')}"
+                         f"</td><td>{e(reasons)}</td><td class=n>{persons}</td><td><code>{e(f.path)}</code></td></tr>")
+        parts.append("</table>")
+    else:
+        parts.append("<p>none</p>")
+    parts.append(_table("Errors by code", s["errors_by_code"]))
+    errors = [f for f in report.files if f.status == "error"]
+    if errors:
+        items = "".join(f"<li><code>{e(f.path)}</code>: {e(f.error_code or '')} — {e(f.error_message or '')}</li>"
+                        for f in errors)
+        parts.append(f"<details><summary>{len(errors)} failed files</summary><ul>{items}</ul></details>")
+    parts.append(_table("Skipped", s["skipped_by_reason"]))
+    t = s["throughput"]
+    rate = "-" if t["files_per_second"] is None else f"{t['files_per_second']:.2f}"
+    parts.append(f"<h2>Throughput</h2><p>{t['scanned']} files scanned in {t['scan_seconds']:.1f} s: "
+                 f"{rate} files/s.</p><table><tr><th>run</th><th>started</th><th>status</th><th>engine</th>"
+                 "<th>workers</th><th>files seen</th><th>scanned</th><th>seconds</th><th>files/s</th></tr>")
+    for r in report.runs:
+        parts.append(f"<tr><td class=n>{r.id}</td><td>{e(r.started_at)}</td><td>{e(r.status)}</td><td>{e(r.engine)}"
+                     f"</td><td class=n>{r.workers}</td><td class=n>{r.files_seen}</td><td class=n>{r.scanned}</td>"
+                     f"<td class=n>{r.scan_seconds:.1f}</td><td class=n>"
+                     f"{'-' if r.rate is None else f'{r.rate:.2f}'}</td></tr>")
+    parts.append("</table>")
+    integrity = report.integrity
+    parts.append("<h2>Ledger integrity</h2><p>" + ("ok" if integrity.ok else "<b>problems:</b> " +
+                                                   e("; ".join(integrity.problems))) + "</p></body></html>\n")
+    out.write("".join(parts))
+
+
+WRITERS = {"csv": write_csv, "jsonl": write_jsonl, "html": write_html}
+
+
+def render(report: Report, fmt: str) -> str:
+    buffer = io.StringIO()
+    WRITERS[fmt](report, buffer)
+    return buffer.getvalue()

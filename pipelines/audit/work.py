@@ -1,0 +1,213 @@
+"""The per-file work, shared by the local and the Ray engine: scan one file into an :class:`Outcome`.
+
+An outcome is what the ledger stores for one content hash: the full ``MediaResult.to_dict()`` JSON (an
+``error`` verdict with its stable code for bad input, never a made-up score) and a small JPEG of the most
+suspicious face for the HTML report.
+
+A file that changed between the walk and the scan (size or mtime differ from what was hashed) gives a
+``changed`` outcome, which the ledger does not store: the result would belong to bytes nobody hashed.
+The next run re-hashes it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from detector.api import Detector, ScanConfig
+from detector.errors import DetectorError
+from detector.results import MediaResult, ModelInfo
+
+log = logging.getLogger("deepfake.audit")
+
+# 96 px: the HTML report shows faces at 96 px; a q85 JPEG of that is ~3 KB, so 100k files add ~300 MB at most.
+THUMBNAIL_PX = 96
+THUMBNAIL_QUALITY = 85
+
+
+@dataclass(frozen=True)
+class ScanSettings:
+    """The scan options a stored result depends on (with the model's sha256 they key the ledger)."""
+
+    frames: int = 32
+    fps: float | None = None
+    threshold: float | None = None
+
+    def key(self) -> str:
+        """Canonical JSON: equal settings give equal strings."""
+        return json.dumps(asdict(self), sort_keys=True)
+
+    def scan_config(self) -> ScanConfig:
+        return ScanConfig(frames=self.frames, fps=self.fps, threshold=self.threshold)
+
+
+@dataclass(frozen=True)
+class ScannerSpec:
+    """Everything a worker needs to build its own detector (picklable: crosses process and node borders)."""
+
+    model: str | None = None  # an .onnx with its card .json beside it; None: the bundled default
+    settings: ScanSettings = ScanSettings()
+    providers: tuple[str, ...] | None = None
+
+    def model_info(self) -> ModelInfo:
+        """The model's identity from its card, without starting ONNX sessions (workers verify the sha256)."""
+        from detector.classifier import DEFAULT_MODEL
+        from detector.modelcard import ModelCard
+
+        onnx = Path(self.model) if self.model is not None else DEFAULT_MODEL
+        card = ModelCard.load(onnx.with_suffix(".json"))
+        return ModelInfo(card.name, card.version, card.sha256)
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """One content hash to scan, through one of the files holding it."""
+
+    content_sha256: str
+    path: str
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """``result`` is ``MediaResult.to_dict()`` (``None`` only for ``changed``)."""
+
+    content_sha256: str
+    path: str
+    status: Literal["done", "error", "changed"]
+    result: dict[str, Any] | None
+    thumbnail: bytes | None = None
+    seconds: float = 0.0
+
+    @property
+    def verdict(self) -> str | None:
+        return None if self.result is None else self.result["verdict"]
+
+    @property
+    def fake_probability(self) -> float | None:
+        return None if self.result is None else self.result["fake_probability"]
+
+    @property
+    def error_code(self) -> str | None:
+        error = None if self.result is None else self.result["error"]
+        return None if error is None else error["code"]
+
+
+def crashed(item: WorkItem, model: ModelInfo, threshold: float, message: str) -> Outcome:
+    """The outcome for a file whose worker died while scanning it (decoder crash, out of memory)."""
+    result = MediaResult.failed(item.path, {"code": "worker_crashed", "message": message}, model=model,
+                                threshold=threshold)
+    return Outcome(item.content_sha256, item.path, "error", result.to_dict())
+
+
+def thumbnail_jpeg(result: MediaResult) -> bytes | None:
+    """The most suspicious face as a small JPEG, or ``None`` without faces."""
+    if not result.evidence:
+        return None
+    import cv2
+
+    crop = result.evidence[0].crop
+    if max(crop.shape[:2]) > THUMBNAIL_PX:
+        crop = cv2.resize(crop, (THUMBNAIL_PX, THUMBNAIL_PX), interpolation=cv2.INTER_AREA)
+    ok, data = cv2.imencode(".jpg", cv2.cvtColor(crop, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, THUMBNAIL_QUALITY])
+    return data.tobytes() if ok else None
+
+
+def _unchanged(item: WorkItem) -> bool:
+    try:
+        st = os.stat(item.path)
+    except OSError:
+        return False
+    return st.st_size == item.size and st.st_mtime_ns == item.mtime_ns
+
+
+class FileScanner:
+    """Holds one :class:`Detector` (its ONNX sessions) for the life of a worker."""
+
+    def __init__(self, detector: Detector) -> None:
+        self.detector = detector
+
+    @classmethod
+    def load(cls, spec: ScannerSpec) -> FileScanner:
+        return cls(Detector.load(spec.model, config=spec.settings.scan_config(),
+                                 providers=list(spec.providers) if spec.providers else None))
+
+    @property
+    def model(self) -> ModelInfo:
+        return self.detector.model
+
+    def scan(self, item: WorkItem) -> Outcome:
+        """Decode and scan the file."""
+        if not _unchanged(item):
+            return Outcome(item.content_sha256, item.path, "changed", None)
+        start = time.perf_counter()
+        return self._finish(item, self._guarded(item, lambda: self.detector.scan(item.path, evidence=1)), start)
+
+    def scan_decoded(self, item: WorkItem, decoded: Decoded) -> Outcome:
+        """Scan frames a decode task already sampled (the Ray engine's split)."""
+        start = time.perf_counter() - decoded.seconds
+        if decoded.error is not None:
+            result = MediaResult.failed(item.path, decoded.error, model=self.model, threshold=self.detector.threshold)
+        elif decoded.kind == "video" and len(decoded.frames) < 2:
+            # scan_frames calls one frame an image; Detector.scan judges it as the video it is.
+            return self.scan(item)
+        else:
+            def judge() -> MediaResult:
+                result = self.detector.scan_frames(decoded.frames, name=item.path, evidence=1)
+                timings = {**result.timings, "decode": decoded.seconds,
+                           "total": result.timings.get("total", 0.0) + decoded.seconds}
+                return replace(result, media=decoded.kind, timings=timings)
+
+            result = self._guarded(item, judge)
+        return self._finish(item, result, start)
+
+    def _guarded(self, item: WorkItem, scan) -> MediaResult:
+        try:
+            return scan()
+        except DetectorError as exc:
+            return MediaResult.failed(item.path, exc.to_dict(), model=self.model, threshold=self.detector.threshold)
+        except Exception as exc:  # the batch boundary: one bad file must not stop the archive
+            log.debug("unexpected error on %s", item.path, exc_info=True)
+            return MediaResult.failed(item.path, {"code": "internal_error", "message": f"{type(exc).__name__}: {exc}"},
+                                      model=self.model, threshold=self.detector.threshold)
+
+    def _finish(self, item: WorkItem, result: MediaResult, start: float) -> Outcome:
+        if not _unchanged(item):
+            return Outcome(item.content_sha256, item.path, "changed", None)
+        status: Literal["done", "error"] = "error" if result.verdict == "error" else "done"
+        return Outcome(item.content_sha256, item.path, status, result.to_dict(), thumbnail_jpeg(result),
+                       time.perf_counter() - start)
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """Sampled frames of one file, or the error decoding gave (the Ray engine's CPU stage)."""
+
+    kind: Literal["video", "image"] | None
+    frames: tuple[Any, ...] = ()
+    error: dict[str, str] | None = None
+    seconds: float = 0.0
+
+
+def decode(item: WorkItem, settings: ScanSettings) -> Decoded:
+    """Open the file and sample its frames exactly as ``Detector.scan`` would."""
+    from detector.media import Sampling, read_frames
+
+    start = time.perf_counter()
+    config = settings.scan_config()
+    try:
+        info, frames = read_frames(item.path, sampling=Sampling(num_frames=config.frames, fps=config.fps),
+                                   limits=config.limits)
+    except DetectorError as exc:
+        return Decoded(None, error=exc.to_dict(), seconds=time.perf_counter() - start)
+    except Exception as exc:  # the batch boundary, as in FileScanner._guarded
+        log.debug("unexpected error decoding %s", item.path, exc_info=True)
+        return Decoded(None, error={"code": "internal_error", "message": f"{type(exc).__name__}: {exc}"},
+                       seconds=time.perf_counter() - start)
+    return Decoded(info.kind, tuple(frames), seconds=time.perf_counter() - start)

@@ -1,0 +1,256 @@
+"""Audit building blocks without a detector: the walk, sniffing and hashing, the ledger's schema and invariants."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from detector.errors import ConfigError
+from detector.results import ModelInfo
+from pipelines.audit.identify import CHUNK_BYTES, identify
+from pipelines.audit.ledger import MIGRATIONS, IndexedFile, Ledger, LedgerError
+from pipelines.audit.walk import FoundFile, WalkOptions, walk
+from pipelines.audit.work import Outcome, WorkItem
+
+MODEL = ModelInfo("m", "1", "a" * 64)
+
+
+def rel_paths(root: Path, options: WalkOptions | None = None) -> list[str]:
+    found = [os.path.relpath(f.path, root) for f in walk([root], options or WalkOptions())]
+    assert len(found) == len(set(found)), "a file was listed twice"
+    return sorted(found)
+
+
+# -- walk ---------------------------------------------------------------------------------------------
+
+
+def test_walk_skips_hidden_files_and_cuts_symlink_loops(archive, archive_files):
+    assert rel_paths(archive) == sorted(archive_files)  # docs/loop -> .. is entered zero times, not forever
+
+
+def test_walk_hidden_files_on_request(archive, archive_files):
+    assert rel_paths(archive, WalkOptions(hidden=True)) == sorted([*archive_files, "docs/.cache/thumb.png",
+                                                                   "docs/.hidden.jpg"])
+
+
+def test_walk_enters_a_directory_once_even_through_a_second_link(archive, archive_files):
+    os.symlink("images", archive / "zz_images")  # not a loop, but the same folder twice
+    assert rel_paths(archive) == sorted(archive_files)
+
+
+def test_walk_include_and_exclude_globs(archive):
+    assert rel_paths(archive, WalkOptions(include=("*.jpg", "*.png"))) == [
+        "images/astronaut.jpg", "images/camera.png", "images/link.jpg"]
+    assert rel_paths(archive, WalkOptions(include=("clips/*",), exclude=("*.dat",))) == [
+        "clips/copy_of_talk.mp4", "clips/talk.mp4"]
+    assert not any(p.startswith("bad/") for p in rel_paths(archive, WalkOptions(exclude=("bad",))))
+
+
+def test_walk_without_following_symlinks(archive, archive_files):
+    assert rel_paths(archive, WalkOptions(follow_symlinks=False)) == sorted(set(archive_files) - {"images/link.jpg"})
+
+
+def test_walk_since(archive):
+    for f in walk([archive]):
+        os.utime(f.path, ns=(1_600_000_000 * 10**9, 1_600_000_000 * 10**9), follow_symlinks=False)
+    os.utime(archive / "images" / "camera.png", ns=(1_700_000_000 * 10**9, 1_700_000_000 * 10**9))
+    assert rel_paths(archive, WalkOptions(since_ns=1_650_000_000 * 10**9)) == ["images/camera.png"]
+
+
+def test_walk_reports_broken_links_and_refuses_missing_roots(tmp_path):
+    os.symlink("gone.mp4", tmp_path / "dangling.mp4")
+    [found] = walk([tmp_path])
+    assert found.error == ("not_found", "broken symbolic link")
+    with pytest.raises(ConfigError, match="cannot audit"):
+        list(walk([tmp_path / "nope"]))
+
+
+# -- identify -----------------------------------------------------------------------------------------
+
+
+def found(path: Path) -> FoundFile:
+    st = path.stat()
+    return FoundFile(str(path), st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+def test_media_is_recognised_by_content_not_name(archive):
+    video = identify(found(archive / "clips" / "renamed_video.dat"))
+    assert video.container == "mp4/mov" and video.content_sha256 is not None
+    assert identify(found(archive / "docs" / "notes.txt")).skip_reason == "not_media"
+    # Named like media but not media: still a candidate, so the detector records unsupported_media.
+    text = identify(found(archive / "bad" / "text.mp4"))
+    assert text.container is None and text.content_sha256 is not None
+
+
+def test_streaming_hash_equals_whole_file_digest(tmp_path):
+    data = os.urandom(2 * CHUNK_BYTES + 12345)
+    path = tmp_path / "big.mp4"
+    path.write_bytes(data)
+    assert identify(found(path)).content_sha256 == hashlib.sha256(data).hexdigest()
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root reads any file")
+def test_unreadable_file_is_an_error_not_a_crash(tmp_path):
+    path = tmp_path / "locked.mp4"
+    path.write_bytes(b"\x00" * 100)
+    path.chmod(0)
+    try:
+        assert identify(found(path)).error[0] == "permission_denied"
+    finally:
+        path.chmod(0o644)
+
+
+# -- ledger: schema ---------------------------------------------------------------------------------
+
+
+def test_new_ledger_is_wal_and_versioned(tmp_path):
+    with Ledger.open(tmp_path / "a.sqlite") as ledger:
+        assert ledger.version == len(MIGRATIONS)
+        assert ledger.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        ledger.analysis_id(MODEL, "{}")
+    with Ledger.open(tmp_path / "a.sqlite") as ledger:  # reopening migrates nothing and keeps the data
+        assert ledger.version == len(MIGRATIONS)
+        assert ledger.conn.execute("SELECT COUNT(*) FROM analyses").fetchone()[0] == 1
+
+
+def test_migrations_step_forward_and_roll_back_on_failure(tmp_path):
+    path = tmp_path / "a.sqlite"
+    with Ledger.open(path) as ledger:
+        ledger.analysis_id(MODEL, "{}")
+    with pytest.raises(LedgerError, match="cannot migrate .* to schema version 2: table files already exists"):
+        Ledger.open(path, migrations=(*MIGRATIONS, "CREATE TABLE extra (a); CREATE TABLE files (a)"))
+    with Ledger.open(path) as ledger:  # the failed step left nothing behind
+        assert ledger.version == len(MIGRATIONS)
+        assert not ledger.conn.execute("SELECT name FROM sqlite_master WHERE name = 'extra'").fetchall()
+    with Ledger.open(path, migrations=(*MIGRATIONS, "ALTER TABLE runs ADD COLUMN note TEXT")) as ledger:
+        assert ledger.version == len(MIGRATIONS) + 1
+        assert ledger.conn.execute("SELECT COUNT(*) FROM analyses").fetchone()[0] == 1
+    with pytest.raises(LedgerError, match="schema version"):  # written by a newer version: refused
+        Ledger.open(path)
+
+
+def test_not_a_ledger(tmp_path):
+    path = tmp_path / "notes.sqlite"
+    path.write_text("hello " * 1000)
+    with pytest.raises(LedgerError, match="not a usable audit ledger"):
+        Ledger.open(path)
+    with pytest.raises(LedgerError, match="no audit ledger"):
+        Ledger.open(tmp_path / "missing.sqlite", create=False)
+
+
+def test_one_audit_at_a_time(tmp_path):
+    with Ledger.open(tmp_path / "a.sqlite") as one, Ledger.open(tmp_path / "a.sqlite") as two:
+        with one.exclusive(), pytest.raises(LedgerError, match="another audit"), two.exclusive():
+            pass
+        with two.exclusive():  # released
+            pass
+
+
+# -- ledger: results and invariants ------------------------------------------------------------------
+
+
+def indexed(path: str, content: str | None, *, skip: str | None = None) -> IndexedFile:
+    from pipelines.audit.identify import Identity
+
+    return IndexedFile(FoundFile(path, 10, 1, 1), Identity(content_sha256=content, skip_reason=skip))
+
+
+def result_json(path: str, verdict: str = "real") -> dict:
+    error = {"code": "corrupt_media", "message": "x"} if verdict == "error" else None
+    return {"path": path, "media": None if error else "image", "verdict": verdict,
+            "fake_probability": None if error else 0.2, "threshold": 0.5, "reasons": ["error" if error else
+                                                                                      "below_threshold"],
+            "model": MODEL.to_dict(), "tracks": [], "timeline": [], "timings": {}, "error": error}
+
+
+@pytest.fixture
+def ledger(tmp_path):
+    with Ledger.open(tmp_path / "a.sqlite") as ledger:
+        yield ledger
+
+
+def start(ledger: Ledger) -> tuple[int, int]:
+    aid = ledger.analysis_id(MODEL, "{}")
+    run = ledger.start_run(aid, argv=[], engine="local", workers=0)
+    return run, aid
+
+
+def test_duplicates_share_one_scan_and_results_count_once(ledger):
+    run, aid = start(ledger)
+    ledger.record_files([indexed("/a.jpg", "c1"), indexed("/copy.jpg", "c1"), indexed("/b.mp4", "c2"),
+                         indexed("/n.txt", None, skip="not_media")], run_id=run, analysis_id=aid)
+    items = ledger.pending(run_id=run, analysis_id=aid)
+    assert [(i.content_sha256, i.path) for i in items] == [("c1", "/a.jpg"), ("c2", "/b.mp4")]
+    ok = Outcome("c1", "/a.jpg", "done", result_json("/a.jpg"))
+    assert ledger.record_outcomes([ok], run_id=run, analysis_id=aid, scan_seconds=1.0) == 1
+    assert ledger.record_outcomes([ok], run_id=run, analysis_id=aid, scan_seconds=1.0) == 0  # a repeat
+    changed = Outcome("c2", "/b.mp4", "changed", None)
+    assert ledger.record_outcomes([changed], run_id=run, analysis_id=aid, scan_seconds=1.0) == 0
+    assert ledger.run(run)["scanned"] == 1
+    statuses = dict(ledger.conn.execute("SELECT path, status FROM file_status"))
+    assert statuses == {"/a.jpg": "done", "/copy.jpg": "done", "/b.mp4": "pending", "/n.txt": "skipped"}
+    assert ledger.check().ok
+
+
+def test_requeued_errors_are_accounted_for(ledger):
+    run, aid = start(ledger)
+    ledger.record_files([indexed("/bad.mp4", "c1")], run_id=run, analysis_id=aid)
+    bad = Outcome("c1", "/bad.mp4", "error", result_json("/bad.mp4", "error"))
+    ledger.record_outcomes([bad], run_id=run, analysis_id=aid, scan_seconds=1.0)
+    run2 = ledger.start_run(aid, argv=[], engine="local", workers=0)
+    ledger.record_files([indexed("/bad.mp4", "c1")], run_id=run2, analysis_id=aid)
+    assert ledger.requeue_errors(run_id=run2, analysis_id=aid) == 1
+    assert [i.path for i in ledger.pending(run_id=run2, analysis_id=aid)] == ["/bad.mp4"]
+    ledger.record_outcomes([bad], run_id=run2, analysis_id=aid, scan_seconds=1.0)
+    assert ledger.check().ok
+    assert ledger.run(run)["status"] == "killed"  # never finished, and a newer run took the lock
+
+
+def test_check_catches_double_counting_and_tampered_rows(ledger):
+    run, aid = start(ledger)
+    ledger.record_files([indexed("/a.jpg", "c1")], run_id=run, analysis_id=aid)
+    ledger.record_outcomes([Outcome("c1", "/a.jpg", "done", result_json("/a.jpg"))], run_id=run, analysis_id=aid,
+                           scan_seconds=1.0)
+    ledger.conn.execute("UPDATE runs SET scanned = scanned + 1")
+    assert any("counted twice" in p for p in ledger.check().problems)
+    ledger.conn.execute("UPDATE runs SET scanned = scanned - 1")
+    ledger.conn.execute("UPDATE scans SET verdict = 'fake'")
+    assert any("disagree" in p for p in ledger.check().problems)
+
+
+def test_known_files_keep_their_hash_until_they_change(ledger):
+    run, aid = start(ledger)
+    ledger.record_files([indexed("/a.jpg", "c1")], run_id=run, analysis_id=aid)
+    known = ledger.known("/a.jpg")
+    assert (known.size, known.mtime_ns, known.inode, known.identity.content_sha256) == (10, 1, 1, "c1")
+    assert ledger.known("/other.jpg") is None
+    ledger.record_files([indexed("/a.jpg", "c2")], run_id=run, analysis_id=aid)  # new content, same path
+    assert [i.content_sha256 for i in ledger.pending(run_id=run, analysis_id=aid)] == ["c2"]
+    assert json.loads(json.dumps(ledger.check().to_dict()))["ok"]
+
+
+def test_work_item_fields_match_the_pending_query(ledger):
+    run, aid = start(ledger)
+    ledger.record_files([indexed("/a.jpg", "c1")], run_id=run, analysis_id=aid)
+    assert ledger.pending(run_id=run, analysis_id=aid) == [WorkItem("c1", "/a.jpg", 10, 1)]
+
+
+def test_progress_line_shows_rate_and_eta():
+    import io
+
+    from pipelines.audit.progress import AuditProgress
+
+    out = io.StringIO()
+    bar = AuditProgress(10, stream=out, enabled=True)
+    bar.update(done=10, errors=1)  # the last update is always drawn
+    bar.close()
+    line = out.getvalue()
+    assert line.startswith("\r[########################] 10/10") and "files/s" in line and "eta 00:00" in line
+    assert line.rstrip().endswith("errors 1")
+    quiet = io.StringIO()
+    AuditProgress(10, stream=quiet).update(done=1)  # not a terminal: nothing drawn
+    assert quiet.getvalue() == ""
