@@ -77,7 +77,7 @@ class CachedFaces:
         return len(self.crops)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _content_id(path: str, size: int, mtime_ns: int) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:

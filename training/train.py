@@ -54,6 +54,8 @@ class TrainConfig:
         source_balance: 0 samples each class's sources by size, 1 gives every source equal weight (see
             ``training.sampling``: it keeps the biggest real source from defining "real").
         sbi_share: share of the fake class drawn from self-blended fakes.
+        grad_clip: clip the gradient norm to this (0: off). A from-scratch run of mobilenetv4_conv_small
+            at lr 2e-3 diverged twice mid-training (loss 0.58 -> 0.91 within an epoch) without it.
         faces_per_item: faces drawn per media item per epoch.
         val_fraction: share of groups held out for validation / early stopping / calibration.
         patience: epochs without a better validation AUC before stopping.
@@ -80,6 +82,7 @@ class TrainConfig:
     lr: float = 1e-3
     weight_decay: float = 0.05
     warmup_epochs: float = 1.0
+    grad_clip: float = 0.0
     augment_strength: float = 1.0
     patience: int = 6
     max_steps: int = 0
@@ -251,6 +254,9 @@ def train(config: TrainConfig, *, resume: bool = True, progress: bool = True) ->
                     loss = loss_fn(model(x).reshape(-1).float(), y)
                 opt.zero_grad(set_to_none=True)
                 scaler.scale(loss).backward()
+                if config.grad_clip:
+                    scaler.unscale_(opt)
+                    nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
                 scaler.step(opt)
                 scaler.update()
                 sched.step()

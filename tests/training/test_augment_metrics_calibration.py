@@ -60,3 +60,22 @@ def test_temperature_scaling_recovers_the_temperature():
     assert platt.bias == pytest.approx(-1.0 / 3.0, abs=0.1)
     with pytest.raises(ValueError):
         fit_calibration(np.array([1.0, 2.0]), np.array([1, 1]))
+
+
+def test_stratified_weights_balance_classes_sources_and_sbi():
+    from training.sampling import SBI_SOURCE, stratified_weights, stratum_shares
+
+    labels = [0] * 90 + [0] * 10 + [1] * 20 + [1] * 100
+    sources = ["big"] * 90 + ["small"] * 10 + ["gan"] * 20 + [SBI_SOURCE] * 100
+    w = stratified_weights(labels, sources, source_balance=1.0, sbi_share=0.25)
+    shares = stratum_shares(labels, sources, w)
+    assert shares == {"fake:gan": 0.375, "real:big": 0.25, "real:small": 0.25, "fake:self-blended": 0.125}
+    # source_balance 0: sources by size within a class; classes still half each.
+    w0 = stratified_weights(labels, sources, source_balance=0.0, sbi_share=0.5)
+    s0 = stratum_shares(labels, sources, w0)
+    assert s0["real:big"] == pytest.approx(0.45) and s0["real:small"] == pytest.approx(0.05)
+    # Only SBI fakes: they take the whole fake class whatever sbi_share says.
+    w1 = stratified_weights([0, 1], ["a", SBI_SOURCE], sbi_share=0.1)
+    assert np.allclose(w1, [0.5, 0.5])
+    with pytest.raises(ValueError):
+        stratified_weights([0], ["a"], source_balance=2.0)

@@ -41,7 +41,7 @@ def run(tmp_path_factory, folder_dataset):
     out = tmp_path_factory.mktemp("run")
     config = TrainConfig(data=(str(folder_dataset),), data_split=None, out=str(out / "run"),
                          cache=str(out / "cache"), arch="mobilenetv3_small_050", align_size=64, epochs=2,
-                         batch_size=8, faces_per_item=1, val_fraction=0.3, workers=0, patience=5, seed=0)
+                         batch_size=8, faces_per_item=1, val_fraction=0.3, workers=0, patience=5, seed=0, grad_clip=1.0)
     summary = train(config, progress=False)
     return config, summary, out
 
