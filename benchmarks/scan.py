@@ -10,7 +10,9 @@ copy, batched ONNX classifier). Clips: generated 10 s 1080p and 360p (astronaut 
 
 Then peak memory: ``Detector.scan`` of the 10 s 1080p clip and of a 10-minute 1080p clip (2 fps, so it
 encodes in minutes; what matters is that sampling seeks instead of holding frames), each in a fresh child
-process; prints peak RSS (ru_maxrss, the import and model load included) and the ratio long/short.
+process; prints peak RSS (the child's VmHWM, the import and model load included) and the ratio long/short.
+Not ``ru_maxrss``: Linux carries it across ``exec``, so a child of this torch-laden process would report
+the parent's 1.9 GB instead of its own peak.
 
     .venv/bin/python benchmarks/scan.py --long-minutes 0   # skip the memory part
 
@@ -65,10 +67,20 @@ def naive_scan(path: Path, frames: int, mtcnn, model, spec, size: int) -> float:
 CHILD = """
 import json, resource, sys, time
 from detector import Detector
+
+def peak_mb():
+    # VmHWM: this address space's high-water mark, reset by exec (unlike ru_maxrss). Linux only.
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
 t0 = time.perf_counter()
 result = Detector.load().scan(sys.argv[1])
-print(json.dumps({"seconds": time.perf_counter() - t0, "verdict": result.verdict,
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+print(json.dumps({"seconds": time.perf_counter() - t0, "verdict": result.verdict, "peak_rss_mb": peak_mb()}))
 """
 
 

@@ -1,0 +1,27 @@
+"""The classifier starts neutral: every logit 0 before training, whatever timm's own head init."""
+
+import pytest
+import torch
+
+from training.model import build_model
+
+
+@pytest.mark.parametrize("arch", ["mobilenetv4_conv_small", "mobilenetv3_large_100"])
+def test_fresh_model_predicts_one_half(arch: str) -> None:
+    torch.manual_seed(0)
+    model = build_model(arch)
+    x = torch.randn(4, 3, 64, 64) * 3
+    for mode in (model.train, model.eval):
+        mode()
+        with torch.no_grad():
+            logits = model(x).reshape(-1)
+        assert torch.equal(logits, torch.zeros_like(logits))
+
+
+def test_zero_head_still_learns() -> None:
+    torch.manual_seed(0)
+    model = build_model("mobilenetv4_conv_small")
+    x, y = torch.randn(8, 3, 64, 64), torch.tensor([0.0, 1.0] * 4)
+    loss = torch.nn.functional.binary_cross_entropy_with_logits(model(x).reshape(-1), y)
+    loss.backward()
+    assert model.get_classifier().weight.grad.abs().sum() > 0
