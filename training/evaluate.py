@@ -87,6 +87,35 @@ def _metrics(labels: list[int], scores: list[float], threshold: float) -> dict[s
     return m
 
 
+def paired_comparison(scores: Sequence[ItemScore]) -> dict[str, Any] | None:
+    """How often a fake scores above the real it was made from.
+
+    Items of one group and media kind that hold both labels are pairs (a DeepFaceLive demo split into its real
+    and swapped halves, an FF++ original and its manipulations): identity, footage and encoding are the same on
+    both sides, so only the manipulation differs. Pooled AUC mixes that with how "fake-looking" each person or
+    clip is; on the eval DeepFaceLive pairs the models score both halves of a pair almost alike (v0.2: 0.999 vs
+    1.000, 0.059 vs 0.067), which is content, not swap detection. 0.5 is chance; ties count half.
+    """
+    groups: dict[tuple[str, str], list[ItemScore]] = defaultdict(list)
+    for s in scores:
+        if s.score is not None:
+            groups[(s.item.group, s.item.media)].append(s)
+    wins: list[float] = []
+    per_group: dict[str, float] = {}
+    for (group, _), members in sorted(groups.items()):
+        reals = [s.score for s in members if s.item.label == 0]
+        fakes = [s.score for s in members if s.item.label == 1]
+        if not reals or not fakes:
+            continue
+        w = [1.0 if f > r else 0.5 if f == r else 0.0 for f in fakes for r in reals]
+        per_group[group] = float(np.mean(w))
+        wins.extend(w)
+    if not wins:
+        return None
+    return {"groups": len(per_group), "pairs": len(wins), "fake_above_real": float(np.mean(wins)),
+            "per_group": per_group}
+
+
 def report(scores: Sequence[ItemScore], *, threshold: float = 0.5) -> dict[str, Any]:
     scored = [s for s in scores if s.score is not None]
     rep: dict[str, Any] = {"n_items": len(scores), "n_no_face": len(scores) - len(scored), "threshold": threshold}
@@ -111,6 +140,7 @@ def report(scores: Sequence[ItemScore], *, threshold: float = 0.5) -> dict[str, 
         by_source[s.item.source].append(s)
     rep["per_source"] = {src: _metrics([s.item.label for s in sub], [s.score for s in sub], threshold)
                          for src, sub in sorted(by_source.items())}
+    rep["paired"] = paired_comparison(scored)
     rep["items"] = [{"path": str(s.item.path), "label": s.item.label, "source": s.item.source,
                      "manipulation": s.item.manipulation, "media": s.item.media, "score": s.score,
                      "n_faces": s.n_faces} for s in scores]
@@ -157,6 +187,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{key:<14} {_fmt(rep[key])}")
     for manip, m in rep["per_manipulation"].items():
         print(f"  {manip[:40]:<40} {_fmt(m)}")
+    if rep["paired"]:
+        pair = rep["paired"]
+        print(f"paired         {pair['groups']} groups, {pair['pairs']} fake/real pairs: fake above its real "
+              f"{pair['fake_above_real']:.3f} (0.5 = chance)")
     if args.fit_calibration:
         from .calibrate import fit_calibration
 

@@ -135,15 +135,19 @@ def test_new_model_or_settings_rescan_only_what_they_must(archive, astronaut, tm
     assert last_run(db)["scanned"] == 1
     audit(str(archive), "--db", str(db), *FAST, "--model", str(model_b))
     assert last_run(db)["scanned"] == 1
+    # Same weights and settings, so the same verdicts: the model identity, not the result, decided what was
+    # re-scanned.
+    sha_b = json.loads(model_b.with_suffix(".json").read_text())["sha256"]
+    sha_default = json.loads(DEFAULT_MODEL.with_suffix(".json").read_text())["sha256"]
+    assert sha_default != sha_b
+    assert statuses(db, archive, model_prefix=sha_b) == statuses(db, archive, model_prefix=sha_default)
     audit(str(archive), "--db", str(db), "--frames", "3", "--workers", "0")  # other settings: another analysis
     assert last_run(db)["scanned"] == 8
-    sha_b = json.loads(model_b.with_suffix(".json").read_text())["sha256"]
     code, out = audit("report", "--db", str(db), "--model", sha_b[:10])
     assert code == EXIT_OK
     summary = json.loads(out.splitlines()[0])
     assert summary["analysis"]["model"]["sha256"] == sha_b and summary["analysis"]["settings"]["frames"] == 2
-    # Same weights, so the same verdicts: the model identity, not the result, decided what was re-scanned.
-    assert statuses(db, archive, model_prefix=sha_b) == statuses(db, archive, model_prefix="5581dd")
+
 
 
 def test_limit_since_and_rescan_errors(archive, tmp_path):

@@ -79,3 +79,24 @@ def test_stratified_weights_balance_classes_sources_and_sbi():
     assert np.allclose(w1, [0.5, 0.5])
     with pytest.raises(ValueError):
         stratified_weights([0], ["a"], source_balance=2.0)
+
+
+def test_paired_comparison_counts_fakes_above_their_own_real(tmp_path):
+    from training.data.items import MediaItem
+    from training.evaluate import ItemScore, paired_comparison, report
+
+    def item(name, label, group, media="video", score=0.5):
+        it = MediaItem(tmp_path / name, label, group, "swap" if label else "none", "src", media)
+        return ItemScore(it, score, 1, (score,), (0.0,))
+
+    scores = [item("a_real", 0, "a", score=0.9), item("a_fake", 1, "a", score=0.95),  # fake above: 1
+              item("b_real", 0, "b", score=0.1), item("b_fake", 1, "b", score=0.05),  # below: 0
+              item("c_real", 0, "c", score=0.3), item("c_fake", 1, "c", score=0.3),  # tie: 0.5
+              item("d_fake", 1, "d", score=0.99),  # no real of its own: not a pair
+              item("a_img", 0, "a", media="image", score=0.0)]  # same group, other media: not a pair
+    pair = paired_comparison(scores)
+    assert pair["groups"] == 3 and pair["pairs"] == 3
+    assert pair["fake_above_real"] == pytest.approx(0.5)
+    assert pair["per_group"] == {"a": 1.0, "b": 0.0, "c": 0.5}
+    assert report(scores)["paired"] == pair
+    assert paired_comparison(scores[6:]) is None
