@@ -12,6 +12,7 @@ from torch.utils.data import Dataset
 from detector.preprocess import IMAGENET_MEAN, IMAGENET_STD, to_input
 
 from .crops import CachedFaces
+from .resolution_match import ResolutionMatch
 from .sampling import SBI_SOURCE
 from .synth.sbi import SBIConfig, self_blend
 
@@ -35,7 +36,8 @@ class FaceCropDataset(Dataset):
 
     def __init__(self, items: Sequence[CachedFaces], *, size: int, faces_per_item: int = 4, sbi: bool = True,
                  augment=None, seed: int = 0, mean: Sequence[float] = IMAGENET_MEAN,
-                 std: Sequence[float] = IMAGENET_STD, sbi_config: SBIConfig | None = None) -> None:
+                 std: Sequence[float] = IMAGENET_STD, sbi_config: SBIConfig | None = None,
+                 resolution_match: ResolutionMatch | None = None) -> None:
         self.items = list(items)
         self.size = size
         self.faces_per_item = faces_per_item
@@ -44,6 +46,7 @@ class FaceCropDataset(Dataset):
         self.seed = seed
         self.mean, self.std = tuple(mean), tuple(std)
         self.sbi_config = sbi_config or SBIConfig()
+        self.resolution_match = resolution_match or ResolutionMatch()
         self.epoch = 0
         self.samples: list[FaceSample] = []
         self.set_epoch(0)
@@ -74,14 +77,15 @@ class FaceCropDataset(Dataset):
         return len(self.samples)
 
     def image(self, index: int) -> np.ndarray:
-        """The uint8 crop of sample ``index`` before augmentation (SBI applied)."""
+        """The uint8 crop of sample ``index`` before augmentation (SBI, then resolution matching, applied)."""
         s = self.samples[index]
         faces = self.items[s.item]
         crop = faces.crops[s.face]
+        rng = np.random.default_rng((self.seed, self.epoch, index))
         if s.sbi:
-            rng = np.random.default_rng((self.seed, self.epoch, index))
             crop, _ = self_blend(crop, faces.landmarks[s.face], rng, self.sbi_config)
-        return crop
+        # After blending: a swap's blending traces go through the same camera and upload as the rest.
+        return self.resolution_match(crop, float(faces.sizes[s.face]), rng)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, int]:
         crop = self.image(index)

@@ -37,6 +37,7 @@ from .dataset import FaceCropDataset
 from .device import resolve_device
 from .metrics import binary_metrics
 from .model import build_model
+from .resolution_match import ResolutionMatch
 from .sampling import stratified_weights, stratum_shares
 
 
@@ -54,6 +55,9 @@ class TrainConfig:
         source_balance: 0 samples each class's sources by size, 1 gives every source equal weight (see
             ``training.sampling``: it keeps the biggest real source from defining "real").
         sbi_share: share of the fake class drawn from self-blended fakes.
+        resolution_match: share of training crops re-sampled as if their face had been 64-320 px wide in its
+            source, the same for both classes (``training.resolution_match``: in the shipped data, crop detail
+            tracks the source, and the source tracks the label). 0: off.
         grad_clip: clip the gradient norm to this (0: off). A from-scratch run of mobilenetv4_conv_small
             at lr 2e-3 diverged twice mid-training (loss 0.58 -> 0.91 within an epoch) without it.
         faces_per_item: faces drawn per media item per epoch.
@@ -83,6 +87,7 @@ class TrainConfig:
     weight_decay: float = 0.05
     warmup_epochs: float = 1.0
     grad_clip: float = 0.0
+    resolution_match: float = 0.0
     augment_strength: float = 1.0
     patience: int = 6
     max_steps: int = 0
@@ -206,7 +211,7 @@ def train(config: TrainConfig, *, resume: bool = True, progress: bool = True) ->
     size = config.align_size
     train_ds = FaceCropDataset(train_faces, size=size, faces_per_item=config.faces_per_item, sbi=config.sbi,
                                augment=build_augment(AugmentConfig(strength=config.augment_strength)),
-                               seed=config.seed)
+                               seed=config.seed, resolution_match=ResolutionMatch(p=config.resolution_match))
     data_summary["sampling"] = stratum_shares(train_ds.labels(), train_ds.sources(), stratified_weights(
         train_ds.labels(), train_ds.sources(), source_balance=config.source_balance, sbi_share=config.sbi_share))
     # Validation: fixed faces, fixed SBI draws, no augmentation.
