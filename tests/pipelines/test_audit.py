@@ -149,7 +149,6 @@ def test_new_model_or_settings_rescan_only_what_they_must(archive, astronaut, tm
     assert summary["analysis"]["model"]["sha256"] == sha_b and summary["analysis"]["settings"]["frames"] == 2
 
 
-
 def test_limit_since_and_rescan_errors(archive, tmp_path):
     db = tmp_path / "audit.sqlite"
     code, out = audit(str(archive), "--db", str(db), *FAST, "--limit", "2")
