@@ -21,7 +21,7 @@ from ..errors import ConfigError
 from ..media import Frame, MediaInfo, MediaLimits, Sampling, open_media
 from ..prefetch import Prefetch
 from .align import AlignSpec, align_face
-from .detections import FaceDetector, create_detector
+from .detections import Detections, FaceDetector, create_detector
 from .quality import FaceQuality, face_quality
 from .track import FaceTracker, TrackerConfig
 
@@ -49,7 +49,7 @@ class FaceConfig:
     min_face_size: float = 20.0
     min_score: float = 0.9
     batch_frames: int = 8
-    redetect_every: int = 4
+    redetect_every: int = 8
     align: AlignSpec = field(default_factory=AlignSpec)
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
 
@@ -169,15 +169,41 @@ def drop_short_tracks(faces: Sequence[Face], n_frames: int, min_faces: int) -> t
     return tuple(kept), len(counts) - len(kept_ids)
 
 
+def _detection_size(height: int, width: int, long_side: int) -> tuple[int, int]:
+    """``(width, height)`` of the detection image: the long side shrunk to ``long_side`` (never enlarged)."""
+    if not long_side or max(height, width) <= long_side:
+        return width, height
+    f = long_side / max(height, width)
+    return max(1, round(width * f)), max(1, round(height * f))
+
+
 def _downscale(image: np.ndarray, long_side: int) -> tuple[np.ndarray, float]:
     """Shrink so the long side is at most ``long_side``; returns the image and original/detection scale."""
     h, w = image.shape[:2]
-    if not long_side or max(h, w) <= long_side:
+    size = _detection_size(h, w, long_side)
+    if size == (w, h):
         return image, 1.0
-    f = long_side / max(h, w)
-    size = (max(1, round(w * f)), max(1, round(h * f)))
     small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
     return small, w / size[0]
+
+
+def _integer_factor(height: int, width: int, size: tuple[int, int]) -> int:
+    """The factor k when the detection image is the frame shrunk by exactly k in both axes, else 0."""
+    k = width // size[0]
+    return k if k >= 1 and size[0] * k == width and size[1] * k == height else 0
+
+
+def _downscale_region(image: np.ndarray, k: int, region: tuple[int, int, int, int]) -> np.ndarray:
+    """Pixels ``region`` (detection-image coordinates) of ``image`` shrunk by the integer factor ``k``.
+
+    With an integer factor, area interpolation averages aligned k x k blocks, so this equals the same
+    region cut from the whole downscaled frame, at the cost of the region only (in 1080p video the face
+    region is a few percent of the frame; the full 1080p -> 640 px shrink costs ~6 ms per frame).
+    """
+    x0, y0, x1, y1 = region
+    if k == 1:
+        return image[y0:y1, x0:x1]
+    return cv2.resize(image[y0 * k:y1 * k, x0 * k:x1 * k], (x1 - x0, y1 - y0), interpolation=cv2.INTER_AREA)
 
 
 class FaceExtractor:
@@ -229,22 +255,41 @@ class FaceExtractor:
     def _process(self, batch: list[Frame], first_sample: int, tracker: FaceTracker, timings: dict[str, float],
                  state: dict[str, np.ndarray]) -> Iterator[Face]:
         t0 = time.perf_counter()
-        small, factors = zip(*(_downscale(f.image, self.config.detect_long_side) for f in batch))
+        long_side = self.config.detect_long_side
+        sizes = [_detection_size(f.image.shape[0], f.image.shape[1], long_side) for f in batch]
+        factors = [f.image.shape[1] / size[0] for f, size in zip(batch, sizes)]
+        small: dict[int, np.ndarray] = {}
+
+        def detection_image(i: int) -> np.ndarray:
+            if i not in small:
+                small[i] = _downscale(batch[i].image, long_side)[0]
+            return small[i]
+
         every = self.config.redetect_every if hasattr(self.detector, "refine") else 1
+        region_of = getattr(self.detector, "refine_region", None)
         # Key frames get the full detector, all in one batched call; the others are refined one by one
         # from the frame before (in detection-image pixels), falling back to a full pass when it had no face.
         keys = [i for i in range(len(batch)) if (first_sample + i) % every == 0]
-        full = dict(zip(keys, self.detector.detect([small[i] for i in keys]))) if keys else {}
+        full = dict(zip(keys, self.detector.detect([detection_image(i) for i in keys]))) if keys else {}
         kept: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         for i in range(len(batch)):
             if i in full:
                 dets = full[i]
             else:
                 prior = kept[-1][0] / factors[i - 1] if kept else state["prior"]
-                if len(prior):
-                    [dets] = self.detector.refine([small[i]], [prior])
+                h, w = batch[i].image.shape[:2]
+                k = _integer_factor(h, w, sizes[i])
+                if len(prior) and region_of is not None and k and i not in small:
+                    # Shrink only the part of the frame that refine reads.
+                    x0, y0, x1, y1 = region_of(prior, sizes[i][0], sizes[i][1])
+                    part = _downscale_region(batch[i].image, k, (x0, y0, x1, y1))
+                    offset = np.array([x0, y0, x0, y0], np.float32)
+                    [dets] = self.detector.refine([part], [prior - offset])
+                    dets = Detections(dets.boxes + offset, dets.scores, dets.landmarks + offset[:2])
+                elif len(prior):
+                    [dets] = self.detector.refine([detection_image(i)], [prior])
                 else:
-                    [dets] = self.detector.detect([small[i]])
+                    [dets] = self.detector.detect([detection_image(i)])
             keep = dets.scores >= self.config.min_score
             kept.append((dets.boxes[keep] * factors[i], dets.scores[keep], dets.landmarks[keep] * factors[i]))
         state["prior"] = kept[-1][0] / factors[-1]

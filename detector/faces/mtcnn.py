@@ -290,19 +290,30 @@ class MTCNN:
         return [self._refine_one(image, np.asarray(prior, np.float32).reshape(-1, 4))
                 for image, prior in zip(images, priors)]
 
+    @staticmethod
+    def refine_region(prior: np.ndarray, width: int, height: int) -> tuple[int, int, int, int]:
+        """The pixels :meth:`refine` reads for these priors in a ``width`` x ``height`` image: ``(x0, y0, x1, y1)``.
+
+        Callers that make the detection image themselves (the face stage downscales each frame) need to
+        make only this part of it; ``refine`` on that part, priors shifted, finds the same faces.
+        """
+        seeds = _rerec(np.concatenate([_candidate_fan(box) for box in np.asarray(prior, np.float32).reshape(-1, 4)]))
+        # The margin (half the largest seed) leaves room for the boxes that RNet's regression moves.
+        pad = 0.5 * float((seeds[:, 2] - seeds[:, 0]).max())
+        x0 = int(max(0, np.floor(seeds[:, 0].min() - pad)))
+        y0 = int(max(0, np.floor(seeds[:, 1].min() - pad)))
+        x1 = int(min(width, np.ceil(seeds[:, 2].max() + pad)))
+        y1 = int(min(height, np.ceil(seeds[:, 3].max() + pad)))
+        return x0, y0, x1, y1
+
     def _refine_one(self, image: np.ndarray, prior: np.ndarray) -> Detections:
         if len(prior) == 0:
             return Detections.empty()
         height, width = image.shape[:2]
         seeds = _rerec(np.concatenate([_candidate_fan(box) for box in prior]))
         # Work on the region around the seeds only: the integral image of a whole frame costs more than
-        # RNet and ONet on a few crops. The margin (half the largest seed) leaves room for the boxes that
-        # RNet's regression moves; outside the frame the crops are clamped to its edge as in ``detect``.
-        pad = 0.5 * float((seeds[:, 2] - seeds[:, 0]).max())
-        x0 = int(max(0, np.floor(seeds[:, 0].min() - pad)))
-        y0 = int(max(0, np.floor(seeds[:, 1].min() - pad)))
-        x1 = int(min(width, np.ceil(seeds[:, 2].max() + pad)))
-        y1 = int(min(height, np.ceil(seeds[:, 3].max() + pad)))
+        # RNet and ONet on a few crops. Outside the frame the crops are clamped to its edge as in ``detect``.
+        x0, y0, x1, y1 = self.refine_region(prior, width, height)
         if x1 - x0 < 2 or y1 - y0 < 2:
             return Detections.empty()
         offset = np.array([x0, y0, x0, y0], np.float32)

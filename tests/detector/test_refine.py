@@ -82,6 +82,47 @@ def test_a_face_that_appears_between_full_passes_is_found_at_the_next_one(astron
     assert sorted({f.sample for f in every if f.box[0] > 320}) == [5, 6, 7, 8, 9]
 
 
+def test_region_downscale_equals_the_same_region_of_the_whole_downscaled_frame(astronaut):
+    from detector.faces.extract import _downscale, _downscale_region, _integer_factor
+
+    frame = cv2.resize(astronaut, (1536, 864), interpolation=cv2.INTER_LINEAR)  # 1536 / 512 = 3 exactly
+    small, factor = _downscale(frame, 512)
+    assert factor == 3 and _integer_factor(864, 1536, (512, 288)) == 3
+    assert np.array_equal(_downscale_region(frame, 3, (37, 20, 301, 250)), small[20:250, 37:301])
+    assert _integer_factor(720, 1000, (640, 461)) == 0  # not an exact shrink: the whole frame is used
+
+
+class _WithoutRegion:
+    """An MTCNN that hides ``refine_region``, so the face stage shrinks whole frames (the reference)."""
+
+    def __init__(self, mtcnn: MTCNN) -> None:
+        self._mtcnn = mtcnn
+        self.name = mtcnn.name
+        self.detect = mtcnn.detect
+        self.refine = mtcnn.refine
+
+
+def test_refining_on_the_region_only_finds_what_the_whole_frame_finds(astronaut, mtcnn):
+    # 1920x1080 frames (factor 3 to the 640 px detection image) with the face drifting and growing.
+    frames = []
+    for i in range(8):
+        side = 760 + 10 * i  # the photo's face is ~150 px wide, ~50 px in the detection image
+        face = cv2.resize(astronaut, (side, side), interpolation=cv2.INTER_AREA)
+        canvas = np.full((1080, 1920, 3), 70, np.uint8)
+        x, y = 300 + 20 * i, 100 + 10 * i
+        canvas[y:y + side, x:x + side] = face
+        frames.append(Frame(i, i / 5, canvas))
+    config = FaceConfig(redetect_every=8, batch_frames=8)
+    fast = FaceExtractor(config, detector=mtcnn).extract_frames(frames)
+    whole = FaceExtractor(config, detector=_WithoutRegion(mtcnn)).extract_frames(frames)
+    assert [f.sample for f in fast] == [f.sample for f in whole] == list(range(8))
+    for a, b in zip(fast, whole):
+        np.testing.assert_allclose(a.box, b.box, atol=1e-3)
+        np.testing.assert_allclose(a.landmarks, b.landmarks, atol=1e-3)
+        # Landmarks agree to float rounding (offsets added back), so crops to one grey level.
+        assert np.abs(a.crop.astype(int) - b.crop.astype(int)).max() <= 1
+
+
 def test_redetect_every_is_validated():
     from detector.errors import ConfigError
 
