@@ -279,7 +279,7 @@ class FaceExtractor:
                 prior = kept[-1][0] / factors[i - 1] if kept else state["prior"]
                 h, w = batch[i].image.shape[:2]
                 k = _integer_factor(h, w, sizes[i])
-                if len(prior) and region_of is not None and k and i not in small:
+                if len(prior) and region_of is not None and k:
                     # Shrink only the part of the frame that refine reads.
                     x0, y0, x1, y1 = region_of(prior, sizes[i][0], sizes[i][1])
                     part = _downscale_region(batch[i].image, k, (x0, y0, x1, y1))

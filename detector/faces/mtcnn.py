@@ -204,6 +204,22 @@ def _candidate_fan(box: np.ndarray) -> np.ndarray:
     return np.asarray(out, np.float32)
 
 
+def _seeds(prior: np.ndarray) -> np.ndarray:
+    """RNet seeds for ``refine``: the candidate fan of every prior box, made square."""
+    return _rerec(np.concatenate([_candidate_fan(box) for box in prior]))
+
+
+def _seed_region(seeds: np.ndarray, width: int, height: int) -> tuple[int, int, int, int]:
+    """The part of a ``width`` x ``height`` image that ``refine`` reads for these seeds."""
+    # The margin (half the largest seed) leaves room for the boxes that RNet's regression moves.
+    pad = 0.5 * float((seeds[:, 2] - seeds[:, 0]).max())
+    x0 = int(max(0, np.floor(seeds[:, 0].min() - pad)))
+    y0 = int(max(0, np.floor(seeds[:, 1].min() - pad)))
+    x1 = int(min(width, np.ceil(seeds[:, 2].max() + pad)))
+    y1 = int(min(height, np.ceil(seeds[:, 3].max() + pad)))
+    return x0, y0, x1, y1
+
+
 # -- the detector ------------------------------------------------------------------------------------
 
 
@@ -297,23 +313,16 @@ class MTCNN:
         Callers that make the detection image themselves (the face stage downscales each frame) need to
         make only this part of it; ``refine`` on that part, priors shifted, finds the same faces.
         """
-        seeds = _rerec(np.concatenate([_candidate_fan(box) for box in np.asarray(prior, np.float32).reshape(-1, 4)]))
-        # The margin (half the largest seed) leaves room for the boxes that RNet's regression moves.
-        pad = 0.5 * float((seeds[:, 2] - seeds[:, 0]).max())
-        x0 = int(max(0, np.floor(seeds[:, 0].min() - pad)))
-        y0 = int(max(0, np.floor(seeds[:, 1].min() - pad)))
-        x1 = int(min(width, np.ceil(seeds[:, 2].max() + pad)))
-        y1 = int(min(height, np.ceil(seeds[:, 3].max() + pad)))
-        return x0, y0, x1, y1
+        return _seed_region(_seeds(np.asarray(prior, np.float32).reshape(-1, 4)), width, height)
 
     def _refine_one(self, image: np.ndarray, prior: np.ndarray) -> Detections:
         if len(prior) == 0:
             return Detections.empty()
         height, width = image.shape[:2]
-        seeds = _rerec(np.concatenate([_candidate_fan(box) for box in prior]))
+        seeds = _seeds(prior)
         # Work on the region around the seeds only: the integral image of a whole frame costs more than
         # RNet and ONet on a few crops. Outside the frame the crops are clamped to its edge as in ``detect``.
-        x0, y0, x1, y1 = self.refine_region(prior, width, height)
+        x0, y0, x1, y1 = _seed_region(seeds, width, height)
         if x1 - x0 < 2 or y1 - y0 < 2:
             return Detections.empty()
         offset = np.array([x0, y0, x0, y0], np.float32)
