@@ -14,6 +14,14 @@ Two decode strategies, chosen by duration (measured on the 2-core dev machines):
 short clips decode every frame and convert only the sampled ones to RGB (a 10 s 1080p clip decodes in
 ~0.4-0.75 s; seeking there is 2-10x slower); long videos seek to the keyframe before each timestamp
 (faster from ~60 s on). Frames are streamed: memory stays flat in video length.
+
+When the samples are sparse (at least 4 frame intervals apart), the decoder also skips the frames no
+other frame is predicted from (FFmpeg ``skip_frame=NONREF``: the non-reference B-frames, half of a
+default x264 stream), so a sampled frame is the nearest *reference* frame to its time, one frame interval
+off at most. Where skipping leaves a gap over 2.5 frame intervals (long runs of unreferenced frames, or
+a slow stretch of variable-rate footage), every frame is decoded from there on. This halves decoding of
+a 10 s 1080p x264 clip (1.1 -> 0.57 s wall, 1.9 -> 1.0 CPU-s, 2026-11-30); streams without B-frames
+decode as before.
 """
 
 from __future__ import annotations
@@ -83,11 +91,17 @@ class Sampling:
         fps: a fixed sampling rate instead; overrides ``num_frames``.
         seek_above_s: videos at least this long are read by keyframe seeking, shorter ones by decoding
             everything (seeking measured 2-10x slower on 10 s clips and faster on 60 s clips).
+        reference_frames_only: when samples lie at least ``sparse_step_frames`` frame intervals apart,
+            skip decoding non-reference frames (see the module docstring). False decodes every frame.
+        sparse_step_frames: the spacing, in frame intervals, from which samples count as sparse. 4 keeps
+            a sample's one-frame shift a quarter of the spacing or less, so samples stay distinct.
     """
 
     num_frames: int = 32
     fps: float | None = None
     seek_above_s: float = 30.0
+    reference_frames_only: bool = True
+    sparse_step_frames: float = 4.0
 
     def __post_init__(self) -> None:
         if self.fps is None and self.num_frames < 1:
@@ -107,6 +121,13 @@ class Sampling:
             return [start + i / self.fps for i in range(count)]
         step = duration / self.num_frames
         return [start + (i + 0.5) * step for i in range(self.num_frames)]
+
+    def skips_nonreference(self, duration: float, fps: float | None) -> bool:
+        """Whether sampling a ``duration``-second stream at ``fps`` decodes reference frames only."""
+        if not self.reference_frames_only or not fps or fps <= 0 or duration <= 0:
+            return False
+        step_s = 1.0 / self.fps if self.fps is not None else duration / self.num_frames
+        return step_s * fps >= self.sparse_step_frames
 
 
 @dataclass(frozen=True)
@@ -173,6 +194,10 @@ class MediaReader:
 
     def __init__(self, path: str | os.PathLike[str], *, limits: MediaLimits | None = None) -> None:
         self.limits = limits or MediaLimits()
+        # Per frames() call: whether the decoder drops non-reference frames now, and whether it has at all
+        # (frame numbers are then estimated from timestamps).
+        self._skipping = False
+        self._skipped = False
         self.path = check_path(path)
         spath = str(self.path)
         try:
@@ -343,6 +368,7 @@ class MediaReader:
         sampling = sampling or Sampling()
         spath = str(self.path)
         yielded = 0
+        self._skipping = self._skipped = False
         try:
             if self.info.kind == "image":
                 gen = iter([self._to_frame(self._first, 0, 0.0)])
@@ -354,6 +380,8 @@ class MediaReader:
                     gen = self._decode_rate(sampling)
                 else:
                     targets = sampling.timestamps(start, duration, self.limits)
+                    self._skipping = self._skipped = sampling.skips_nonreference(duration, self.info.fps)
+                    self._stream.codec_context.skip_frame = "NONREF" if self._skipping else "DEFAULT"
                     if duration >= sampling.seek_above_s:
                         gen = self._decode_seek(targets)
                     else:
@@ -395,6 +423,22 @@ class MediaReader:
             image = np.ascontiguousarray(np.rot90(image, k=(rotation // 90) % 4))
         return Frame(index=index, timestamp=timestamp, image=image)
 
+    def _index(self, ordinal: int, t: float) -> int:
+        # Decoding skips frames when sampling reference frames only: then the count of decoded frames is
+        # not the frame number, and the timestamp at the average rate estimates it, as when seeking.
+        return round(t * (self.info.fps or 25.0)) if self._skipped else ordinal
+
+    def _check_gap(self, previous_t: float | None, t: float) -> None:
+        """Stop skipping non-reference frames where that leaves gaps over 2.5 frame intervals.
+
+        Skipping one frame in two (x264's B-pyramid) leaves gaps of 2; longer runs of unreferenced frames,
+        or a stretch slower than the declared rate (variable frame rate), would move samples further, so
+        from there on every frame is decoded.
+        """
+        if self._skipping and previous_t is not None and t - previous_t > 2.5 / (self.info.fps or 25.0):
+            self._stream.codec_context.skip_frame = "DEFAULT"
+            self._skipping = False
+
     def _frame_time(self, frame: av.VideoFrame, ordinal: int) -> float:
         if frame.pts is not None and frame.time_base is not None:
             return float(frame.pts * frame.time_base)
@@ -411,6 +455,7 @@ class MediaReader:
         for frame in self._container.decode(stream):
             ordinal += 1
             t = self._frame_time(frame, ordinal)
+            self._check_gap(prev[2] if prev is not None else None, t)
             while ti < len(targets) and t >= targets[ti]:
                 # Pick whichever of the previous and current frame lies nearer the target; a tie (targets
                 # exactly between two frames, as when N equals the frame count) goes to the earlier frame,
@@ -421,7 +466,7 @@ class MediaReader:
                     chosen = (frame, ordinal, t)
                 if chosen[1] > last_index:
                     last_index = chosen[1]
-                    yield self._to_frame(*chosen)
+                    yield self._to_frame(chosen[0], self._index(*chosen[1:]), chosen[2])
                 ti += 1
             if ti >= len(targets):
                 return
@@ -433,7 +478,7 @@ class MediaReader:
                     f"(declared duration {self.info.duration_s or 0:.2f} s): file truncated or damaged",
                     path=str(self.path))
             if prev[1] > last_index:
-                yield self._to_frame(*prev)
+                yield self._to_frame(prev[0], self._index(*prev[1:]), prev[2])
 
     def _decode_seek(self, targets: list[float]) -> Iterator[Frame]:
         """Seek to the keyframe before each target, then decode forward to it."""
@@ -445,15 +490,18 @@ class MediaReader:
         # Within this gap, decoding on is cheaper than a seek (typical GOP of 2-5 s at 25-30 fps).
         continue_within_s = 2.0
         last_t = None
+        previous: float | None = None
         for target in targets:
             if decoder is None or target < position or target - position > continue_within_s:
                 self._container.seek(int(target / time_base), stream=stream, backward=True, any_frame=False)
                 decoder = iter(self._container.decode(stream))
+                previous = None  # a seek's jump is no gap between decoded frames
             found = None
             prev = None
             for frame in decoder:
                 t = self._frame_time(frame, 0)
-                position = t
+                self._check_gap(previous, t)
+                previous = position = t
                 if t >= target:
                     # Same rule as decoding everything: nearer frame, ties to the earlier one.
                     found = prev if prev is not None and target - prev[1] <= t - target + 1e-6 else (frame, t)

@@ -51,6 +51,8 @@ class CropCacheConfig:
     max_faces_per_frame: int = 4
     # Same tracking-guided detection as inference (``FaceConfig.redetect_every``), so crops match.
     redetect_every: int = FaceConfig.redetect_every
+    # Same frames as inference: sparse samples come from reference frames (``Sampling.reference_frames_only``).
+    reference_frames_only: bool = Sampling.reference_frames_only
 
     def key(self) -> str:
         payload = json.dumps({**asdict(self), "align_version": self.align.version}, sort_keys=True)
@@ -115,7 +117,8 @@ def _extract(item: MediaItem, iid: str, out_dir: Path, config: CropCacheConfig) 
     record: dict[str, Any] = {"id": iid, **item.to_dict()}
     start = time.perf_counter()
     try:
-        result = _EXTRACTOR.extract(item.path, sampling=Sampling(num_frames=config.frames_per_video))
+        sampling = Sampling(num_frames=config.frames_per_video, reference_frames_only=config.reference_frames_only)
+        result = _EXTRACTOR.extract(item.path, sampling=sampling)
     except DetectorError as exc:
         return {**record, "status": "error", "error": exc.to_dict(), "n_faces": 0}
     faces = list(result.faces)

@@ -24,7 +24,8 @@ def test_even_sampling_spreads_over_duration(tmp_path, video_writer, numbered, r
 
 def test_fixed_rate_sampling(tmp_path, video_writer, numbered):
     path = video_writer(tmp_path / "n.mp4", numbered(100), fps=25)
-    _, frames = read_frames(path, sampling=Sampling(fps=2.0))
+    # Every frame decoded: each sample is the frame nearest its time (reference-only decoding is tested below).
+    _, frames = read_frames(path, sampling=Sampling(fps=2.0, reference_frames_only=False))
     assert len(frames) == 8
     assert [f.timestamp for f in frames] == pytest.approx([0.5 * i for i in range(8)], abs=0.021)
 
@@ -33,6 +34,38 @@ def test_more_samples_than_frames_gives_each_frame_once(tmp_path, video_writer, 
     path = video_writer(tmp_path / "short.mp4", numbered(5), fps=25)
     _, frames = read_frames(path, sampling=Sampling(num_frames=32))
     assert [f.index for f in frames] == [0, 1, 2, 3, 4]
+
+
+def _bframe_clip(tmp_path, video_writer, numbered, n=250):
+    # x264's default GOP: B-frames in a pyramid, half of them never referenced (what the skip drops).
+    return video_writer(tmp_path / "b.mp4", numbered(n), fps=25, options={"bf": "3", "b_strategy": "0"})
+
+
+def test_sparse_samples_decode_reference_frames_only(tmp_path, video_writer, numbered, read_number):
+    path = _bframe_clip(tmp_path, video_writer, numbered)
+    info, every = read_frames(path, sampling=Sampling(num_frames=32, reference_frames_only=False))
+    _, refs = read_frames(path, sampling=Sampling(num_frames=32))
+    assert len(refs) == len(every) == 32
+    # The skip took effect: some samples moved to a neighbouring reference frame ...
+    assert [f.index for f in refs] != [f.index for f in every]
+    targets = [(i + 0.5) * info.duration_s / 32 for i in range(32)]
+    for frame, target in zip(refs, targets):
+        # ... by at most one frame interval, and index, time and pixels still agree.
+        assert abs(frame.timestamp - target) <= 0.04 + 1e-6
+        assert frame.index == round(frame.timestamp * 25) == read_number(frame.image)
+    with open_media(path) as media:
+        decoded = sum(1 for _ in media.frames(Sampling(num_frames=32)))
+    assert decoded == 32
+
+
+def test_dense_samples_decode_every_frame(tmp_path, video_writer, numbered):
+    path = _bframe_clip(tmp_path, video_writer, numbered, n=50)
+    # 2 s at 25 fps, 20 samples: 2.5 frame intervals apart, under the sparse threshold of 4.
+    assert not Sampling(num_frames=20).skips_nonreference(2.0, 25.0)
+    assert Sampling(num_frames=10).skips_nonreference(2.0, 25.0)
+    _, a = read_frames(path, sampling=Sampling(num_frames=20))
+    _, b = read_frames(path, sampling=Sampling(num_frames=20, reference_frames_only=False))
+    assert [f.index for f in a] == [f.index for f in b]
 
 
 def test_seek_and_decode_all_pick_the_same_frames(tmp_path, video_writer, numbered):
@@ -56,6 +89,8 @@ def test_variable_frame_rate_is_sampled_by_time(tmp_path, video_writer, numbered
     tb = Fraction(1, 1000)
     path = video_writer(tmp_path / "vfr.mkv", numbered(len(times)), fps=50, pts=[round(t * 1000) for t in times],
                         time_base=tb)
+    # Samples 1 s apart are sparse, so decoding starts on reference frames only; the 5-fps stretch must make
+    # it fall back to every frame (skipping there moved the sample at 2.5 s to 2.2 s).
     info, frames = read_frames(path, sampling=Sampling(num_frames=4))
     assert info.duration_s == pytest.approx(4.0, abs=0.25)
     # Targets at 0.5, 1.5, 2.5, 3.5 s: nearest frames lie within one 5-fps step of them.
