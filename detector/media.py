@@ -157,7 +157,7 @@ class Frame:
 
     Attributes:
         index: frame number in the stream: counted when every frame is decoded, estimated from the
-            timestamp and average rate when seeking.
+            timestamp and average rate when seeking or decoding reference frames only.
         timestamp: presentation time in seconds from the start of the stream.
         image: ``(H, W, 3)`` uint8 RGB, rotation applied.
     """
