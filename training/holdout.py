@@ -1,0 +1,121 @@
+"""Held-out-source split: a generalisation check that does not touch ``eval``.
+
+A group split keeps identities and pair halves apart, but every *source* still lands on both sides, so
+validation rewards cues that only hold within a source (the look of one GAN's portraits, one dataset's
+photo quality). Holding whole sources out measures what a model does on footage it has never seen the
+like of, which is what the hidden set of real-world fakes asks; it is also how a recipe change can be
+judged without tuning to ``../shared/data/eval``.
+
+    python -m training.holdout ../shared/data/MANIFEST.csv --out runs/holdout
+    python -m training.default_model --set data=runs/holdout/train.csv out=runs/holdout/model \\
+        --eval-data runs/holdout/holdout.csv --eval-split train --out runs/holdout/model/export
+
+writes ``train.csv`` (the rest of the split) and ``holdout.csv``, both with absolute paths, so the
+manifests can live anywhere. The default held-out set, for ``../shared/data``:
+
+* ``dinablachman/realorfake``: the only high-resolution real portraits (FFHQ); do unseen ones pass as real?
+* ``deepinsight/insightface``, ``serengil/deepface``: two small real-photo sources;
+* ``a312863063/seeprettyface-*``: three StyleGAN generators fine-tuned on other faces, a GAN family
+  the model has not seen;
+* the DeepFaceLive pairs of two face models (``dfl_Silwan_Stillwone_*``, ``dfl_Matilda_Bobbie_*``), both
+  halves, so swaps are judged against their own real footage on identities never trained on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import fnmatch
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from detector.errors import ConfigError
+
+HOLDOUT_SOURCES = ("dinablachman/realorfake", "deepinsight/insightface", "serengil/deepface",
+                   "a312863063/seeprettyface-*")
+HOLDOUT_GROUPS = ("dfl_Silwan_Stillwone_*", "dfl_Matilda_Bobbie_*")
+
+
+@dataclass(frozen=True)
+class HoldoutSplit:
+    """Row counts written to ``train.csv`` and ``holdout.csv``."""
+
+    train: int
+    holdout: int
+    train_path: Path
+    holdout_path: Path
+
+
+def _group(row: dict[str, str]) -> str:
+    return (row.get("group") or row.get("pair_id") or "").strip()
+
+
+def is_held_out(row: dict[str, str], sources: Sequence[str], groups: Sequence[str]) -> bool:
+    """Whether a manifest row's source (``source_repo``) or group (``group`` / ``pair_id``) matches a pattern."""
+    source = (row.get("source_repo") or "").strip()
+    group = _group(row)
+    return (bool(source) and any(fnmatch.fnmatchcase(source, p) for p in sources)) or (
+        bool(group) and any(fnmatch.fnmatchcase(group, p) for p in groups))
+
+
+def split_manifest(manifest: str | os.PathLike[str], out_dir: str | os.PathLike[str], *,
+                   sources: Sequence[str] = HOLDOUT_SOURCES, groups: Sequence[str] = HOLDOUT_GROUPS,
+                   split: str | None = "train") -> HoldoutSplit:
+    """Write ``out_dir/train.csv`` and ``out_dir/holdout.csv`` from the rows of ``split`` in ``manifest``.
+
+    Raises:
+        ConfigError: no such manifest, no ``path`` column, or a side left empty (patterns that match
+            nothing, or everything).
+    """
+    manifest = Path(os.path.abspath(manifest))
+    if not manifest.is_file():
+        raise ConfigError(f"manifest not found: {manifest}", path=str(manifest))
+    with manifest.open(newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        header = [(h or "").strip().lower() for h in reader.fieldnames or []]
+        reader.fieldnames = header
+        if "path" not in header:
+            raise ConfigError(f"manifest {manifest} has no path column; header: {header}")
+        rows = [row for row in reader if split is None or (row.get("split") or "").strip() == split]
+    sides: dict[str, list[dict[str, str]]] = {"train": [], "holdout": []}
+    for row in rows:
+        path = Path(row["path"].strip())
+        row = {**row, "path": str(path if path.is_absolute() else manifest.parent / path)}
+        sides["holdout" if is_held_out(row, sources, groups) else "train"].append(row)
+    empty = [name for name, side in sides.items() if not side]
+    if empty:
+        raise ConfigError(f"held-out split of {manifest} (split={split!r}) leaves {' and '.join(empty)} empty; "
+                          f"sources {list(sources)}, groups {list(groups)}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for name, side in sides.items():
+        paths[name] = out / f"{name}.csv"
+        with paths[name].open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.DictWriter(fh, fieldnames=header)
+            writer.writeheader()
+            writer.writerows(side)
+    return HoldoutSplit(len(sides["train"]), len(sides["holdout"]), paths["train"], paths["holdout"])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training.holdout", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("manifest", type=Path)
+    parser.add_argument("--out", type=Path, required=True, help="folder for train.csv and holdout.csv")
+    parser.add_argument("--source", nargs="*", default=list(HOLDOUT_SOURCES),
+                        help="source_repo patterns to hold out (fnmatch)")
+    parser.add_argument("--group", nargs="*", default=list(HOLDOUT_GROUPS),
+                        help="group / pair_id patterns to hold out (fnmatch)")
+    parser.add_argument("--split", default="train", help="manifest split to use ('' for all rows)")
+    args = parser.parse_args(argv)
+    result = split_manifest(args.manifest, args.out, sources=args.source, groups=args.group,
+                            split=args.split or None)
+    print(f"{result.train} rows -> {result.train_path}\n{result.holdout} rows -> {result.holdout_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
