@@ -5,6 +5,10 @@
 :mod:`detector.aggregate` (per person and per video), :mod:`detector.results` (what comes back).
 """
 
+from .runtime import disable_telemetry
+
+disable_telemetry()  # before anything can load onnxruntime: see detector.runtime
+
 from .api import Detector, ScanConfig
 from .classifier import Classifier
 from .errors import (

@@ -129,3 +129,69 @@ def read_number():
 @pytest.fixture(scope="session")
 def shared_data_or_none() -> Path | None:
     return SHARED_DATA if SHARED_DATA.is_dir() else None
+
+
+TINY_MODEL_SIZE = 64  # crop side: small enough that classifying is negligible next to decoding and detection
+
+
+def build_tiny_model(out_dir: Path, *, seed: int = 0, bias: float = 0.0) -> Path:
+    """A random-weights classifier with the real model's interface (``input`` -> ``logit``) and a card.
+
+    Behaviour tests (verdict rules, batching, errors, reports, the service, the audit) run on it, so they do
+    not depend on how good the shipped model is; the shipped model keeps its golden-output tests. Conv 3->8
+    (3x3, stride 2) -> ReLU -> global average -> linear 8->1; ``bias`` shifts every logit, e.g. to make every
+    face "fake".
+    """
+    import hashlib
+
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    from detector.faces.align import AlignSpec
+    from detector.modelcard import Calibration, ModelCard
+
+    rng = np.random.default_rng(seed)
+    weights = [
+        numpy_helper.from_array(rng.normal(0, 0.5, (8, 3, 3, 3)).astype(np.float32), "conv_w"),
+        numpy_helper.from_array(rng.normal(0, 0.1, (8,)).astype(np.float32), "conv_b"),
+        numpy_helper.from_array(rng.normal(0, 1.0, (8, 1)).astype(np.float32), "fc_w"),
+        numpy_helper.from_array(np.array([bias], np.float32), "fc_b"),
+    ]
+    nodes = [
+        helper.make_node("Conv", ["input", "conv_w", "conv_b"], ["conv"], strides=[2, 2], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["conv"], ["relu"]),
+        helper.make_node("GlobalAveragePool", ["relu"], ["pool"]),
+        helper.make_node("Flatten", ["pool"], ["flat"]),
+        helper.make_node("Gemm", ["flat", "fc_w", "fc_b"], ["logit"]),
+    ]
+    size = TINY_MODEL_SIZE
+    graph = helper.make_graph(
+        nodes, "tiny", [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 3, size, size])],
+        [helper.make_tensor_value_info("logit", TensorProto.FLOAT, ["N", 1])], initializer=weights)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8  # readable by every onnxruntime the cpu extra allows (>= 1.18)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "tiny.onnx"
+    onnx.save(model, path)
+    spec = AlignSpec(size=size, margin=0.3)
+    card = ModelCard(
+        name="tiny-random-test-model", version="0", sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+        arch="tiny-random-cnn", input_size=size, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5),
+        align={"size": spec.size, "margin": spec.margin, "version": spec.version}, calibration=Calibration(),
+        licence="test fixture: random weights, no training data")
+    card.save(path.with_suffix(".json"))
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The ``.onnx`` of :func:`build_tiny_model` (its card beside it); needs the ``onnx`` package (train extra)."""
+    pytest.importorskip("onnx")
+    return build_tiny_model(tmp_path_factory.mktemp("tiny-model"))
+
+
+@pytest.fixture(scope="session")
+def tiny_model_builder():
+    """:func:`build_tiny_model`, for tests that need another seed or bias."""
+    pytest.importorskip("onnx")
+    return build_tiny_model

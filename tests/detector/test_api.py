@@ -1,4 +1,9 @@
-"""The embeddable API and the ``deepfake scan`` output contract, on the bundled default model."""
+"""The embeddable API and the ``deepfake scan`` output contract.
+
+These are behaviour tests: they run on a tiny random-weights model (``tiny_model`` in conftest), so they
+pass or fail on the rules, never on how good the shipped model is (its golden outputs are in
+``test_default_model.py``).
+"""
 
 from __future__ import annotations
 
@@ -19,8 +24,8 @@ SCHEMA = Path(__file__).resolve().parents[2] / "detector" / "schemas" / "media_r
 
 
 @pytest.fixture(scope="module")
-def detector() -> Detector:
-    return Detector.load()
+def detector(tiny_model) -> Detector:
+    return Detector.load(tiny_model)
 
 
 @pytest.fixture(scope="module")
@@ -74,10 +79,9 @@ def test_one_frame_video_has_too_few_frames(detector, tmp_path, astronaut, video
     assert result.media == "video" and result.verdict == "uncertain" and "too_few_frames" in result.reasons
 
 
-def test_near_threshold_band_makes_uncertain(demo_clip):
-    base = Detector.load()
-    p = base.scan(demo_clip).fake_probability
-    wide = Detector.load(config=ScanConfig(threshold=min(max(p, 0.05), 0.95), uncertain_band=0.2))
+def test_near_threshold_band_makes_uncertain(detector, tiny_model, demo_clip):
+    p = detector.scan(demo_clip).fake_probability
+    wide = Detector.load(tiny_model, config=ScanConfig(threshold=min(max(p, 0.05), 0.95), uncertain_band=0.2))
     result = wide.scan(demo_clip)
     assert result.verdict == "uncertain" and "near_threshold" in result.reasons
 
@@ -100,20 +104,28 @@ def test_result_types_refuse_inconsistent_states():
         MediaResult("x", "image", "no_face", 0.5, 0.5, (), model)
 
 
-def test_scan_cli_json_lines_and_exit_codes(demo_clip, tmp_path, validate):
+def test_scan_cli_json_lines_and_exit_codes(demo_clip, tmp_path, validate, tiny_model_builder):
+    """Exit codes compose: a found fake (1) wins over failed inputs (3), which win over 0."""
     from pipelines.cli import EXIT_FAKE, EXIT_INPUT_ERRORS, EXIT_OK, main
 
-    out = io.StringIO()
-    code = main(["scan", str(demo_clip), "--json", "--frames", "8"], stdout=out)
-    [record] = [json.loads(line) for line in out.getvalue().splitlines()]
-    validate(record)
-    assert code == (EXIT_FAKE if record["verdict"] == "fake" else EXIT_OK)
+    says_fake = str(tiny_model_builder(tmp_path / "fake", bias=6.0))  # every face scores ~1
+    says_real = str(tiny_model_builder(tmp_path / "real", bias=-6.0))  # every face scores ~0
+    for model, verdict, code in ((says_fake, "fake", EXIT_FAKE), (says_real, "real", EXIT_OK)):
+        out = io.StringIO()
+        assert main(["scan", str(demo_clip), "--json", "--frames", "8", "--model", model], stdout=out) == code
+        [record] = [json.loads(line) for line in out.getvalue().splitlines()]
+        validate(record)
+        assert record["verdict"] == verdict
     text = tmp_path / "t.mp4"
     text.write_text("hello")
     out = io.StringIO()
-    assert main(["scan", str(text), str(demo_clip), "--frames", "4"], stdout=out) == EXIT_INPUT_ERRORS
+    assert main(["scan", str(text), str(demo_clip), "--frames", "4", "--model", says_real],
+                stdout=out) == EXIT_INPUT_ERRORS
     table = out.getvalue().splitlines()
     assert table[0].split()[:2] == ["file", "verdict"] and "unsupported_media" in table[1]
+    out = io.StringIO()
+    assert main(["scan", str(text), str(demo_clip), "--frames", "4", "--model", says_fake],
+                stdout=out) == EXIT_FAKE
 
 
 def test_evidence_keeps_the_most_suspicious_crops_out_of_the_json(detector, demo_clip):
