@@ -120,3 +120,112 @@ class ModelCard:
         if not isinstance(data, dict):
             raise ModelIntegrityError(f"model card {path} is not a JSON object", path=str(path))
         return cls.from_dict(data)
+
+
+# -- how far to trust a model: its measured accuracy, summarised for reports --------------------------
+
+# Words in a card's ``licence`` that mark the weights as research-only (the reports say so plainly).
+RESEARCH_ONLY_WORDS = ("research", "non-commercial", "noncommercial", "non commercial")
+
+
+@dataclass(frozen=True)
+class MeasuredFigures:
+    """One row of a card's metrics (a family, or all items / images / videos): exactly what the card says.
+
+    ``None`` where the card has no figure (e.g. no AUC when only one class was measured).
+    """
+
+    name: str
+    n: int | None
+    n_fake: int | None
+    n_real: int | None
+    auc: float | None
+    auc_95ci: tuple[float, float] | None
+    accuracy: float | None
+
+    @classmethod
+    def from_metrics(cls, name: str, data: Any) -> MeasuredFigures:
+        data = data if isinstance(data, dict) else {}
+        ci = data.get("auc_95ci")
+        ci = (float(ci[0]), float(ci[1])) if isinstance(ci, list | tuple) and len(ci) == 2 and all(
+            _number(v) is not None for v in ci) else None
+        return cls(name=str(name), n=_count(data.get("n")), n_fake=_count(data.get("n_fake")),
+                   n_real=_count(data.get("n_real")), auc=_number(data.get("auc")), auc_95ci=ci,
+                   accuracy=_number(data.get("accuracy")))
+
+
+@dataclass(frozen=True)
+class MeasuredAccuracy:
+    """What a card says about how often the model is right, from one metrics set.
+
+    Attributes:
+        split: ``"eval"`` (the labelled held-out evaluation set) or ``"validation"`` (a split of the training
+            sources: optimistic); ``None`` when the card has no usable metrics.
+        threshold: the probability threshold the accuracies were measured at.
+        n_items, n_no_face: items in the set, and those without a detected face (not scored).
+        overall: all items, then all images and all videos, where the card has them.
+        families: per manipulation family (``per_manipulation``), in the card's order.
+        other_splits: metrics sets in the card that are not shown (e.g. ``validation`` when ``eval`` is).
+    """
+
+    split: str | None
+    threshold: float | None = None
+    n_items: int | None = None
+    n_no_face: int | None = None
+    overall: tuple[MeasuredFigures, ...] = ()
+    families: tuple[MeasuredFigures, ...] = ()
+    other_splits: tuple[str, ...] = ()
+
+    @property
+    def measured(self) -> bool:
+        return self.split is not None
+
+
+# Preferred first: the held-out evaluation set; the validation split of the training sources only without it.
+MEASURED_SPLITS = ("eval", "validation")
+OVERALL_LEVELS = (("item_level", "all items"), ("image_level", "images"), ("video_level", "videos"))
+
+
+def measured_accuracy(card: ModelCard) -> MeasuredAccuracy:
+    """Summarise ``card.metrics`` for a reader: the ``eval`` set when the card has one, else ``validation``.
+
+    A card without metrics (or with none in a known shape) gives ``MeasuredAccuracy(split=None)``: nothing is
+    made up.
+    """
+    metrics = card.metrics if isinstance(card.metrics, dict) else {}
+    usable = [s for s in MEASURED_SPLITS if isinstance(metrics.get(s), dict) and _has_figures(metrics[s])]
+    if not usable:
+        return MeasuredAccuracy(split=None)
+    split = usable[0]
+    data = metrics[split]
+    overall = tuple(MeasuredFigures.from_metrics(label, data[key]) for key, label in OVERALL_LEVELS
+                    if isinstance(data.get(key), dict) and data[key].get("n"))
+    families = data.get("per_manipulation")
+    families = tuple(MeasuredFigures.from_metrics(name, figures) for name, figures in families.items()
+                     ) if isinstance(families, dict) else ()
+    threshold = _number(data.get("threshold"))
+    return MeasuredAccuracy(split=split, threshold=card.threshold if threshold is None else threshold,
+                            n_items=_count(data.get("n_items")), n_no_face=_count(data.get("n_no_face")),
+                            overall=overall, families=families, other_splits=tuple(usable[1:]))
+
+
+def is_research_only(card: ModelCard) -> bool:
+    """Whether the card's licence restricts the weights to research / non-commercial use."""
+    licence = str(card.licence).lower()
+    return any(word in licence for word in RESEARCH_ONLY_WORDS)
+
+
+def _has_figures(data: dict[str, Any]) -> bool:
+    return any(isinstance(data.get(key), dict) and data[key] for key, _ in OVERALL_LEVELS) or (
+        isinstance(data.get("per_manipulation"), dict) and bool(data["per_manipulation"]))
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def _count(value: Any) -> int | None:
+    number = _number(value)
+    return None if number is None else int(number)

@@ -1,13 +1,17 @@
 """The HTML report of a scan: one self-contained file to read, archive or mail.
 
-Per input: the verdict, the fake probability against the threshold, the reasons (or the error), a score
-timeline per person (inline SVG; a score bar for images), and the most suspicious faces beside an
-occlusion heat map of the regions that drive their score (:mod:`detector.occlusion`). A header names the
-model and the run date; a summary table at the top links to each input.
+At the top, before any result, "How far to trust this model" (:func:`trust_panel`): the model's measured
+accuracy per manipulation family as its card states it (AUC with its 95 % interval, accuracy at the
+threshold, fake/real item counts, on the card's held-out evaluation set), and its licence / research-only
+status; a card without metrics says so instead of showing numbers. Per input: the verdict, the fake
+probability against the threshold, the reasons (or the error), a score timeline per person (inline SVG; a
+score bar for images), and the highest-scoring faces beside an occlusion map of where the model looked:
+the regions that drive its score (:mod:`detector.occlusion`), which is not evidence of manipulation. A
+header names the model and the run date; a summary table links to each input.
 
 Everything is inline (CSS, SVG, images as ``data:`` URIs) and a Content-Security-Policy forbids anything
-else, so the file opens offline and cannot call out. All text that comes from the user or the media (file
-names, error messages) is HTML-escaped.
+else, so the file opens offline and cannot call out. All text that comes from the user, the media or the model card
+(file names, error messages, licence, family names) is HTML-escaped.
 
 Example:
     >>> results = [detector.scan(p, evidence=4) for p in paths]  # doctest: +SKIP
@@ -27,8 +31,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .classifier import Classifier
-from .modelcard import Calibration
+from .classifier import DEFAULT_MODEL, Classifier
+from .errors import ModelIntegrityError
+from .modelcard import Calibration, MeasuredFigures, ModelCard, is_research_only, measured_accuracy
 from .occlusion import occlusion_map, overlay_heatmap
 from .results import (
     ABOVE_THRESHOLD,
@@ -42,6 +47,7 @@ from .results import (
     VERDICTS,
     FaceEvidence,
     MediaResult,
+    ModelInfo,
 )
 from .timeline_svg import score_bar_svg, timeline_svg
 
@@ -80,12 +86,27 @@ section.media{border-top:2px solid #ddd;margin-top:22px;padding-top:14px}
 figure{margin:0;border:1px solid #ddd;border-radius:6px;padding:6px;background:#fafafa}
 figure img{width:160px;height:160px;image-rendering:auto;display:inline-block}
 figcaption{font-size:12px;max-width:330px}.note{color:#555;font-size:12px}
+""" + """
+.trust{border:2px solid #b7791f;background:#fffaf0;border-radius:6px;padding:8px 12px;margin:14px 0}
+.trust h2{margin-bottom:4px}.trust p{margin:4px 0}.trust table{background:#fff}
+.trust td.warn{color:#8a4b00;font-size:12px}
 """
+
+# A family measured on fewer fakes or reals than this gets a note: its interval is wide and says little.
+FEW_ITEMS = 20
+# Which set the card's figures were measured on: (what it is, how to read it).
+SPLIT_TEXT = {
+    "eval": ("the model card's labelled, held-out evaluation set", "media the model was not trained on"),
+    "validation": ("only a validation split of the model's own training sources",
+                   ("optimistic, since the model has seen media from the same sources; expect it to do worse on "
+                    "anything else")),
+}
 
 
 def render_report(results: Sequence[MediaResult], *, classifier: Classifier | None = None,
                   title: str = "Deepfake scan report", generated: datetime | None = None,
-                  occlusion_patch: float = 0.25, occlusion_stride: float = 0.125) -> str:
+                  occlusion_patch: float = 0.25, occlusion_stride: float = 0.125,
+                  card: ModelCard | None = None) -> str:
     """The report as one HTML document.
 
     Args:
@@ -96,8 +117,11 @@ def render_report(results: Sequence[MediaResult], *, classifier: Classifier | No
         title: page title.
         generated: the run date shown in the header (default: now, UTC).
         occlusion_patch, occlusion_stride: see :func:`detector.occlusion.occlusion_map`.
+        card: the model card whose measured accuracy and licence head the report (default: the classifier's;
+            without a classifier, the bundled card with the results' model sha256, if there is one).
     """
     generated = generated or datetime.now(UTC)
+    panels = _trust_panels(results, classifier, card)
     sections = [_media_section(i, r, classifier, occlusion_patch, occlusion_stride) for i, r in enumerate(results, 1)]
     return "".join([
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">",
@@ -108,7 +132,8 @@ def render_report(results: Sequence[MediaResult], *, classifier: Classifier | No
         f"<header><h1>{escape(title)}</h1>",
         f"<p class=\"note\">Generated {escape(generated.isoformat(timespec='seconds'))} · {len(results)} input(s)</p>",
         _model_block(results, classifier), "</header>",
-        _summary(results), *sections,
+        # Before any result: how far the model's verdicts can be trusted, from its card.
+        *panels, _summary(results), *sections,
         "</body></html>\n",
     ])
 
@@ -116,11 +141,11 @@ def render_report(results: Sequence[MediaResult], *, classifier: Classifier | No
 def write_report(results: Sequence[MediaResult], path: str | os.PathLike[str], *,
                  classifier: Classifier | None = None, title: str = "Deepfake scan report",
                  generated: datetime | None = None, occlusion_patch: float = 0.25,
-                 occlusion_stride: float = 0.125) -> Path:
+                 occlusion_stride: float = 0.125, card: ModelCard | None = None) -> Path:
     """Write :func:`render_report` to ``path`` (via a temporary file, so no half-written report) and return it."""
     path = Path(path)
     text = render_report(results, classifier=classifier, title=title, generated=generated,
-                         occlusion_patch=occlusion_patch, occlusion_stride=occlusion_stride)
+                         occlusion_patch=occlusion_patch, occlusion_stride=occlusion_stride, card=card)
     tmp = path.with_name(path.name + ".partial")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
@@ -162,6 +187,120 @@ def _summary(results: Sequence[MediaResult]) -> str:
             "<table><thead><tr><th class=\"num\">#</th><th>file</th><th>verdict</th><th class=\"num\">P(fake)</th>"
             "<th class=\"num\">persons</th><th>reasons</th></tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table></section>")
+
+
+# -- how far to trust the model ---------------------------------------------------------------------
+
+
+def trust_panel(card: ModelCard | None, *, model: ModelInfo | None = None) -> str:
+    """The "How far to trust this model" panel: every figure and word about the model comes from ``card``.
+
+    Shows the measured accuracy per manipulation family (``metrics.eval.per_manipulation``; the validation
+    split of the training sources only when the card has no eval set, flagged as optimistic), the set it was
+    measured on, and the licence / research-only status. A card without metrics, or no card at all (``card``
+    ``None``; ``model`` then names the model), says there is no measured accuracy instead of showing numbers.
+    Also used by the audit report (:mod:`pipelines.audit.report`).
+    """
+    parts = ["<section class=\"trust\"><h2>How far to trust this model</h2>"]
+    if card is None:
+        who = f"{model.name} {model.version} (sha256 {model.sha256})" if model else "the model"
+        parts.append(f"<p class=\"trust-status\"><b>Not evidence on its own.</b> No model card is at hand for "
+                     f"{escape(who)}, so there is no measured accuracy to show and no licence to quote: treat its "
+                     "verdicts as unmeasured.</p></section>")
+        return "".join(parts)
+    status = "Research model: not evidence on its own." if is_research_only(card) else "Not evidence on its own."
+    parts.append(f"<p class=\"trust-status\"><b>{escape(status)}</b> A verdict is this model's score against a "
+                 "threshold, not a finding; confirm it by other means before acting on it. Licence in the model "
+                 f"card: <q>{escape(str(card.licence))}</q>.</p>")
+    acc = measured_accuracy(card)
+    if not acc.measured:
+        parts.append("<p><b>No measured accuracy in this model's card</b>: nothing in it says how often its verdicts "
+                     "are right, so none is shown here.</p></section>")
+        return "".join(parts)
+    threshold = "–" if acc.threshold is None else f"{acc.threshold:.2f}"
+    items = "" if acc.n_items is None else f" ({acc.n_items} items" + (
+        f", {acc.n_no_face} without a face" if acc.n_no_face else "") + ")"
+    name, how = SPLIT_TEXT[acc.split]
+    parts.append(f"<p>Measured on <b>{escape(name)}</b>{escape(items)}: {escape(how)}.</p>")
+    headline = next((f for f in acc.overall if f.name == "all items"), None)
+    if headline is not None and headline.accuracy is not None:
+        parts.append(f"<p>Overall it labelled <b>{_pct(headline.accuracy)}</b> of {escape(_counts(headline))} "
+                     f"correctly at threshold {threshold}; AUC {escape(_auc(headline))}.</p>")
+    rows = [_trust_row(f, note=True) for f in acc.families]
+    if not rows:
+        rows.append("<tr><td colspan=\"6\">the card gives no figures per manipulation family</td></tr>")
+    rows += [_trust_row(f, label=f"<i>{escape(f.name)}</i>") for f in acc.overall]
+    parts.append("<table class=\"trust-table\"><thead><tr><th>manipulation family</th><th class=\"num\">fake items"
+                 "</th><th class=\"num\">real items</th><th class=\"num\">AUC (95 % interval)</th>"
+                 f"<th class=\"num\">accuracy at {threshold}</th><th>note</th></tr></thead>"
+                 f"<tbody>{''.join(rows)}</tbody></table>")
+    notes = [("AUC: how often a fake scores above a real item (0.5 = a coin toss, 1 = always). Accuracy: the share "
+              "of items labelled right at the threshold. Manipulations not listed were not measured: how the model "
+              "does on them is unknown.")]
+    if "validation" in acc.other_splits:
+        notes.append("The card's validation figures come from a split of the training sources; they are "
+                     "optimistic and not shown.")
+    parts.append(f"<p class=\"note\">{escape(' '.join(notes))}</p></section>")
+    return "".join(parts)
+
+
+def bundled_card(sha256: str) -> ModelCard | None:
+    """The card of a model bundled with the library (``detector/models/*/``) whose sha256 is ``sha256``."""
+    for path in sorted(DEFAULT_MODEL.parent.parent.glob("*/*.json")):
+        try:
+            card = ModelCard.load(path)
+        except ModelIntegrityError:
+            continue
+        if card.sha256 == sha256:
+            return card
+    return None
+
+
+def _trust_panels(results: Sequence[MediaResult], classifier: Classifier | None, card: ModelCard | None) -> list[str]:
+    if card is None and classifier is not None:
+        card = classifier.card
+    if card is not None:
+        return [trust_panel(card)]
+    models = list(dict.fromkeys(r.model for r in results))
+    if not models:
+        return [trust_panel(None)]
+    return [trust_panel(bundled_card(m.sha256), model=m) for m in models]
+
+
+def _trust_row(f: MeasuredFigures, *, label: str | None = None, note: bool = False) -> str:
+    warn = ""
+    if note:
+        few = [f"{n} {what}" for n, what in ((f.n_fake, "fake"), (f.n_real, "real")) if n is not None and n < FEW_ITEMS]
+        warns = [f"only {' and '.join(few)}: little to go on"] if few else []
+        if f.auc is None:
+            warns.append("no AUC in the card")
+        elif f.auc_95ci is not None and f.auc_95ci[1] < 0.5:
+            warns.append("the interval is below 0.5: worse than chance")
+        elif f.auc_95ci is not None and f.auc_95ci[0] <= 0.5:
+            warns.append("the interval includes 0.5: possibly no better than chance")
+        warn = "; ".join(warns)
+    return (f"<tr><td>{label or escape(f.name)}</td><td class=\"num\">{_n(f.n_fake)}</td>"
+            f"<td class=\"num\">{_n(f.n_real)}</td><td class=\"num\">{escape(_auc(f))}</td>"
+            f"<td class=\"num\">{_pct(f.accuracy)}</td><td class=\"warn\">{escape(warn)}</td></tr>")
+
+
+def _auc(f: MeasuredFigures) -> str:
+    if f.auc is None:
+        return "–"
+    return f"{f.auc:.2f}" + ("" if f.auc_95ci is None else f" ({f.auc_95ci[0]:.2f}–{f.auc_95ci[1]:.2f})")
+
+
+def _counts(f: MeasuredFigures) -> str:
+    counts = [f"{n} {what}" for n, what in ((f.n_fake, "fake"), (f.n_real, "real")) if n is not None]
+    return f"{_n(f.n)} items" + (f" ({', '.join(counts)})" if counts else "")
+
+
+def _pct(x: float | None) -> str:
+    return "–" if x is None else f"{x:.0%}"
+
+
+def _n(n: int | None) -> str:
+    return "–" if n is None else str(n)
 
 
 # -- one input --------------------------------------------------------------------------------------
@@ -214,17 +353,19 @@ def _evidence_block(evidence: Sequence[FaceEvidence], classifier: Classifier | N
         if maps:
             m = maps[k]
             images += (f"<img class=\"heatmap\" src=\"{_data_uri(overlay_heatmap(e.crop, m.heat, scale=scale))}\" "
-                       f"alt=\"occlusion heat map: {escape(label)}\">")
+                       f"alt=\"where the model looked: {escape(label)}\">")
             detail = (f"largest logit drop when a region is hidden: {m.peak:.2f}" if m.peak > 0
                       else "hiding no single region lowers the score")
         else:
-            detail = "no heat map: the report was written without the classifier"
+            detail = "no heat map of where the model looked: the report was written without the classifier"
         figures.append(f"<figure>{images}<figcaption>{escape(label)}<br><span class=\"note\">{escape(detail)}"
                        "</span></figcaption></figure>")
-    how = (f"Heat: how much the fake logit drops when a grey square ({patch:.0%} of the face, stride {stride:.0%}) "
-           f"hides the region; full colour = {scale:.2f} (this file's largest), no colour = the region does not "
-           "push towards fake.") if maps else ""
-    return (f"<h3>Most suspicious faces</h3><p class=\"note\">{escape(how)}</p>"
+    how = ("Where the model looked: the regions that drive this model's score. A grey square "
+           f"({patch:.0%} of the face, stride {stride:.0%}) hides each region in turn; the colour is how much the "
+           f"fake logit drops when it is hidden: full colour = {scale:.2f} (this file's largest), no colour = the "
+           "region does not push the score towards fake. It shows what the model reacts to; it is not evidence "
+           "that a region was manipulated.") if maps else ""
+    return (f"<h3>Highest-scoring faces and where the model looked</h3><p class=\"note\">{escape(how)}</p>"
             f"<div class=\"faces\">{''.join(figures)}</div>")
 
 

@@ -7,8 +7,10 @@ later one walked, so deleted and renamed-away paths drop out; ``all_files`` for 
 * ``csv``: one row per file.
 * ``jsonl``: a ``{"type": "summary", ...}`` line, then one ``{"type": "file", ...}`` line per file whose
   ``result`` is its full ``MediaResult`` JSON (with the file's own path: duplicates share one scan).
-* ``html``: counts by status and verdict, the most suspicious files with their face thumbnails and
-  probabilities, errors by code, throughput per run, and the ledger's integrity check.
+* ``html``: first "How far to trust this model" (the analysed model's measured accuracy per manipulation
+  family and its licence, from its model card: :func:`detector.report.trust_panel`), then counts by status and
+  verdict, the most suspicious files with their face thumbnails and probabilities, errors by code, throughput
+  per run, and the ledger's integrity check.
 """
 
 from __future__ import annotations
@@ -21,9 +23,12 @@ import json
 from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from .ledger import Integrity, Ledger, LedgerError
+
+if TYPE_CHECKING:
+    from detector.modelcard import ModelCard
 
 FORMATS = ("csv", "jsonl", "html")
 
@@ -83,6 +88,8 @@ class Report:
     thumbnails: dict[str, bytes]  # content sha256 -> JPEG, for the top files
     top: int
     integrity: Integrity
+    # The analysed model's card (measured accuracy, licence) for the html report; None: not at hand.
+    card: ModelCard | None = None
 
     def top_suspicious(self) -> list[FileRecord]:
         """Files with a probability, most suspicious first; one per content (duplicates left out)."""
@@ -112,8 +119,13 @@ class Report:
         }
 
 
-def load_report(ledger: Ledger, *, model: str | None = None, all_files: bool = False, top: int = 20) -> Report:
-    """Gather a report. ``model``: a model sha256 prefix (default: the latest indexed run's analysis)."""
+def load_report(ledger: Ledger, *, model: str | None = None, all_files: bool = False, top: int = 20,
+                card: ModelCard | None = None) -> Report:
+    """Gather a report. ``model``: a model sha256 prefix (default: the latest indexed run's analysis).
+
+    ``card``: the analysed model's card, for the html report's "How far to trust this model" panel (default:
+    the bundled card with the analysis's model sha256, if there is one); a card of another model is an error.
+    """
     q = ledger.conn.execute
     row = q("SELECT r.id, r.analysis_id FROM runs r JOIN analyses a ON a.id = r.analysis_id "
             "WHERE r.indexed_at IS NOT NULL AND a.model_sha256 LIKE ? ORDER BY r.id DESC LIMIT 1",
@@ -147,7 +159,12 @@ def load_report(ledger: Ledger, *, model: str | None = None, all_files: bool = F
     wanted = [f.content_sha256 for f in report.top_suspicious()]
     thumbnails = dict(q(f"SELECT content_sha256, thumbnail FROM scans WHERE analysis_id = ? AND thumbnail IS NOT "
                         f"NULL AND content_sha256 IN ({','.join('?' * len(wanted))})", (analysis_id, *wanted)))
-    return replace(report, thumbnails=thumbnails)
+    from detector.report import bundled_card
+
+    if card is not None and card.sha256 != sha256:
+        raise ValueError(f"model card {card.name} {card.version} (sha256 {card.sha256[:12]}) is not the card of the "
+                         f"analysed model {name} {version} (sha256 {sha256[:12]})")
+    return replace(report, thumbnails=thumbnails, card=card if card is not None else bundled_card(sha256))
 
 
 # -- renderers ----------------------------------------------------------------------------------------
@@ -185,10 +202,16 @@ _HEAD = ("<!doctype html><html><head><meta charset=utf-8><title>deepfake audit r
          "body{font:14px system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:.5em 0}"
          "td,th{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:middle}td.n{text-align:right}"
          "img{width:96px;height:96px;display:block}.fake{color:#b00;font-weight:bold}code{font-size:12px}"
+         ".trust{border:2px solid #b7791f;background:#fffaf0;border-radius:6px;padding:4px 12px;margin:1em 0}"
+         ".trust table{background:#fff}td.num,th.num{text-align:right}td.warn{color:#8a4b00;font-size:12px}"
+         ".note{color:#555;font-size:12px}"
          "</style></head><body>")
 
 
 def write_html(report: Report, out: TextIO) -> None:
+    from detector.report import trust_panel
+    from detector.results import ModelInfo
+
     s = report.summary()
     model = s["analysis"]["model"]
     e = html.escape
@@ -198,6 +221,8 @@ def write_html(report: Report, out: TextIO) -> None:
         (f"<p>Ledger <code>{e(report.ledger)}</code>; model <b>{e(model['name'])} {e(model['version'])}</b> "
          f"(<code>{e(model['sha256'][:12])}</code>), settings <code>{e(json.dumps(s['analysis']['settings']))}"
          f"</code>; {e(s['scope'])}; generated {e(datetime.now(UTC).isoformat(timespec='seconds'))}.</p>"),
+        # Before any result: how far the model's verdicts can be trusted, from its card (escaped there).
+        trust_panel(report.card, model=ModelInfo(model["name"], model["version"], model["sha256"])),
         (f"<p>{s['files']} files, {s['unique_contents']} distinct media contents, {s['duplicates']} duplicates "
          "(scanned once).</p>"),
         _table("Files by status", s["by_status"]),

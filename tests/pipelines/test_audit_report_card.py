@@ -1,0 +1,119 @@
+"""``deepfake audit report --format html`` opens with the same "How far to trust this model" panel as the scan
+report: the analysed model's measured accuracy per family and its licence, from its card."""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import re
+from dataclasses import replace
+from html.parser import HTMLParser
+
+import pytest
+
+from detector.classifier import DEFAULT_MODEL
+from detector.modelcard import ModelCard
+from pipelines.audit.cli import EXIT_OK, main
+from pipelines.audit.ledger import Integrity, Ledger
+from pipelines.audit.report import Report, load_report, render
+
+FAST = ["--frames", "2", "--workers", "0", "--no-progress"]
+LICENCE = "research-only <script>x</script> terms 5512"
+FAMILY = "neural-<i>swap</i>"
+FIGURES = {"n": 64, "n_fake": 29, "n_real": 35, "accuracy": 0.7187, "auc": 0.8123, "auc_95ci": [0.7011, 0.9034]}
+
+
+class Rows(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[list[str]] = []
+        self.text: list[str] = []
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "tr":
+            self.rows.append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            self.rows[-1].append("".join(self._cell))
+            self._cell = None
+
+    def handle_data(self, data):
+        self.text.append(data)
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def panel_of(page: str) -> Rows:
+    start = page.index('<section class="trust">')
+    parsed = Rows()
+    parsed.feed(page[start:page.index("</section>", start)])
+    return parsed
+
+
+def numbers(text: str) -> list[float]:
+    return [float(x) for x in re.findall(r"\d+(?:\.\d+)?", text)]
+
+
+def assert_row(rows: list[list[str]], name: str, figures: dict) -> None:
+    (row,) = [r for r in rows if r and r[0] == name]
+    assert row[1:3] == [str(figures["n_fake"]), str(figures["n_real"])]
+    assert numbers(row[3]) == pytest.approx([figures["auc"], *figures["auc_95ci"]], abs=0.005 + 1e-9)
+    assert numbers(row[4])[0] == pytest.approx(100 * figures["accuracy"], abs=0.5 + 1e-9)
+
+
+def report(card: ModelCard | None) -> Report:
+    model = {"name": "m", "version": "1", "sha256": "ab" * 32}
+    return Report("audit.sqlite", {"model": model, "settings": {}}, 1, (), (), {}, 20,
+                  Integrity((), 0, 0, 0, 0), card=card)
+
+
+def custom_card() -> ModelCard:
+    card = ModelCard.load(DEFAULT_MODEL.with_suffix(".json"))
+    metrics = copy.deepcopy(card.metrics)
+    metrics["eval"]["per_manipulation"] = {FAMILY: dict(FIGURES)}
+    return replace(card, metrics=metrics, licence=LICENCE)
+
+
+def test_audit_html_shows_the_cards_figures_and_licence():
+    page = render(report(custom_card()), "html")
+    # Before any result.
+    assert page.index('<section class="trust">') < page.index("Files by status") < page.index("Most suspicious")
+    panel = panel_of(page)
+    text = "".join(panel.text)
+    assert "How far to trust this model" in text and "Research model: not evidence on its own." in text
+    assert_row(panel.rows, FAMILY, FIGURES)
+    assert LICENCE in text and "<script>x" not in page and "<i>swap" not in page  # card text escaped
+    assert "held-out evaluation set" in text and "optimistic" in text
+
+
+def test_audit_html_without_metrics_or_card():
+    text = "".join(panel_of(render(report(replace(custom_card(), metrics={})), "html")).text)
+    assert "No measured accuracy in this model's card" in text and "AUC" not in text and LICENCE in text
+    page = render(report(None), "html")
+    text = "".join(panel_of(page).text)
+    assert "no measured accuracy" in text and "ab" * 32 in text and "trust-table" not in page
+
+
+def test_audit_report_finds_the_bundled_card(archive, tmp_path):
+    """End to end with the bundled model: the ledger knows its sha256, the report finds and quotes its card."""
+    db = tmp_path / "audit.sqlite"
+    out = io.StringIO()
+    main([str(archive), "--db", str(db), *FAST, "--include", "images/*"], stdout=out)
+    out = io.StringIO()
+    assert main(["report", "--db", str(db), "--format", "html"], stdout=out) == EXIT_OK
+    page = out.getvalue()
+    data = json.loads(DEFAULT_MODEL.with_suffix(".json").read_text())
+    panel = panel_of(page)
+    families = data["metrics"]["eval"]["per_manipulation"]
+    assert families
+    for name, figures in families.items():
+        assert_row(panel.rows, name, figures)
+    assert data["licence"] in "".join(panel.text)
+    assert page.index('<section class="trust">') < page.index("Files by status")
+    with Ledger.open(db) as ledger, pytest.raises(ValueError, match="not the card of the analysed model"):
+        load_report(ledger, card=replace(ModelCard.load(DEFAULT_MODEL.with_suffix(".json")), sha256="0" * 64))
