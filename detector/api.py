@@ -33,7 +33,7 @@ import numpy as np
 
 from .aggregate import track_score, video_score
 from .classifier import Classifier
-from .errors import DetectorError
+from .errors import DetectorError, ModelIntegrityError
 from .faces.extract import Face, FaceConfig, FaceExtractor, drop_short_tracks
 from .media import Frame, MediaLimits, Sampling
 from .prefetch import Prefetch
@@ -60,7 +60,7 @@ class _Extracted:
     """One file between the face stage and the classifier (``scan_many``'s pipeline)."""
 
     path: str
-    start: float
+    elapsed: float  # seconds this file's own extraction took (not the time it then waited in the pipeline)
     kind: str | None = None
     faces: list[Face] = field(default_factory=list)
     n_frames: int = 0
@@ -113,7 +113,15 @@ class Detector:
     @classmethod
     def load(cls, model: str | os.PathLike[str] | None = None, *, config: ScanConfig | None = None,
              providers: Sequence[str] | None = None, batch_size: int = 32) -> Detector:
-        """The bundled default model, or ``model`` (an ``.onnx`` with its card ``.json`` beside it)."""
+        """The bundled default model, or ``model`` (an ``.onnx`` with its card ``.json`` beside it).
+
+        Raises:
+            ModelIntegrityError: the model file or its card is missing, unreadable or does not match.
+        """
+        if model is not None and not os.path.isfile(model):
+            # Checked before the card: the card is looked up beside the model, so a mistyped model path
+            # would otherwise be reported as a missing .json.
+            raise ModelIntegrityError(f"model file not found: {model}", path=str(model))
         classifier = (Classifier.default(providers=providers, batch_size=batch_size) if model is None
                       else Classifier.load(model, providers=providers, batch_size=batch_size))
         return cls(classifier, config=config, providers=providers)
@@ -158,15 +166,16 @@ class Detector:
             try:
                 found = self.faces.extract(path, sampling=sampling, limits=self.config.limits)
             except DetectorError as exc:
-                yield _Extracted(str(path), start, error=exc.to_dict())
+                yield _Extracted(str(path), time.perf_counter() - start, error=exc.to_dict())
                 continue
             except Exception as exc:  # one broken file must not end the batch
                 log.debug("unexpected error on %s", path, exc_info=True)
-                yield _Extracted(str(path), start, error={"code": "internal_error",
-                                                          "message": f"{type(exc).__name__}: {exc}"})
+                yield _Extracted(str(path), time.perf_counter() - start,
+                                 error={"code": "internal_error", "message": f"{type(exc).__name__}: {exc}"})
                 continue
             faces = self._evidence_faces(list(found.faces), found.n_frames)
-            yield _Extracted(str(path), start, found.media.kind, faces, found.n_frames, dict(found.timings))
+            yield _Extracted(str(path), time.perf_counter() - start, found.media.kind, faces, found.n_frames,
+                             dict(found.timings))
 
     def _finish(self, batch: list[_Extracted], evidence: int) -> Iterator[MediaResult]:
         """Classify the faces of several files in one go, then judge each file."""
@@ -181,7 +190,11 @@ class Detector:
                 continue
             n = len(item.faces)
             item.timings["classify"] = per_face * n  # this file's share of the batch
-            yield self._judge(item.path, item.kind, item.faces, item.n_frames, item.timings, item.start,
+            # A file's total is its own work: extraction, its share of the classifier batch, its verdict.
+            # Measuring from when its extraction began would add the time it then waited while later files
+            # were extracted to fill the batch (the first file of a batch would carry the whole batch).
+            start = time.perf_counter() - item.elapsed - item.timings["classify"]
+            yield self._judge(item.path, item.kind, item.faces, item.n_frames, item.timings, start,
                               evidence=evidence, probs=probs[offset:offset + n])
             offset += n
 

@@ -25,7 +25,8 @@ class DetectorError(Exception):
 
 
 class MediaError(DetectorError):
-    """Something is wrong with an input file."""
+    """Something is wrong with an input file. Abstract: only its subclasses, each with a documented code, are
+    raised (the README's error table lists every code; a test holds it to that)."""
 
     code = "media_error"
 
@@ -42,12 +43,24 @@ class MediaPermissionError(MediaError):
     code = "permission_denied"
 
 
+class UnreadablePathError(MediaError):
+    """The path cannot be resolved or read: a symlink loop, a name too long, an I/O error of the disk."""
+
+    code = "unreadable_path"
+
+
+class NoMediaFilesError(MediaError):
+    """A directory named as an input holds no media file, so it would otherwise leave no record at all."""
+
+    code = "no_media_files"
+
+
 class EmptyMediaError(MediaError):
     code = "empty_file"
 
 
 class UnsupportedMediaError(MediaError):
-    """Not a container or image format we can open (e.g. a text file named ``.mp4``)."""
+    """The bytes are no container or image format we know (e.g. a text file named ``.mp4``), whatever the name."""
 
     code = "unsupported_media"
 

@@ -26,6 +26,7 @@ decode as before.
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 import stat
@@ -33,7 +34,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Literal, Self
+from typing import BinaryIO, Literal, Self
 
 import av
 import numpy as np
@@ -50,10 +51,11 @@ from .errors import (
     MediaTooLongError,
     NoDecodableFramesError,
     NoVideoStreamError,
+    UnreadablePathError,
     UnsupportedCodecError,
     UnsupportedMediaError,
 )
-from .sniff import sniff_container, sniff_image
+from .sniff import sniff_image, sniff_media
 
 VIDEO_EXTENSIONS = frozenset({".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi", ".wmv", ".flv", ".mpg", ".mpeg",
                               ".ts", ".mts", ".m2ts", ".3gp", ".ogv", ".gif"})
@@ -62,6 +64,15 @@ MEDIA_EXTENSIONS = VIDEO_EXTENSIONS | IMAGE_EXTENSIONS
 
 # FFmpeg demuxers that hold a single still picture.
 _IMAGE_DEMUXERS = ("image2", "png_pipe", "jpeg_pipe", "webp_pipe", "bmp_pipe", "jpegls_pipe", "tiff_pipe")
+
+# FFmpeg demuxer for each format ``sniff_media`` names, so the bytes, not the file name, choose it. Formats
+# left out (elementary streams, other RIFF) are probed by FFmpeg.
+_DEMUXERS: dict[str, str] = {
+    "mp4/mov": "mov", "matroska/webm": "matroska", "avi": "avi", "flv": "flv", "ogg": "ogg", "mpeg-ps": "mpeg",
+    "mpeg-ts": "mpegts", "m2ts": "mpegts", "asf/wmv": "asf", "jpeg": "jpeg_pipe", "png": "png_pipe", "gif": "gif",
+    "bmp": "bmp_pipe", "webp": "webp_pipe", "tiff": "tiff_pipe", "mp3": "mp3", "flac": "flac", "y4m": "yuv4mpegpipe",
+    "ivf": "ivf",
+}
 
 MediaKind = Literal["video", "image"]
 
@@ -177,7 +188,7 @@ def check_path(path: str | os.PathLike[str]) -> Path:
     except PermissionError:
         raise MediaPermissionError(f"permission denied: {p}", path=str(p)) from None
     except OSError as exc:
-        raise MediaError(f"cannot stat {p}: {exc.strerror}", path=str(p)) from None
+        raise _unreadable(p, exc) from None
     if stat.S_ISDIR(st.st_mode):
         raise IsADirectoryMediaError(f"is a directory, not a media file: {p}", path=str(p))
     if not stat.S_ISREG(st.st_mode):
@@ -187,6 +198,12 @@ def check_path(path: str | os.PathLike[str]) -> Path:
     if not os.access(p, os.R_OK):
         raise MediaPermissionError(f"permission denied: {p}", path=str(p))
     return p
+
+
+def _unreadable(path: Path, exc: OSError) -> UnreadablePathError:
+    # ELOOP's strerror ("Too many levels of symbolic links") does not say which link; name the cause plainly.
+    reason = "a symlink loop" if exc.errno == errno.ELOOP else (exc.strerror or str(exc))
+    return UnreadablePathError(f"cannot read {path}: {reason}", path=str(path))
 
 
 class MediaReader:
@@ -200,30 +217,51 @@ class MediaReader:
         self._skipped = False
         self.path = check_path(path)
         spath = str(self.path)
-        try:
-            with open(self.path, "rb") as f:
-                head = f.read(1 << 16)
-        except PermissionError:
-            raise MediaPermissionError(f"permission denied: {spath}", path=spath) from None
+        head = self._read_head()
+        # Decide from the bytes, before FFmpeg sees the name: its probing favours the extension's demuxer,
+        # so unknown bytes would fail one way named .mp4 and another (or even "open") named .bin.
+        kind = sniff_media(head)
+        if kind is None:
+            raise UnsupportedMediaError(f"not a video or image file: {spath} (its first bytes match no known "
+                                        "container or image format)", path=spath)
         header = sniff_image(head)
         if header is not None:
             self._check_pixels(header.width, header.height)
         try:
-            self._container = av.open(spath, mode="r", metadata_errors="ignore")
+            # The demuxer follows the bytes too: FFmpeg would take .jpg/.png names to the image2 demuxer,
+            # which picks its codec from the extension alone, and favours the extension's demuxer when probing.
+            self._format = _DEMUXERS.get(kind) or self._probe_demuxer()
+            self._container = self._open()
         except av.error.PermissionError:
             raise MediaPermissionError(f"permission denied: {spath}", path=spath) from None
         except av.error.FFmpegError as exc:
-            kind = sniff_container(head)
-            if kind is not None:
-                raise CorruptMediaError(f"{spath} starts like {kind} but cannot be opened: damaged or truncated "
-                                        f"({exc.strerror})", path=spath) from None
-            raise UnsupportedMediaError(f"not a video or image file FFmpeg can read: {spath} ({exc.strerror})",
-                                        path=spath) from None
+            raise CorruptMediaError(f"{spath} starts like {kind} but cannot be opened: damaged or truncated "
+                                    f"({exc.strerror})", path=spath) from None
         try:
             self.info = self._probe(header.format if header else None)
         except BaseException:
             self._container.close()
             raise
+
+    def _open(self) -> av.container.InputContainer:
+        return av.open(str(self.path), mode="r", format=self._format, metadata_errors="ignore")
+
+    def _probe_demuxer(self) -> str:
+        """FFmpeg's demuxer for the bytes alone, for formats ``_DEMUXERS`` does not map (elementary streams,
+        RIFF other than AVI/WebP): probing through a file object without a name gives it no extension to go by.
+        The path is then opened with that demuxer; file objects cost Python calls on every read."""
+        with open(self.path, "rb") as f, av.open(_Unnamed(f), mode="r", metadata_errors="ignore") as probed:
+            return probed.format.name.split(",")[0]
+
+    def _read_head(self) -> bytes:
+        """The first 64 KiB (``sniff_image`` may need them all to find a JPEG's size)."""
+        try:
+            with open(self.path, "rb") as f:
+                return f.read(1 << 16)
+        except PermissionError:
+            raise MediaPermissionError(f"permission denied: {self.path}", path=str(self.path)) from None
+        except OSError as exc:  # EIO on a failing disk, a file swapped for a loop since check_path
+            raise _unreadable(self.path, exc) from None
 
     # -- probing -------------------------------------------------------------------------------
 
@@ -344,7 +382,7 @@ class MediaReader:
         except av.error.FFmpegError:
             # Not seekable: reopen.
             self._container.close()
-            self._container = av.open(str(self.path), mode="r", metadata_errors="ignore")
+            self._container = self._open()
             self._stream = self._container.streams.video[0]
             _configure_threads(self._stream)
 
@@ -546,6 +584,23 @@ class MediaReader:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class _Unnamed:
+    """A binary file seen through ``read``/``seek``/``tell`` only: PyAV takes a file object's ``name`` for the
+    URL that FFmpeg's probing matches extensions against, and this one has none."""
+
+    def __init__(self, f: BinaryIO) -> None:
+        self._f = f
+
+    def read(self, n: int = -1) -> bytes:
+        return self._f.read(n)
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        return self._f.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._f.tell()
 
 
 def _configure_threads(stream: av.video.stream.VideoStream) -> None:

@@ -96,3 +96,45 @@ def sniff_container(head: bytes) -> str | None:
     if head[:4] == b"\x30\x26\xb2\x75":
         return "asf/wmv"
     return None
+
+
+# Magic numbers of files FFmpeg opens that ``sniff_container`` does not name: audio-only containers (they
+# should fail as ``no_video_stream``, not as unknown bytes), other QuickTime first boxes, Blu-ray transport
+# streams, MPEG/H.26x elementary streams, and image headers too short or too odd for ``sniff_image`` to size
+# (a JPEG whose size marker lies past the first 64 KiB). Kept apart from ``sniff_container``, which the audit
+# and the upload check read as "a video or image".
+_OTHER_MAGIC: tuple[tuple[int, bytes, str], ...] = (
+    (0, b"\xff\xd8\xff", "jpeg"),
+    (0, b"\x89PNG\r\n\x1a\n", "png"),
+    (0, b"GIF8", "gif"),
+    (0, b"RIFF", "riff"),
+    (0, b"ID3", "mp3"),
+    (0, b"fLaC", "flac"),
+    (0, b"YUV4MPEG2", "y4m"),
+    (0, b"DKIF", "ivf"),
+    (0, b"II*\x00", "tiff"),
+    (0, b"MM\x00*", "tiff"),
+    (0, b"\x00\x00\x00\x01", "h26x/mpeg-es"),
+    (0, b"\x00\x00\x01", "h26x/mpeg-es"),
+    (4, b"skip", "mp4/mov"),
+    (4, b"pnot", "mp4/mov"),
+    (4, b"uuid", "mp4/mov"),
+)
+
+
+def sniff_media(head: bytes) -> str | None:
+    """Name of any format FFmpeg may hold that ``head`` starts like, else ``None``: the bytes are no media.
+
+    Decides from the bytes alone, so the same bytes get the same answer under any file name (FFmpeg's own
+    probing weighs the extension: random bytes named ``.bin`` sometimes "open" as a raw stream, named
+    ``.mp4`` they never do).
+    """
+    container = sniff_container(head)
+    if container is not None:
+        return container
+    if len(head) > 196 + 192 and head[4] == 0x47 and head[196] == 0x47 and head[388] == 0x47:
+        return "m2ts"
+    for offset, magic, name in _OTHER_MAGIC:
+        if head[offset:offset + len(magic)] == magic:
+            return name
+    return None

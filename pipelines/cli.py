@@ -1,13 +1,20 @@
 """The ``deepfake`` command.
 
-Results go to stdout (a table, or JSON Lines with ``--json``); logs and progress go to stderr.
+Results go to stdout (a table, or JSON Lines with ``--json``), exactly one record per input named (a
+directory expands to its media files, or to one ``no_media_files`` error when it has none); logs, the
+progress line (on a terminal only; cleared before each result row) and a summary of failures go to stderr.
 
 Exit codes:
     0  every input was processed (scan: and none is fake)
-    1  scan: at least one input is fake
+    1  scan: at least one input is fake, whether or not other inputs failed
     2  usage error (bad flags or values)
     3  at least one input failed (each failure is reported with its error code; the rest still ran)
-    4  set-up error: a missing optional dependency or a corrupt bundled model
+       and, for scan, no fake was found
+    4  set-up error: a missing optional dependency, a missing or corrupt model
+
+Precedence: 2 and 4 stop before any input is read. Among the rest, 1 wins over 3, so a script that checks
+for 1 learns about every fake found even when some other input failed; the failures are still on stdout
+(each record's error code) and stderr (one line each and a summary).
 """
 
 from __future__ import annotations
@@ -21,7 +28,9 @@ import os
 import shutil
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
@@ -82,7 +91,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="deepfake",
         description="Tell real faces from manipulated ones in videos and images.",
-        epilog="Exit codes: 0 ok, 2 usage error, 3 some inputs failed, 4 set-up error (missing extra, bad model).",
+        epilog="Exit codes: 0 ok, 1 scan found a fake (even if some inputs failed: 1 wins over 3), 2 usage error, "
+               "3 some inputs failed, 4 set-up error (missing extra, missing or bad model).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging on stderr")
@@ -92,11 +102,14 @@ def get_args_parser() -> argparse.ArgumentParser:
         "scan", help="real or fake? one verdict per video/image",
         description="Scan videos and images: per-person and per-file fake probability and verdict "
                     "(fake / real / uncertain / no_face / error) with reasons.",
-        epilog="Exit codes: 0 no fake found, 1 at least one fake, 2 usage error, 3 some inputs failed, "
-               "4 set-up error.",
+        epilog="Exit codes: 0 no fake found, 1 at least one fake (even if some inputs failed: 1 wins over 3), "
+               "2 usage error, 3 some inputs failed and no fake was found, 4 set-up error.",
     )
     scan.add_argument("paths", nargs="+", metavar="PATH", help="video or image files, or directories (recursive)")
     scan.add_argument("--json", action="store_true", help="print one JSON object per input on stdout")
+    # scan always expands directories; -r is accepted so the same flags work for scan and faces.
+    scan.add_argument("-r", "--recursive", action="store_true",
+                      help="expand directories into their media files (always on for scan)")
     scan.add_argument("--model", type=Path, help="a model .onnx with its card .json beside it (default: bundled)")
     scan_sampling = scan.add_mutually_exclusive_group()
     scan_sampling.add_argument("--frames", type=int, default=32, help="frames sampled evenly per video (default 32)")
@@ -153,24 +166,48 @@ def get_args_parser() -> argparse.ArgumentParser:
 # -- helpers -----------------------------------------------------------------------------------------
 
 
-def expand_paths(paths: Sequence[str], *, recursive: bool) -> list[str]:
-    """Directories become their media files (sorted) when ``recursive``; everything else stays as given."""
-    from detector.media import is_media_path
+@dataclass(frozen=True)
+class Input:
+    """One thing to process: a file path, or a named input that failed before any file was opened."""
 
-    out: list[str] = []
+    path: str
+    error: dict[str, str] | None = None
+
+
+def expand_inputs(paths: Sequence[str], *, recursive: bool) -> list[Input]:
+    """Directories become their media files (sorted) when ``recursive``; everything else stays as given.
+
+    Every path named yields at least one ``Input``: a directory without media files yields a
+    ``no_media_files`` error, so no input the user named goes missing from the output.
+    """
+    out: list[Input] = []
     for p in paths:
         if recursive and os.path.isdir(p):
-            found = sorted(str(f) for f in Path(p).rglob("*") if f.is_file() and is_media_path(f))
-            if not found:
-                log.warning("no media files under %s", p)
-            out.extend(found)
+            out.extend(_directory_inputs(p))
         else:
-            out.append(p)
+            out.append(Input(p))
     return out
 
 
+def _directory_inputs(directory: str) -> list[Input]:
+    from detector.errors import NoMediaFilesError
+    from detector.media import is_media_path
+
+    # rglob does not descend into symlinked directories, so a link loop below cannot recurse forever.
+    found = sorted(str(f) for f in Path(directory).rglob("*") if f.is_file() and is_media_path(f))
+    if found:
+        return [Input(f) for f in found]
+    error = NoMediaFilesError(f"no media files under {directory}: none of its files has a video or image "
+                              "extension", path=directory)
+    return [Input(directory, error.to_dict())]
+
+
 class Progress:
-    """One-line progress on stderr, only when stderr is a terminal."""
+    """One-line progress on stderr, only when stderr is a terminal.
+
+    Result rows go to stdout, which is often the same terminal: callers ``clear()`` the line before
+    writing a row and ``update()`` it after, so a row never lands behind the progress text.
+    """
 
     def __init__(self, total: int, stream: TextIO | None = None) -> None:
         self.total = total
@@ -183,12 +220,34 @@ class Progress:
             return
         elapsed = time.monotonic() - self.start
         eta = elapsed / max(done, 1) * (self.total - done)
-        self.stream.write(f"\r[{done}/{self.total}] {elapsed:5.1f}s eta {eta:5.1f}s {label[-50:]:<50}")
+        self.stream.write(f"{_CLEAR_LINE}[{done}/{self.total}] {elapsed:5.1f}s eta {eta:5.1f}s {label[-50:]}")
         self.stream.flush()
 
-    def close(self) -> None:
+    def clear(self) -> None:
         if self.enabled:
-            self.stream.write("\n")
+            self.stream.write(_CLEAR_LINE)
+            self.stream.flush()
+
+    def close(self) -> None:
+        self.clear()
+
+
+# Carriage return, then erase to the end of the line (ANSI EL): the cursor is back at column 0 on an empty line.
+_CLEAR_LINE = "\r\033[K"
+
+
+def _write_row(stdout: TextIO, progress: Progress, line: str) -> None:
+    """Write one result row with the progress line out of its way."""
+    progress.clear()
+    stdout.write(line)
+    stdout.flush()
+
+
+def _log_failures(failed: Counter[str], total: int) -> None:
+    """The summary line on stderr: how many inputs failed, by error code."""
+    if failed:
+        codes = ", ".join(f"{code} x{n}" if n > 1 else code for code, n in sorted(failed.items()))
+        log.error("%d of %d inputs failed (%s)", sum(failed.values()), total, codes)
 
 
 def _media_id(path: str) -> str:
@@ -221,7 +280,7 @@ def _write_crops(out_dir: Path, path: str, result) -> dict[int, str]:
 # -- commands ----------------------------------------------------------------------------------------
 
 
-def _iter_faces_results(args: argparse.Namespace, paths: list[str]) -> Iterator[tuple[str, object, dict | None]]:
+def _iter_faces_results(args: argparse.Namespace, inputs: list[Input]) -> Iterator[tuple[str, object, dict | None]]:
     from detector.errors import DetectorError
     from detector.faces.align import AlignSpec
     from detector.faces.extract import FaceConfig, FaceExtractor
@@ -231,7 +290,11 @@ def _iter_faces_results(args: argparse.Namespace, paths: list[str]) -> Iterator[
                         min_score=args.min_score, align=AlignSpec(size=args.crop_size, margin=args.margin))
     extractor = FaceExtractor(config)
     sampling = Sampling(num_frames=args.frames, fps=args.fps)
-    for path in paths:
+    for item in inputs:
+        path = item.path
+        if item.error is not None:
+            yield path, None, item.error
+            continue
         try:
             yield path, extractor.extract(path, sampling=sampling), None
         except DetectorError as exc:
@@ -246,40 +309,38 @@ def cmd_faces(args: argparse.Namespace, stdout: TextIO) -> int:
 
     if args.frames is not None and args.frames < 1:
         raise ConfigError(f"--frames must be >= 1, got {args.frames}")
-    paths = expand_paths(args.paths, recursive=args.recursive)
-    if not paths:
-        raise ConfigError("no input files")
+    inputs = expand_inputs(args.paths, recursive=args.recursive)
     with contextlib.ExitStack() as stack:
         faces_log = media_log = None
         if args.out is not None:
             args.out.mkdir(parents=True, exist_ok=True)
             faces_log = stack.enter_context(open(args.out / "faces.jsonl", "a", encoding="utf-8"))
             media_log = stack.enter_context(open(args.out / "media.jsonl", "a", encoding="utf-8"))
-        progress = stack.enter_context(contextlib.closing(Progress(len(paths))))
-        failed = _faces_loop(args, paths, stdout, progress, faces_log, media_log)
+        progress = stack.enter_context(contextlib.closing(Progress(len(inputs))))
+        failed = _faces_loop(args, inputs, stdout, progress, faces_log, media_log)
     if args.out is not None:
         log.info("wrote %s and %s", args.out / "faces.jsonl", args.out / "media.jsonl")
+    _log_failures(failed, len(inputs))
     return EXIT_INPUT_ERRORS if failed else EXIT_OK
 
 
-def _faces_loop(args: argparse.Namespace, paths: list[str], stdout: TextIO, progress: Progress,
-                faces_log: TextIO | None, media_log: TextIO | None) -> int:
-    """Process every path, writing each result as it comes; returns how many inputs failed."""
-    failed = 0
+def _faces_loop(args: argparse.Namespace, inputs: list[Input], stdout: TextIO, progress: Progress,
+                faces_log: TextIO | None, media_log: TextIO | None) -> Counter[str]:
+    """Process every input, writing each result as it comes; returns the failures' error codes, counted."""
+    failed: Counter[str] = Counter()
     if not args.json:
         stdout.write(f"{'file':<48} {'kind':<6} {'frames':>6} {'faces':>6} {'persons':>7} {'time':>7}\n")
-    for done, (path, result, error) in enumerate(_iter_faces_results(args, paths), start=1):
-        progress.update(done, path)
+    for done, (path, result, error) in enumerate(_iter_faces_results(args, inputs), start=1):
         if error is not None:
-            failed += 1
+            failed[error["code"]] += 1
             record = _error_record(path, error["code"], error["message"])
+            progress.clear()
             log.error("%s: %s: %s", path, error["code"], error["message"])
-            if args.json:
-                stdout.write(json.dumps(record) + "\n")
-            else:
-                stdout.write(f"{_short(path):<48} ERROR  {error['code']}: {error['message']}\n")
+            _write_row(stdout, progress, json.dumps(record) + "\n" if args.json else
+                       f"{_short(path):<48} ERROR  {error['code']}: {error['message']}\n")
             if media_log:
                 media_log.write(json.dumps(record) + "\n")
+            progress.update(done, path)
             continue
         record = {"path": path, "status": "ok", **result.to_dict(), "error": None}
         crop_names: dict[int, str] = {}
@@ -292,12 +353,10 @@ def _faces_loop(args: argparse.Namespace, paths: list[str], stdout: TextIO, prog
         if media_log:
             media_log.write(json.dumps({k: v for k, v in record.items() if k != "faces"}) + "\n")
             media_log.flush()
-        if args.json:
-            stdout.write(json.dumps(record) + "\n")
-        else:
-            stdout.write(f"{_short(path):<48} {result.media.kind:<6} {result.n_frames:>6} {len(result.faces):>6} "
-                         f"{len(result.tracks):>7} {result.timings['total']:>6.2f}s\n")
-        stdout.flush()
+        _write_row(stdout, progress, json.dumps(record) + "\n" if args.json else
+                   f"{_short(path):<48} {result.media.kind:<6} {result.n_frames:>6} {len(result.faces):>6} "
+                   f"{len(result.tracks):>7} {result.timings['total']:>6.2f}s\n")
+        progress.update(done, path)
     return failed
 
 
@@ -317,47 +376,64 @@ def cmd_scan(args: argparse.Namespace, stdout: TextIO) -> int:
     if args.report is not None and not args.report.parent.is_dir():  # fail before the scan, not after it
         raise ConfigError(f"--report: no such directory: {args.report.parent}")
     evidence = 0 if args.report is None else REPORT_FACES if args.evidence is None else args.evidence
-    paths = expand_paths(args.paths, recursive=True)
-    if not paths:
-        raise ConfigError("no media files in the given paths")
+    inputs = expand_inputs(args.paths, recursive=True)
     detector = Detector.load(args.model, config=ScanConfig(frames=args.frames, fps=args.fps, threshold=args.threshold),
                              providers=args.providers or None)
-    progress = Progress(len(paths))
-    fakes = failed = 0
+    progress = Progress(len(inputs))
+    fakes = 0
+    failed: Counter[str] = Counter()
     kept = []  # results for the report
     if not args.json:
         stdout.write(f"{'file':<48} {'verdict':<10} {'P(fake)':>8} {'persons':>7} {'time':>7}\n")
-    try:
-        for done, (path, result) in enumerate(zip(paths, _scan_all(detector, paths, evidence=evidence)), start=1):
-            progress.update(done, path)
+    with contextlib.closing(progress), contextlib.closing(_scan_all(detector, inputs, evidence=evidence)) as results:
+        for done, result in enumerate(results, start=1):
             if args.report is not None:
                 kept.append(result)
             fakes += result.verdict == "fake"
-            failed += result.verdict == "error"
-            if args.json:
-                stdout.write(json.dumps(result.to_dict()) + "\n")
-            else:
-                p = "-" if result.fake_probability is None else f"{result.fake_probability:.3f}"
-                note = result.error["code"] if result.error else ",".join(result.reasons)
-                stdout.write(f"{_short(path):<48} {result.verdict:<10} {p:>8} {len(result.tracks):>7} "
-                             f"{result.timings.get('total', 0.0):>6.2f}s  {note}\n")
-            stdout.flush()
-    finally:
-        progress.close()
+            if result.error is not None:
+                failed[result.error["code"]] += 1
+                progress.clear()
+                log.error("%s: %s: %s", result.path, result.error["code"], result.error["message"])
+            _write_row(stdout, progress, json.dumps(result.to_dict()) + "\n" if args.json else _scan_row(result))
+            progress.update(done, result.path)
     if args.report is not None:  # failed inputs are in it too, with their error
         from detector.report import write_report
 
         write_report(kept, args.report, classifier=detector.classifier)
         log.info("wrote %s", args.report)
-    if failed:
-        return EXIT_INPUT_ERRORS
-    return EXIT_FAKE if fakes else EXIT_OK
+    _log_failures(failed, len(inputs))
+    # A fake found outranks failed inputs (see the module docstring): exit 1 must not hide behind 3.
+    if fakes:
+        return EXIT_FAKE
+    return EXIT_INPUT_ERRORS if failed else EXIT_OK
 
 
-def _scan_all(detector, paths: list[str], *, evidence: int = 0):
-    """``Detector.scan_many``: files decode ahead in a thread, faces of consecutive files are classified in
-    shared batches, and a file that fails (expected or not) becomes an ``error`` result, in input order."""
-    return detector.scan_many(paths, evidence=evidence)
+def _scan_row(result) -> str:
+    """One table row; a failed input shows its code and message, the rest their reasons."""
+    p = "-" if result.fake_probability is None else f"{result.fake_probability:.3f}"
+    note = f"{result.error['code']}: {result.error['message']}" if result.error else ",".join(result.reasons)
+    return (f"{_short(result.path):<48} {result.verdict:<10} {p:>8} {len(result.tracks):>7} "
+            f"{result.timings.get('total', 0.0):>6.2f}s  {note}\n")
+
+
+def _scan_all(detector, inputs: list[Input], *, evidence: int = 0) -> Iterator:
+    """One ``MediaResult`` per input, in input order.
+
+    Files go through ``Detector.scan_many`` (files decode ahead in a thread, faces of consecutive files are
+    classified in shared batches, and a file that fails, expected or not, becomes an ``error`` result);
+    inputs that failed before any file was opened (an empty directory) become ``error`` results in their place.
+    """
+    from detector.results import MediaResult
+
+    results = detector.scan_many([item.path for item in inputs if item.error is None], evidence=evidence)
+    try:
+        for item in inputs:
+            if item.error is not None:
+                yield MediaResult.failed(item.path, item.error, model=detector.model, threshold=detector.threshold)
+            else:
+                yield next(results)
+    finally:
+        results.close()  # stops scan_many's decoding thread when the caller stops early
 
 
 def _short(path: str, width: int = 48) -> str:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import shlex
+import subprocess
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -35,3 +37,17 @@ def test_top_level_layout():
     tracked = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=False).stdout.split()
     if tracked:  # inside a git checkout
         assert {p.split("/")[0] for p in tracked} <= allowed
+
+
+def test_readme_demo_leaves_the_checkout_clean():
+    """Command 1 writes its clip, fake and report under out/, which git ignores, so a clone stays clean."""
+    first = _commands()[0]
+    written = [arg for part in first.split(" && ") for arg in shlex.split(part)
+               if arg.endswith((".mp4", ".html"))]
+    assert {Path(arg).name for arg in written} == {"demo.mp4", "demo_fake.mp4", "demo_report.html"}
+    assert all(arg.startswith("out/") for arg in written), written
+    assert "/out/" in (REPO / ".gitignore").read_text().splitlines()
+    ignored = subprocess.run(["git", "check-ignore", "--no-index", *written], cwd=REPO, capture_output=True,
+                             text=True, check=False)
+    if ignored.returncode != 128:  # 128: not a git checkout
+        assert ignored.stdout.split() == written

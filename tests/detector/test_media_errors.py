@@ -170,4 +170,68 @@ def test_error_codes_are_stable():
     codes = {cls.code for cls in vars(e).values() if isinstance(cls, type) and issubclass(cls, e.DetectorError)}
     assert {"not_found", "is_directory", "permission_denied", "empty_file", "unsupported_media", "unsupported_codec",
             "no_video_stream", "corrupt_media", "no_frames", "media_too_large", "media_too_long", "model_integrity",
-            "missing_extra", "invalid_config"} <= codes
+            "missing_extra", "invalid_config", "unreadable_path", "no_media_files"} <= codes
+
+
+def test_symlink_to_itself(tmp_path):
+    loop = tmp_path / "loop"
+    os.symlink("loop", loop)
+    assert _code(loop) == "unreadable_path"
+
+
+def test_symlink_cycle_of_two(tmp_path):
+    os.symlink("b.mp4", tmp_path / "a.mp4")
+    os.symlink("a.mp4", tmp_path / "b.mp4")
+    assert _code(tmp_path / "a.mp4") == "unreadable_path"
+
+
+# Names FFmpeg treats differently: by their extension it picks the mov demuxer (.mp4), the image2 demuxer
+# with a codec taken from the name (.jpg, .png), or probes the content (.bin, no extension).
+_NAMES = ("x.bin", "x.mp4", "x.jpg", "x.png", "x.mkv", "x.gif", "x")
+
+
+def _codes_by_name(tmp_path, data: bytes) -> dict[str, str]:
+    codes = {}
+    for name in _NAMES:
+        path = tmp_path / name
+        path.write_bytes(data)
+        try:
+            read_frames(path, sampling=Sampling(num_frames=4))
+            codes[name] = "ok"
+        except MediaError as exc:
+            codes[name] = exc.code
+    return codes
+
+
+@pytest.mark.parametrize("size", [1000, 100_000, 1_000_000])
+def test_random_bytes_are_unsupported_under_any_name(tmp_path, size):
+    # Seed 1000 at 1 MB used to "open" under .bin (FFmpeg probed a raw stream claiming 1280x50000 pixels:
+    # media_too_large) while .mp4 gave unsupported_media.
+    data = np.random.default_rng(1000).integers(0, 256, size, dtype=np.uint8).tobytes()
+    assert set(_codes_by_name(tmp_path, data).values()) == {"unsupported_media"}
+
+
+def test_random_bytes_that_ffmpeg_probes_as_video(tmp_path):
+    import random
+
+    # These bytes opened as a raw video stream under .bin before their classification moved to the bytes.
+    data = random.Random(1000).randbytes(1_000_000)
+    assert set(_codes_by_name(tmp_path, data).values()) == {"unsupported_media"}
+
+
+@pytest.mark.parametrize("case", ["jpeg_junk", "riff_junk", "es_junk", "truncated_mp4"])
+def test_damaged_media_gets_one_code_under_any_name(tmp_path, astronaut, demo_clip, case):
+    junk = np.random.default_rng(0).integers(0, 256, 50_000, dtype=np.uint8).tobytes()
+    jpeg = cv2.imencode(".jpg", astronaut)[1].tobytes()
+    data = {"jpeg_junk": jpeg[:200] + junk, "riff_junk": b"RIFF" + junk, "es_junk": b"\x00\x00\x01" + junk,
+            "truncated_mp4": demo_clip.read_bytes()[:3000]}[case]
+    codes = _codes_by_name(tmp_path, data)
+    assert len(set(codes.values())) == 1, codes
+    assert codes["x.bin"] not in ("ok", "media_error")
+
+
+def test_valid_media_reads_under_any_name(tmp_path, astronaut, demo_clip):
+    # The demuxer follows the bytes: a JPEG named .mp4 and a video named .png still read.
+    jpeg = cv2.imencode(".jpg", astronaut)[1].tobytes()
+    assert set(_codes_by_name(tmp_path, jpeg).values()) == {"ok"}
+    assert set(_codes_by_name(tmp_path, demo_clip.read_bytes()).values()) == {"ok"}

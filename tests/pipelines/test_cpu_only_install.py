@@ -4,6 +4,8 @@ README's first command (demo clip, self-blended fake of it, scan of both with a 
 from __future__ import annotations
 
 import json
+import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -55,18 +57,32 @@ def test_cpu_only_venv_runs_faces(tmp_path, demo_clip, shared_data_or_none):
         assert record["status"] == "ok"
         assert len(record["tracks"]) == persons.get(Path(clip).name, 1), (clip, record["tracks"])
 
-    # README command 1, after its install step: demo clip -> self-blended fake -> scan both.
-    bin_ = venv / "bin"
-    for step in (["demo-clip", "demo.mp4"], ["synth", "sbi-video", "demo.mp4", "demo_fake.mp4"]):
-        done = subprocess.run([str(bin_ / "deepfake"), *step], capture_output=True, text=True, cwd=tmp_path,
+    # README command 1, after its install step, read from the README so the two cannot drift apart.
+    steps = readme_demo_steps()
+    assert [step[0] for step in steps] == ["demo-clip", "synth", "scan"]
+    for step in steps[:-1]:
+        done = subprocess.run([str(venv / "bin" / "deepfake"), *step], capture_output=True, text=True, cwd=tmp_path,
                               check=False)
         assert done.returncode == 0, (step, done.stdout, done.stderr)
-    scan = subprocess.run([str(bin_ / "deepfake"), "scan", "demo.mp4", "demo_fake.mp4", "--json", "--report",
-                           "report.html"], capture_output=True, text=True, cwd=tmp_path, check=False)
+    scan_step = steps[-1]
+    scan = subprocess.run([str(venv / "bin" / "deepfake"), *scan_step, "--json"], capture_output=True, text=True,
+                          cwd=tmp_path, check=False)
     assert scan.returncode in (0, 1), scan.stderr  # 1: a fake was found
     results = [json.loads(line) for line in scan.stdout.splitlines()]
-    assert [r["path"] for r in results] == ["demo.mp4", "demo_fake.mp4"]
+    scanned = [arg for arg in scan_step[1:] if arg.endswith(".mp4")]
+    assert [r["path"] for r in results] == scanned == ["out/demo.mp4", "out/demo_fake.mp4"]
     for r in results:
         assert r["verdict"] in ("fake", "real", "uncertain") and 0.0 <= r["fake_probability"] <= 1.0
     assert scan.returncode == int(any(r["verdict"] == "fake" for r in results))
-    assert "demo_fake.mp4" in (tmp_path / "report.html").read_text()
+    report = tmp_path / scan_step[scan_step.index("--report") + 1]
+    assert "demo_fake.mp4" in report.read_text()
+    # Everything the command wrote is under out/ (ignored by .gitignore): nothing lands beside the sources.
+    assert not list(tmp_path.glob("demo*"))
+
+
+def readme_demo_steps() -> list[list[str]]:
+    """The ``deepfake`` invocations of README command 1, without the program name."""
+    text = (REPO / "README.md").read_text()
+    first = re.search(r"```bash\n(.*?)```", text, flags=re.DOTALL).group(1).strip()
+    parts = [shlex.split(part) for part in first.split(" && ")]
+    return [argv[1:] for argv in parts if argv[0] == ".venv/bin/deepfake"]

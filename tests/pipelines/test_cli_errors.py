@@ -1,0 +1,132 @@
+"""The error contract: every input named yields exactly one record, and every error code that can reach a
+record is one of the stable codes in the README's table."""
+
+from __future__ import annotations
+
+import ast
+import io
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from detector import errors
+from pipelines.cli import EXIT_INPUT_ERRORS, main
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def readme_codes() -> set[str]:
+    """Codes in the first column of the README's error-code table."""
+    text = (REPO / "README.md").read_text()
+    table = text[text.index("### Error codes"):].split("\n## ", 1)[0]
+    rows = [line for line in table.splitlines() if line.startswith("| `")]
+    return {code for row in rows for code in re.findall(r"`([a-z_]+)`", row.split("|")[1])}
+
+
+def _error_classes() -> dict[str, str]:
+    """Every DetectorError subclass defined in detector.errors, by class name -> code."""
+    return {name: cls.code for name, cls in vars(errors).items()
+            if isinstance(cls, type) and issubclass(cls, errors.DetectorError)}
+
+
+def emitted_codes(files: list[Path]) -> dict[str, set[str]]:
+    """Codes the source can emit: error classes it constructs, and literal ``"code": "..."`` entries."""
+    classes = _error_classes()
+    found: dict[str, set[str]] = {}
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Call):
+                name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
+                if name in classes:
+                    found.setdefault(classes[name], set()).add(str(path.relative_to(REPO)))
+            elif isinstance(node, ast.Dict):
+                for key, value in zip(node.keys, node.values):
+                    if (isinstance(key, ast.Constant) and key.value == "code" and isinstance(value, ast.Constant)
+                            and isinstance(value.value, str)):
+                        found.setdefault(value.value, set()).add(str(path.relative_to(REPO)))
+    return found
+
+
+def test_every_code_the_library_can_emit_is_in_the_readme_table():
+    files = sorted((REPO / "detector").rglob("*.py")) + [REPO / "pipelines" / "cli.py"]
+    emitted = emitted_codes(files)
+    # The scan must see the codes raised all over detector/, or this test proves nothing.
+    assert {"not_found", "unreadable_path", "no_media_files", "corrupt_media", "internal_error",
+            "model_integrity", "invalid_config"} <= set(emitted)
+    undocumented = {code: where for code, where in emitted.items() if code not in readme_codes()}
+    assert not undocumented, f"codes emitted but not in the README's error table: {undocumented}"
+
+
+def test_the_abstract_base_codes_are_never_raised():
+    emitted = emitted_codes(sorted((REPO / "detector").rglob("*.py")) + [REPO / "pipelines" / "cli.py"])
+    assert "media_error" not in emitted and "detector_error" not in emitted
+
+
+@pytest.fixture()
+def mixed_batch(tmp_path: Path, demo_clip: Path) -> list[tuple[str, str | None]]:
+    """Inputs of every kind, each with the code its one record must carry (None: a good file)."""
+    (tmp_path / "empty_dir").mkdir()
+    (tmp_path / "media_dir" / "sub").mkdir(parents=True)
+    shutil.copy(demo_clip, tmp_path / "media_dir" / "sub" / "clip.mp4")
+    (tmp_path / "media_dir" / "notes.txt").write_text("not media")
+    os.symlink("loop", tmp_path / "loop")
+    os.symlink("b.mp4", tmp_path / "a.mp4")
+    os.symlink("a.mp4", tmp_path / "b.mp4")
+    noise = np.random.default_rng(1000).integers(0, 256, 1_000_000, dtype=np.uint8).tobytes()
+    (tmp_path / "noise.bin").write_bytes(noise)
+    (tmp_path / "noise.mp4").write_bytes(noise)
+    (tmp_path / "empty.mp4").touch()
+    (tmp_path / "notes.txt").write_text("some notes\n" * 20)
+    inputs = [("missing.mp4", "not_found"), ("empty_dir", "no_media_files"),
+              ("media_dir/sub/clip.mp4", None), ("loop", "unreadable_path"), ("a.mp4", "unreadable_path"),
+              ("noise.bin", "unsupported_media"), ("noise.mp4", "unsupported_media"), ("empty.mp4", "empty_file"),
+              ("notes.txt", "unsupported_media")]
+    return [(str(tmp_path / name), code) for name, code in inputs]
+
+
+def _named(batch: list[tuple[str, str | None]]) -> list[str]:
+    """What the user types: the media directory by its own name, not its file."""
+    return [str(Path(path).parent.parent) if code is None else path for path, code in batch]
+
+
+def test_scan_gives_one_record_per_named_input(mixed_batch, tiny_model):
+    out = io.StringIO()
+    code = main(["scan", *_named(mixed_batch), "--json", "--frames", "2", "--model", str(tiny_model),
+                 "--threshold", "1.0"], stdout=out)
+    records = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [r["path"] for r in records] == [path for path, _ in mixed_batch]
+    assert [r["error"]["code"] if r["error"] else None for r in records] == [c for _, c in mixed_batch]
+    assert {r["error"]["code"] for r in records if r["error"]} <= readme_codes()
+    assert code == EXIT_INPUT_ERRORS  # threshold 1.0: nothing is fake
+
+
+def test_faces_gives_one_record_per_named_input(mixed_batch):
+    out = io.StringIO()
+    assert main(["faces", *_named(mixed_batch), "-r", "--json", "--frames", "2"], stdout=out) == EXIT_INPUT_ERRORS
+    records = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [r["path"] for r in records] == [path for path, _ in mixed_batch]
+    assert [r["error"]["code"] if r["error"] else None for r in records] == [c for _, c in mixed_batch]
+    assert {r["error"]["code"] for r in records if r["error"]} <= readme_codes()
+
+
+def test_faces_without_r_names_directories(tmp_path):
+    (tmp_path / "empty_dir").mkdir()
+    out = io.StringIO()
+    assert main(["faces", str(tmp_path / "empty_dir"), "--json"], stdout=out) == EXIT_INPUT_ERRORS
+    [record] = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert record["error"]["code"] == "is_directory"
+
+
+def test_an_empty_directory_alone_is_one_error_record_not_a_usage_error(tmp_path, tiny_model):
+    (tmp_path / "empty_dir").mkdir()
+    out = io.StringIO()
+    assert main(["scan", str(tmp_path / "empty_dir"), "--json", "--model", str(tiny_model)],
+                stdout=out) == EXIT_INPUT_ERRORS
+    [record] = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert record["verdict"] == "error" and record["error"]["code"] == "no_media_files"
+    assert "empty_dir" in record["error"]["message"]
