@@ -22,13 +22,36 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("DEEPFAKE_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--full", action="store_true",
+                     help="run every test, the slow tier too (what CI runs); default: the fast tier")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if SHARED_DATA.is_dir():
+    """Two tiers. Plain ``pytest`` is the fast tier: tests marked ``slow`` (fresh venvs, notebooks, Ray,
+    crash loops, live-server floods, the shared data set) are deselected. ``pytest --full`` (the README's test
+    command, CI) runs everything; an explicit ``-m`` expression also selects on its own."""
+    if not SHARED_DATA.is_dir():
+        skip = pytest.mark.skip(reason=f"shared data not found at {SHARED_DATA}")
+        for item in items:
+            if "data" in item.keywords:
+                item.add_marker(skip)
+    if config.getoption("--full") or config.getoption("markexpr"):
         return
-    skip = pytest.mark.skip(reason=f"shared data not found at {SHARED_DATA}")
-    for item in items:
-        if "data" in item.keywords:
-            item.add_marker(skip)
+    slow = [item for item in items if "slow" in item.keywords]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if "slow" not in item.keywords]
+        config.stash[_SLOW_DESELECTED] = len(slow)
+
+
+_SLOW_DESELECTED = pytest.StashKey[int]()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    n = config.stash.get(_SLOW_DESELECTED, 0)
+    if n:
+        terminalreporter.write_line(f"fast tier: {n} slow tests deselected; `pytest --full` runs them (CI does)")
 
 
 @pytest.fixture(scope="session")
