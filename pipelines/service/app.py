@@ -1,9 +1,11 @@
 """The FastAPI application: routes, auth, error bodies and metrics around the worker pool.
 
-Example:
+Example (``http=`` adds the header deadline and connection cap of ``deepfake serve``, see connections.py):
     >>> from pipelines.service import ServiceSettings, create_app
     >>> app = create_app(ServiceSettings(tokens=("a-long-random-token-0123456789",)))  # doctest: +SKIP
-    >>> import uvicorn; uvicorn.run(app, host="127.0.0.1", port=8000)  # doctest: +SKIP
+    >>> import uvicorn  # doctest: +SKIP
+    >>> guarded = app.state.connections.protocol_class()  # doctest: +SKIP
+    >>> uvicorn.run(app, host="127.0.0.1", port=8000, http=guarded, ws="none")  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -21,9 +23,10 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request, Security
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.security import HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from detector.api import Detector, ScanConfig
@@ -31,6 +34,7 @@ from detector.results import VERDICTS
 
 from . import openapi as doc
 from .auth import TokenChecker
+from .connections import DROP_REASONS, ConnectionGuard
 from .errors import ServiceError, error_body, service_error
 from .jobs import JobStore, StoreFull
 from .metrics import CONTENT_TYPE, Metrics
@@ -43,6 +47,9 @@ log = logging.getLogger("deepfake.service")
 
 API_VERSION = "1.0.0"
 RETRY_AFTER_S = "1"
+# nginx's status for "client closed request": recorded in metrics when a client hangs up before its request was
+# read, so that is not counted as a 5xx. Never sent (nobody is listening).
+CLIENT_CLOSED_REQUEST = 499
 BEARER = HTTPBearer(auto_error=False, description="a token from DEEPFAKE_API_TOKENS or --tokens-file")
 
 
@@ -52,7 +59,10 @@ class _Service:
     def __init__(self, settings: ServiceSettings) -> None:
         self.settings = settings
         self.tokens = TokenChecker(settings.tokens)
-        self.metrics = Metrics(VERDICTS)
+        self.metrics = Metrics(VERDICTS, DROP_REASONS)
+        self.connections = ConnectionGuard(header_timeout_s=settings.header_timeout_s,
+                                           max_connections=settings.max_connections,
+                                           on_drop=self.metrics.count_connection_drop)
         self.jobs = JobStore(ttl_s=settings.job_ttl_s, max_jobs=settings.max_jobs)
         self.pool: WorkerPool[Detector] = WorkerPool(self._load_detector, workers=settings.workers,
                                                      queue_size=settings.queue_size)
@@ -74,9 +84,12 @@ class _Service:
 
     # -- helpers for the routes ----------------------------------------------------------------------
 
-    def require_token(self, request: Request) -> None:
-        if not self.tokens.check(request.headers.get("authorization")):
+    def require_token(self, request: Request) -> bytes:
+        """The caller's token digest (jobs are bound to it); 401 without an accepted token."""
+        caller = self.tokens.identify(request.headers.get("authorization"))
+        if caller is None:
             raise service_error("unauthorized", headers={"WWW-Authenticate": "Bearer"})
+        return caller
 
     async def receive(self, request: Request, *, timeout_s: float) -> Upload:
         if not self.pool.ready:  # refuse before reading a byte
@@ -114,7 +127,19 @@ class _Service:
         return {"deepfake_queue_depth": ("Scans waiting for a worker.", stats["queued"]),
                 "deepfake_workers_busy": ("Workers scanning now.", stats["busy"]),
                 "deepfake_workers_ready": ("Workers with their model loaded.", stats["workers_ready"]),
-                "deepfake_jobs_stored": ("Jobs queued, running or finished and not yet expired.", len(self.jobs))}
+                "deepfake_jobs_stored": ("Jobs queued, running or finished and not yet expired.", len(self.jobs)),
+                "deepfake_connections_open": ("Open client connections (at most --max-connections).",
+                                              self.connections.open_connections)}
+
+
+def _authorized(request: Request, _: Annotated[Any, Security(BEARER)]) -> bytes:
+    # The scheme object only documents auth in the schema; the check reads the header itself (constant time).
+    service: _Service = request.app.state.service
+    return service.require_token(request)
+
+
+# The caller's token digest, for the routes that bind jobs to it (FastAPI runs the check once per request).
+Caller = Annotated[bytes, Depends(_authorized)]
 
 
 def _not_ready() -> ServiceError:
@@ -147,6 +172,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
                                               "Every /v1 route and /metrics need `Authorization: Bearer <token>`.")
     app.openapi = lambda: doc.build_openapi(app)  # type: ignore[method-assign]
     app.state.service = service
+    app.state.connections = service.connections  # `deepfake serve` hands its protocol class to uvicorn
     _add_error_handlers(app)
     app.add_middleware(MetricsMiddleware, metrics=service.metrics)
     _add_routes(app, service)
@@ -154,11 +180,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
 
 
 def _add_routes(app: FastAPI, service: _Service) -> None:
-    # The scheme object only documents auth in the schema; the check reads the header itself (constant time).
-    def authorized(request: Request, _: Annotated[Any, Security(BEARER)]) -> None:
-        service.require_token(request)
-
-    auth = [Depends(authorized)]
+    auth = [Depends(_authorized)]
     settings = service.settings
     media_result = {"$ref": "#/components/schemas/MediaResult"}
 
@@ -182,15 +204,15 @@ def _add_routes(app: FastAPI, service: _Service) -> None:
                                            "use POST /v1/jobs for long videos") from None
         return JSONResponse(result, status_code=_result_status(result))
 
-    @app.post("/v1/jobs", dependencies=auth, response_model=None, status_code=202, openapi_extra=doc.UPLOAD_BODY,
+    @app.post("/v1/jobs", response_model=None, status_code=202, openapi_extra=doc.UPLOAD_BODY,
               summary="Queue a scan (long videos); poll GET /v1/jobs/{job_id}",
               responses={202: doc.json_response("queued", {"$ref": "#/components/schemas/Job"},
                                                 headers={"Location": {"schema": {"type": "string"}}}),
                          **doc.UPLOAD_ERRORS})
-    async def create_job(request: Request) -> JSONResponse:
+    async def create_job(request: Request, caller: Caller) -> JSONResponse:
         upload = await service.receive(request, timeout_s=settings.upload_timeout_s)
         try:
-            job = service.jobs.create(upload.filename)
+            job = service.jobs.create(upload.filename, owner=caller)
         except StoreFull:
             upload.discard()
             raise service_error("too_many_jobs", headers={"Retry-After": RETRY_AFTER_S}) from None
@@ -201,12 +223,13 @@ def _add_routes(app: FastAPI, service: _Service) -> None:
             raise
         return JSONResponse(job.to_dict(), status_code=202, headers={"Location": f"/v1/jobs/{job.id}"})
 
-    @app.get("/v1/jobs/{job_id}", dependencies=auth, response_model=None, summary="A job's state and result",
+    @app.get("/v1/jobs/{job_id}", response_model=None, summary="A job's state and result",
              responses={200: doc.json_response("the job", {"$ref": "#/components/schemas/Job"}),
                         **doc.UNAUTHORIZED, 404: doc.error("unknown job id, or its result expired"),
                         422: doc.error("invalid job id")})
-    async def get_job(job_id: str) -> JSONResponse:
-        job = service.jobs.get(job_id)
+    async def get_job(job_id: str, caller: Caller) -> JSONResponse:
+        # Another token's job answers exactly as an unknown one: its existence is not disclosed either.
+        job = service.jobs.get(job_id, owner=caller)
         if job is None:
             raise service_error("not_found", "no such job (unknown id, or its result expired)")
         return JSONResponse(job.to_dict())
@@ -263,6 +286,12 @@ def _add_error_handlers(app: FastAPI) -> None:
         return JSONResponse(error_body("invalid_request", f"invalid request parameters: {', '.join(where)}"),
                             status_code=422)
 
+    async def on_client_disconnect(request: Request, _: Exception) -> Response:
+        # The client hung up mid-request (the upload's temp file is already deleted): its doing, not a bug.
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        log.info("client closed the connection during %s %s; request dropped", request.method, route)
+        return Response(status_code=CLIENT_CLOSED_REQUEST)
+
     async def on_unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.error("unhandled error", exc_info=exc)
         return JSONResponse(error_body("internal_error", "internal server error"), status_code=500)
@@ -270,6 +299,7 @@ def _add_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ServiceError, on_service_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(ClientDisconnect, on_client_disconnect)
     app.add_exception_handler(Exception, on_unexpected)
 
 

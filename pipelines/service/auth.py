@@ -19,18 +19,21 @@ class TokenChecker:
         if not self._digests:
             raise ValueError("no tokens")
 
-    def check(self, authorization: str | None) -> bool:
-        """True when the ``Authorization`` header value carries an accepted bearer token."""
+    def identify(self, authorization: str | None) -> bytes | None:
+        """The SHA-256 digest of the bearer token in an ``Authorization`` header value if accepted, else None.
+
+        The digest names the caller (jobs are bound to it) without keeping the token itself in memory.
+        """
         if not authorization:
-            return False
+            return None
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            return False
+            return None
         digest = _digest(token.strip())
         ok = False
         for known in self._digests:
             ok |= hmac.compare_digest(digest, known)
-        return ok
+        return digest if ok else None
 
 
 def _digest(token: str) -> bytes:

@@ -39,8 +39,12 @@ def add_serve_parser(sub: Any) -> argparse.ArgumentParser:
     serve.add_argument("--job-ttl", type=float, default=3600.0, help="seconds a finished job is kept (default 3600)")
     serve.add_argument("--max-jobs", type=int, default=1000, help="jobs kept at once (default 1000)")
     serve.add_argument("--tmp-dir", type=Path, help="parent of the private upload directory (default: system temp)")
-    serve.add_argument("--max-connections", type=int, default=64,
-                       help="concurrent connections before uvicorn answers 503 (default 64)")
+    serve.add_argument("--header-timeout", type=float, default=10.0,
+                       help="seconds a connection has to send its request headers, from connecting or from the "
+                            "last answer; then it is closed (default 10)")
+    serve.add_argument("--max-connections", type=int, default=256,
+                       help="open connections at most (file descriptors); at the cap a new one closes the "
+                            "connection waiting longest for its headers (default 256)")
     return serve
 
 
@@ -53,7 +57,8 @@ def settings_from_args(args: argparse.Namespace) -> ServiceSettings:
         providers=tuple(args.providers) if args.providers else None, workers=args.workers, queue_size=args.queue,
         max_upload_bytes=int(args.max_upload_mb * MIB), request_timeout_s=args.timeout,
         upload_timeout_s=args.upload_timeout, job_ttl_s=args.job_ttl, max_jobs=args.max_jobs,
-        tmp_dir=str(args.tmp_dir) if args.tmp_dir else None, max_connections=args.max_connections)
+        tmp_dir=str(args.tmp_dir) if args.tmp_dir else None, header_timeout_s=args.header_timeout,
+        max_connections=args.max_connections)
 
 
 def cmd_serve(args: argparse.Namespace, stdout: TextIO) -> int:
@@ -65,13 +70,19 @@ def cmd_serve(args: argparse.Namespace, stdout: TextIO) -> int:
         import uvicorn
 
         from .app import create_app
+        from .connections import ensure_fd_limit
     except ImportError as exc:
         if exc.name and exc.name.split(".")[0] in ("fastapi", "uvicorn", "starlette", "python_multipart"):
             raise MissingExtraError(exc.name, extra="service") from exc
         raise
-    config = uvicorn.Config(create_app(settings), host=settings.host, port=settings.port,
-                            limit_concurrency=settings.max_connections, server_header=False, proxy_headers=False,
-                            timeout_keep_alive=5, timeout_graceful_shutdown=10, log_level="info")
+    app = create_app(settings)
+    ensure_fd_limit(settings.max_connections)
+    # No limit_concurrency: it counts idle and half-sent connections and answers 503 to everyone else. The
+    # guard's protocol enforces the header deadline and the connection cap instead; no WebSocket routes, and a
+    # protocol upgrade would take the connection out of the guard's books.
+    config = uvicorn.Config(app, host=settings.host, port=settings.port, http=app.state.connections.protocol_class(),
+                            ws="none", server_header=False, proxy_headers=False, timeout_keep_alive=5,
+                            timeout_graceful_shutdown=10, log_level="info")
     log.info("serving on http://%s:%d with %d worker(s)", settings.host, settings.port, settings.workers)
     uvicorn.Server(config).run()
     return 0

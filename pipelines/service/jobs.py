@@ -1,12 +1,17 @@
-"""Asynchronous scan jobs: ids, states, and results that expire ``ttl_s`` after they finish."""
+"""Asynchronous scan jobs: ids, states, owners, and results that expire ``ttl_s`` after they finish.
+
+A job belongs to the token that created it: the store keeps that token's SHA-256 digest (never the token) and
+answers :meth:`JobStore.get` only for the same digest, so another client cannot tell the job from an unknown id.
+"""
 
 from __future__ import annotations
 
+import hmac
 import secrets
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -25,6 +30,7 @@ class Job:
     status: JobStatus
     filename: str
     created_at: float
+    owner: bytes = field(repr=False)  # SHA-256 of the creating token; never in to_dict() or a log
     started_at: float | None = None
     finished_at: float | None = None
     expires_at: float | None = None
@@ -54,20 +60,27 @@ class JobStore:
             self._purge()
             return len(self._jobs)
 
-    def create(self, filename: str) -> Job:
+    def create(self, filename: str, *, owner: bytes) -> Job:
+        """A queued job owned by ``owner`` (the creating token's digest)."""
+        if not owner:
+            raise ValueError("a job needs an owner")
         with self._lock:
             self._purge()
             if len(self._jobs) >= self.max_jobs:
                 raise StoreFull
-            # 128 random bits: ids are capabilities, unguessable by other clients.
-            job = Job(secrets.token_urlsafe(16), "queued", filename, self._clock())
+            # 128 random bits: ids are unguessable, and a leaked one is still useless without its token.
+            job = Job(secrets.token_urlsafe(16), "queued", filename, self._clock(), owner=owner)
             self._jobs[job.id] = job
             return job
 
-    def get(self, job_id: str) -> Job | None:
+    def get(self, job_id: str, *, owner: bytes) -> Job | None:
+        """The job, or None when it is unknown, expired or owned by another token (indistinguishable)."""
         with self._lock:
             self._purge()
-            return self._jobs.get(job_id)
+            job = self._jobs.get(job_id)
+        if job is None or not hmac.compare_digest(job.owner, owner):
+            return None
+        return job
 
     def remove(self, job_id: str) -> None:
         with self._lock:

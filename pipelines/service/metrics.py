@@ -1,4 +1,4 @@
-"""Prometheus text-format metrics, kept by hand: four families do not justify a client library.
+"""Prometheus text-format metrics, kept by hand: five families do not justify a client library.
 
 Route labels are route templates (``/v1/jobs/{job_id}``), never raw paths, so label cardinality stays bounded
 whatever clients send.
@@ -17,12 +17,13 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 class Metrics:
-    """``verdicts`` are reported from zero, so a rate over them exists before the first of each kind."""
+    """``verdicts`` and ``drop_reasons`` are reported from zero, so a rate over them exists before the first."""
 
-    def __init__(self, verdicts: Iterable[str] = ()) -> None:
+    def __init__(self, verdicts: Iterable[str] = (), drop_reasons: Iterable[str] = ()) -> None:
         self._lock = threading.Lock()
         self._requests: Counter[tuple[str, str, int]] = Counter()
         self._verdicts: Counter[str] = Counter(dict.fromkeys(verdicts, 0))
+        self._drops: Counter[str] = Counter(dict.fromkeys(drop_reasons, 0))
         self._buckets: dict[str, list[int]] = {}
         self._sums: Counter[str] = Counter()
         self._counts: Counter[str] = Counter()
@@ -38,6 +39,10 @@ class Metrics:
     def count_verdict(self, verdict: str) -> None:
         with self._lock:
             self._verdicts[verdict] += 1
+
+    def count_connection_drop(self, reason: str) -> None:
+        with self._lock:
+            self._drops[reason] += 1
 
     def render(self, gauges: Mapping[str, tuple[str, float]]) -> str:
         """The exposition text; ``gauges`` maps a metric name to (help, value), read at scrape time."""
@@ -61,6 +66,10 @@ class Metrics:
             lines += ["# HELP deepfake_verdicts_total Scan verdicts (synchronous scans and jobs).",
                       "# TYPE deepfake_verdicts_total counter"]
             lines += [f'deepfake_verdicts_total{{verdict="{v}"}} {n}' for v, n in sorted(self._verdicts.items())]
+            lines += ["# HELP deepfake_connections_dropped_total Connections closed without a request: "
+                      + "header_timeout, evicted (for a new one at the cap) or refused (at the cap, none idle).",
+                      "# TYPE deepfake_connections_dropped_total counter"]
+            lines += [f'deepfake_connections_dropped_total{{reason="{r}"}} {n}' for r, n in sorted(self._drops.items())]
         for name, (help_text, value) in gauges.items():
             lines += [f"# HELP {name} {help_text}", f"# TYPE {name} gauge", f"{name} {value:g}"]
         return "\n".join(lines) + "\n"

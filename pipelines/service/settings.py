@@ -30,7 +30,10 @@ class ServiceSettings:
         job_ttl_s: how long a finished job's result is kept.
         max_jobs: most jobs kept at once (queued, running and finished but not yet expired).
         tmp_dir: parent of the service's private upload directory (None: the system temp dir).
-        max_connections: concurrent connections before uvicorn answers 503 by itself.
+        header_timeout_s: deadline for a request line and headers, from connecting or from the last answer;
+            a connection that misses it is closed (see ``connections.py``).
+        max_connections: open connections at most, to protect file descriptors: at the cap a new connection
+            closes the one waiting longest for request headers, or is refused when all are being served.
     """
 
     tokens: tuple[str, ...] = field(default=(), repr=False)
@@ -47,7 +50,14 @@ class ServiceSettings:
     job_ttl_s: float = 3600.0
     max_jobs: int = 1000
     tmp_dir: str | None = None
-    max_connections: int = 64
+    # Clients are programs that send their request line and headers (a few hundred bytes) in one write right
+    # after connecting: 10 s covers that over a congested link many times over, yet frees a slot held by a
+    # silent socket soon. (nginx's client_header_timeout defaults to 60 s, Apache's mod_reqtimeout to 20-40 s:
+    # both also serve browsers on slow links, which this service does not.)
+    header_timeout_s: float = 10.0
+    # 2 descriptors per connection (socket + upload file) plus connections.FD_RESERVE: 256 fits the usual soft
+    # limit of 1024. Idle and half-sent sockets are evicted at the cap, so it needs no headroom for them.
+    max_connections: int = 256
 
     def __post_init__(self) -> None:
         if not self.tokens:
@@ -60,7 +70,7 @@ class ServiceSettings:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.queue_size < 0:
             raise ConfigError(f"queue_size must be >= 0, got {self.queue_size}")
-        for name in ("request_timeout_s", "upload_timeout_s", "job_ttl_s"):
+        for name in ("request_timeout_s", "upload_timeout_s", "job_ttl_s", "header_timeout_s"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"{name} must be > 0, got {getattr(self, name)}")
 

@@ -1,11 +1,13 @@
 """The HTTP service, tested against real ``deepfake serve`` processes on 127.0.0.1 (no mocks, no TestClient).
 
-Two servers per module: ``server`` (generous limits, 1 MiB uploads, 3 s job retention) and ``tight`` (one
-worker, no queue, a 10 ms scan deadline and a 2 s upload deadline) for timeouts and saturation.
+Three servers per module: ``server`` (generous limits, 1 MiB uploads, 3 s job retention), ``tight`` (one
+worker, no queue, a 10 ms scan deadline, a 2 s upload deadline and a 1 s header deadline) for timeouts and
+saturation, and ``crowded`` (40 connections at most, a 30 s header deadline) for connection floods.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -17,7 +19,7 @@ import stat
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -110,7 +112,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 @pytest.fixture(scope="module")
 def tight(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     yield from _start(tmp_path_factory.mktemp("tight"), "--workers", "1", "--queue", "0", "--timeout", "0.01",
-                      "--upload-timeout", "2", "--frames", "32")
+                      "--upload-timeout", "2", "--header-timeout", "1", "--frames", "32")
+
+
+@pytest.fixture(scope="module")
+def crowded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    # A header deadline far longer than any test step: only the connection cap can close sockets here.
+    yield from _start(tmp_path_factory.mktemp("crowded"), "--max-connections", "40", "--header-timeout", "30",
+                      "--frames", "8")
 
 
 @pytest.fixture(scope="module")
@@ -138,9 +147,24 @@ def _assert_clean_error(response: httpx.Response, server: Server) -> None:
 
 
 def _metrics(server: Server) -> dict[str, float]:
-    text = server.client().get("/metrics").text
+    with server.client() as client:  # closed at once: an idle connection would count against the cap
+        text = client.get("/metrics").text
     return {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
             if line and not line.startswith("#")}
+
+
+def _wait_metrics(server: Server, done: Callable[[dict[str, float]], bool], timeout_s: float = 30) -> dict[str, float]:
+    """Poll /metrics until ``done`` holds (the server notes a closed connection asynchronously)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            m = _metrics(server)
+            if done(m):
+                return m
+        except httpx.TransportError:  # refused while the cap is still full of closing connections
+            m = {}
+        assert time.monotonic() < deadline, m
+        time.sleep(0.1)
 
 
 def _wait_idle(server: Server) -> None:
@@ -371,6 +395,41 @@ def test_failed_job_holds_the_error_result(server, demo_clip, tmp_path):
     assert job["status"] == "failed" and job["result"]["error"]["code"] == "corrupt_media"
 
 
+def test_jobs_are_visible_only_to_the_token_that_created_them(server, image_jpg):
+    owner, other = server.client(TOKEN), server.client(FILE_TOKEN)
+    created = owner.post("/v1/jobs", files=_upload(image_jpg))
+    assert created.status_code == 202, created.text
+    job = created.json()
+    unknown = other.get("/v1/jobs/no-such-job-0123456789")
+    deadline = time.monotonic() + 60
+    while job["status"] in ("queued", "running"):
+        theirs = other.get(f"/v1/jobs/{job['id']}")
+        assert theirs.status_code == 404 and theirs.json() == unknown.json()  # no hint that the job exists
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+        mine = owner.get(f"/v1/jobs/{job['id']}")
+        assert mine.status_code == 200, mine.text
+        job = mine.json()
+    assert job["status"] == "done"
+    finished = other.get(f"/v1/jobs/{job['id']}")
+    assert finished.status_code == 404 and finished.json() == unknown.json()
+    digest = hashlib.sha256(TOKEN.encode()).hexdigest()
+    assert TOKEN not in mine.text and digest not in mine.text  # the owner is kept, never shown
+
+
+def test_job_store_binds_jobs_to_an_owner_digest():
+    from pipelines.service.jobs import JobStore
+
+    store = JobStore(ttl_s=60, max_jobs=2)
+    a, b = hashlib.sha256(b"token-a").digest(), hashlib.sha256(b"token-b").digest()
+    job = store.create("clip.mp4", owner=a)
+    assert store.get(job.id, owner=a) == job
+    assert store.get(job.id, owner=b) is None and store.get("unknown", owner=a) is None
+    assert "owner" not in job.to_dict() and repr(a) not in repr(job)
+    with pytest.raises(ValueError):
+        store.create("clip.mp4", owner=b"")
+
+
 # -- operations ------------------------------------------------------------------------------------------
 
 
@@ -449,6 +508,153 @@ def test_saturation_gives_429(tight, demo_clip):
     assert list(tight.upload_dir.iterdir()) == []
 
 
+# -- connections -----------------------------------------------------------------------------------------
+
+# Requests that never complete, as the outside probe sent them: nothing, half a request line, partial headers;
+# an unauthenticated upload whose body never comes (answered 401 at once, then left open); and a keep-alive
+# connection left idle, or with a second request begun and stalled, after a complete first one.
+INCOMPLETE = (b"", b"GET /hea", b"GET /healthz HTTP/1.1\r\nHost: x\r\n",
+              b"POST /v1/scan HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n",
+              b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+              b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\n")
+
+
+def _open_incomplete(server: Server, n: int, kinds: tuple[bytes, ...] = INCOMPLETE) -> list[socket.socket]:
+    socks: list[socket.socket] = []
+    try:
+        for i in range(n):
+            socks.append(socket.create_connection(("127.0.0.1", server.port), timeout=30))
+            socks[-1].sendall(kinds[i % len(kinds)])
+    except BaseException:
+        _close_all(socks)
+        raise
+    return socks
+
+
+def _close_all(socks: list[socket.socket]) -> None:
+    for sock in socks:
+        sock.close()
+
+
+def _closed_by_server(sock: socket.socket, deadline: float) -> bool:
+    """Whether the server closes ``sock`` before ``deadline`` (monotonic); answers it sent first are skipped."""
+    for _ in range(100):  # a few answers at most come first
+        readable, _, _ = select.select([sock], [], [], max(0.0, deadline - time.monotonic()))
+        if not readable:
+            return False
+        try:
+            if not sock.recv(1 << 16):
+                return True
+        except ConnectionResetError:
+            return True
+    return False
+
+
+def test_incomplete_requests_are_closed_after_the_header_timeout(tight):
+    key = 'deepfake_connections_dropped_total{reason="header_timeout"}'
+    before = _metrics(tight).get(key, 0)
+    socks = _open_incomplete(tight, 5 * len(INCOMPLETE))
+    try:
+        deadline = time.monotonic() + 20  # --header-timeout 1; without a deadline they stayed open >= 60 s
+        still_open = [INCOMPLETE[i % len(INCOMPLETE)] for i, sock in enumerate(socks)
+                      if not _closed_by_server(sock, deadline)]
+    finally:
+        _close_all(socks)
+    assert still_open == []
+    after = _metrics(tight)
+    assert after.get(key, 0) >= before + len(socks)
+    assert after["deepfake_connections_open"] == 1  # this scrape's own: the books balance
+
+
+def test_a_flood_of_incomplete_requests_does_not_starve_clients(crowded):
+    before = _metrics(crowded)
+    # 2.5 x --max-connections of requests never completed (one answered would be the newest in line again, and
+    # uvicorn's own 5 s keep-alive timer would close it).
+    flood = _open_incomplete(crowded, 100, INCOMPLETE[:3])
+    try:
+        with httpx.Client(base_url=crowded.url, timeout=30) as anonymous:
+            assert anonymous.get("/healthz").status_code == 200
+        with crowded.client() as client:
+            assert client.get("/v1/model").status_code == 200
+        # The flood displaced itself, oldest first; the 30 s header deadline closed none of these yet.
+        deadline = time.monotonic() + 20
+        assert all(_closed_by_server(sock, deadline) for sock in flood[:50])
+    finally:
+        _close_all(flood)
+    after = _metrics(crowded)
+    evicted = 'deepfake_connections_dropped_total{reason="evicted"}'
+    assert after[evicted] >= before[evicted] + 100 - 40
+    unavailable = [k for k in after if k.startswith("deepfake_http_requests_total") and 'status="503"' in k]
+    assert all(after[k] == before[k] for k in unavailable)  # /readyz answered 503 while the model loaded
+
+
+def test_a_new_connection_is_refused_only_when_every_one_is_being_served(crowded):
+    key_499 = 'deepfake_http_requests_total{method="POST",route="/v1/scan",status="499"}'
+    refused = 'deepfake_connections_dropped_total{reason="refused"}'
+    before = _metrics(crowded)
+    head = (f"POST /v1/scan HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\nExpect: 100-continue\r\n"
+            "Content-Type: multipart/form-data; boundary=b0undary\r\nContent-Length: 100000\r\n\r\n").encode()
+    busy: list[socket.socket] = []
+    try:
+        for _ in range(40):  # --max-connections 40, each an upload the app has started to read
+            busy.append(socket.create_connection(("127.0.0.1", crowded.port), timeout=30))
+            busy[-1].sendall(head)
+            assert busy[-1].recv(64).startswith(b"HTTP/1.1 100 ")
+        with socket.create_connection(("127.0.0.1", crowded.port), timeout=30) as extra:
+            try:
+                extra.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                answer = extra.recv(4096)
+            except (BrokenPipeError, ConnectionResetError):
+                answer = b""
+        assert answer == b""  # closed unanswered, not a 503 from uvicorn
+    finally:
+        _close_all(busy)
+    # Each upload dropped by its client is counted as 499, not 500.
+    after = _wait_metrics(crowded, lambda m: m.get(key_499, 0) >= before.get(key_499, 0) + 40)
+    assert after[refused] >= before[refused] + 1  # more if a scrape above came while the cap was still full
+    key_500 = key_499.replace("499", "500")
+    assert after.get(key_500, 0) == before.get(key_500, 0)
+
+
+def test_client_that_drops_mid_upload_is_not_a_server_error(server):
+    key_499 = 'deepfake_http_requests_total{method="POST",route="/v1/scan",status="499"}'
+    key_500 = key_499.replace("499", "500")
+    before = _metrics(server)
+    boundary = "b0undary"
+    part = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="gone.mp4"\r\n'
+            "Content-Type: video/mp4\r\n\r\n").encode() + b"\x00\x00\x00\x18ftypmp42" + bytes(20_000)
+    head = (f"POST /v1/scan HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {TOKEN}\r\n"
+            f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {900_000}\r\n\r\n").encode()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+        sock.sendall(head + part)
+        deadline = time.monotonic() + 30
+        while not list(server.upload_dir.iterdir()):  # the part began: its temp file exists
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+    after = _wait_metrics(server, lambda m: m.get(key_499, 0) >= before.get(key_499, 0) + 1)
+    assert after.get(key_500, 0) == before.get(key_500, 0)
+    assert list(server.upload_dir.iterdir()) == []
+    log = server.log.read_text()
+    [line] = [line for line in log.splitlines() if "client closed the connection during POST /v1/scan" in line]
+    assert "INFO" in line
+    assert "ClientDisconnect" not in log and "unhandled error" not in log and "Traceback" not in log
+
+
+def test_serve_raises_a_low_descriptor_limit_to_fit_max_connections():
+    resource = pytest.importorskip("resource")
+    from pipelines.service.connections import FD_RESERVE, FDS_PER_CONNECTION
+
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    code = ("import resource\n"
+            "from pipelines.service.connections import ensure_fd_limit\n"
+            "resource.setrlimit(resource.RLIMIT_NOFILE, (128, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))\n"
+            "print(ensure_fd_limit(100), resource.getrlimit(resource.RLIMIT_NOFILE)[0])\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True).stdout
+    need = FD_RESERVE + FDS_PER_CONNECTION * 100
+    expected = need if hard == resource.RLIM_INFINITY else min(need, hard)
+    assert out.split() == [str(expected)] * 2
+
+
 def test_serve_refuses_to_start_without_tokens(monkeypatch):
     from pipelines.cli import EXIT_USAGE, main
 
@@ -456,3 +662,5 @@ def test_serve_refuses_to_start_without_tokens(monkeypatch):
     assert main(["serve", "--port", str(_free_port())]) == EXIT_USAGE
     monkeypatch.setenv("DEEPFAKE_API_TOKENS", "short")
     assert main(["serve", "--port", str(_free_port())]) == EXIT_USAGE
+    monkeypatch.setenv("DEEPFAKE_API_TOKENS", TOKEN)
+    assert main(["serve", "--port", str(_free_port()), "--header-timeout", "0"]) == EXIT_USAGE
