@@ -51,3 +51,11 @@ def test_readme_demo_leaves_the_checkout_clean():
                              text=True, check=False)
     if ignored.returncode != 128:  # 128: not a git checkout
         assert ignored.stdout.split() == written
+
+
+def test_readme_documents_both_test_tiers():
+    """Command 2 (CI) runs the full suite; the Tests section names the fast default tier."""
+    assert _commands()[1].endswith("-m pytest --full")
+    text = (REPO / "README.md").read_text()
+    tests = text[text.index("\n## Tests\n"):]
+    assert ".venv/bin/python -m pytest          # fast tier" in tests

@@ -24,7 +24,7 @@ from detector.classifier import Classifier
 
 from .crops import CropCache, CropCacheConfig
 from .data.items import MediaItem
-from .metrics import binary_metrics
+from .metrics import binary_metrics, rank_auc
 
 
 @dataclass(frozen=True)
@@ -37,8 +37,6 @@ class ItemScore:
 
 
 def bootstrap_auc(labels: np.ndarray, scores: np.ndarray, *, n: int = 1000, seed: int = 0) -> tuple[float, float] | None:
-    from sklearn.metrics import roc_auc_score
-
     y, s = np.asarray(labels), np.asarray(scores)
     if len(np.unique(y)) < 2:
         return None
@@ -47,7 +45,7 @@ def bootstrap_auc(labels: np.ndarray, scores: np.ndarray, *, n: int = 1000, seed
     for _ in range(n):
         idx = rng.integers(0, len(y), len(y))
         if len(np.unique(y[idx])) == 2:
-            aucs.append(roc_auc_score(y[idx], s[idx]))
+            aucs.append(rank_auc(y[idx], s[idx]))
     return float(np.percentile(aucs, 2.5)), float(np.percentile(aucs, 97.5))
 
 

@@ -21,6 +21,24 @@ def expected_calibration_error(labels: np.ndarray, probs: np.ndarray, bins: int 
     return float(ece)
 
 
+def rank_auc(labels: np.ndarray, scores: np.ndarray) -> float:
+    """ROC AUC as the Mann-Whitney U statistic (tied scores count one half), in numpy.
+
+    The same number as ``sklearn.metrics.roc_auc_score`` (tested), ~30x cheaper per call: the bootstrap
+    interval calls it a thousand times per slice, where scikit-learn's input validation dominated
+    ``deepfake eval``. Both classes must be present.
+    """
+    y = np.asarray(labels).astype(bool)
+    s = np.asarray(scores, np.float64)
+    _, inverse, counts = np.unique(s, return_inverse=True, return_counts=True)
+    # Average rank of each distinct score (1-based): ties share the mean of the ranks they span.
+    ends = np.cumsum(counts)
+    ranks = (ends - (counts - 1) / 2.0)[inverse]
+    n_pos = int(y.sum())
+    n_neg = len(y) - n_pos
+    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+
+
 def equal_error_rate(labels: np.ndarray, probs: np.ndarray) -> float:
     from sklearn.metrics import roc_curve
 

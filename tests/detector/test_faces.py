@@ -95,6 +95,7 @@ def test_short_tracks_are_dropped_and_ids_renumbered(extractor, demo_clip):
 
 
 @pytest.mark.data
+@pytest.mark.slow
 def test_real_eval_clips_give_one_track_per_person(shared_data):
     # Every real eval clip shows one person, except the DeepFaceLive demo with two people side by side.
     persons = {"dfl_Ava_de_Addario_0_L_real.mp4": 2}

@@ -89,6 +89,7 @@ def test_landmarks_sit_on_the_face(astronaut, onnx_detector):
 
 
 @pytest.mark.data
+@pytest.mark.slow
 def test_parity_on_shared_eval_images(shared_data, onnx_detector, facenet_detector):
     paths = sorted((shared_data / "eval" / "images").glob("*/*.jpg"))[::4]
     assert paths

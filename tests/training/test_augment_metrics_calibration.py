@@ -100,3 +100,18 @@ def test_paired_comparison_counts_fakes_above_their_own_real(tmp_path):
     assert pair["per_group"] == {"a": 1.0, "b": 0.0, "c": 0.5}
     assert report(scores)["paired"] == pair
     assert paired_comparison(scores[6:]) is None
+
+
+def test_rank_auc_equals_scikit_learn_with_and_without_ties():
+    from sklearn.metrics import roc_auc_score
+
+    from training.metrics import rank_auc
+
+    rng = np.random.default_rng(0)
+    for trial in range(200):
+        n = int(rng.integers(2, 60))
+        y = rng.integers(0, 2, n)
+        y[:2] = (0, 1)  # both classes
+        # Coarse scores make ties common; fine ones make them rare.
+        s = rng.integers(0, 5, n) / 4 if trial % 2 else rng.uniform(size=n)
+        assert rank_auc(y, s) == pytest.approx(roc_auc_score(y, s), abs=1e-12)
