@@ -109,3 +109,23 @@ def test_config_rejects_unknown_keys():
         TrainConfig.from_dict({"lr": 0.1, "learning_rate": 0.1})
     with pytest.raises(ConfigError):
         apply_overrides(TrainConfig(), ["nope=1"])
+
+
+def test_default_model_recipe_end_to_end(run, folder_dataset, tmp_path):
+    """``python -m training.default_model`` (without --ship) on the tiny folder dataset: train, export, calibrate
+    on validation, evaluate, and a card that records it all."""
+    from training.default_model import main
+
+    config, _, _ = run
+    config_path = tmp_path / "config.json"
+    config_path.write_text(json.dumps(apply_overrides(config, [f"out={tmp_path / 'run'}", "epochs=1"]).to_dict()))
+    out = tmp_path / "export"
+    assert main(["--config", str(config_path), "--eval-data", str(folder_dataset), "--eval-split", "",
+                 "--version", "9.9.9", "--out", str(out)]) == 0
+    clf = Classifier.load(out / "deepfake-detector-default.onnx")
+    card = clf.card
+    assert card.version == "9.9.9" and card.calibration.temperature > 0
+    assert set(card.metrics) == {"validation", "eval"}
+    assert card.metrics["eval"]["item_level"]["n"] == 24  # 12 real + 12 fake folders, all with a face
+    assert card.training_data["summary"]["items"] > 0
+    assert card.recipe["command"] == "python -m training.default_model"
