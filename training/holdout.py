@@ -11,12 +11,17 @@ judged without tuning to ``../shared/data/eval``.
         --eval-data runs/holdout/holdout.csv --eval-split train --out runs/holdout/model/export
 
 writes ``train.csv`` (the rest of the split) and ``holdout.csv``, both with absolute paths, so the
-manifests can live anywhere. The default held-out set, for ``../shared/data``:
+manifests can live anywhere. The default held-out set, for ``../shared/data`` as revised on 2026-12-01
+(until then all of FFHQ was held out, which left no high-resolution real portrait in training):
 
-* ``dinablachman/realorfake``: the only high-resolution real portraits (FFHQ); do unseen ones pass as real?
-* ``deepinsight/insightface``, ``serengil/deepface``: two small real-photo sources;
+* real portraits the model never saw: 100 of the 400 FFHQ photos (``realorfake_ffhq_5[0-9][0-9].jpg``: 500-599, by file name),
+  and whole high-resolution real sources: CelebA-HQ via HFGI, hyperstyle's and PhotoMaker's examples,
+  insightface's and deepface's samples; do unseen portraits pass as real?
 * ``a312863063/seeprettyface-*``: three StyleGAN generators fine-tuned on other faces, a GAN family
   the model has not seen;
+* ``megvii-research/megactor``: a reenactment / talking-head generator the model has not seen, with its
+  real drivers;
+* about half of the Stable Diffusion 2.1 faces (``sdfd_*_1*.jpg``, by file name);
 * the DeepFaceLive pairs of two face models (``dfl_Silwan_Stillwone_*``, ``dfl_Matilda_Bobbie_*``), both
   halves, so swaps are judged against their own real footage on identities never trained on.
 """
@@ -33,9 +38,11 @@ from pathlib import Path
 
 from detector.errors import ConfigError
 
-HOLDOUT_SOURCES = ("dinablachman/realorfake", "deepinsight/insightface", "serengil/deepface",
-                   "a312863063/seeprettyface-*")
+HOLDOUT_SOURCES = ("deepinsight/insightface", "serengil/deepface", "Tengfei-Wang/HFGI", "yuval-alaluf/hyperstyle",
+                   "TencentARC/PhotoMaker", "a312863063/seeprettyface-*", "megvii-research/megactor")
 HOLDOUT_GROUPS = ("dfl_Silwan_Stillwone_*", "dfl_Matilda_Bobbie_*")
+# File-name patterns: part of a source out, part in (the source's look is then not a shortcut by itself).
+HOLDOUT_NAMES = ("realorfake_ffhq_5[0-9][0-9].jpg", "sdfd_*_1*.jpg")
 
 
 @dataclass(frozen=True)
@@ -52,17 +59,21 @@ def _group(row: dict[str, str]) -> str:
     return (row.get("group") or row.get("pair_id") or "").strip()
 
 
-def is_held_out(row: dict[str, str], sources: Sequence[str], groups: Sequence[str]) -> bool:
-    """Whether a manifest row's source (``source_repo``) or group (``group`` / ``pair_id``) matches a pattern."""
+def is_held_out(row: dict[str, str], sources: Sequence[str], groups: Sequence[str],
+                names: Sequence[str] = ()) -> bool:
+    """Whether a manifest row's source (``source_repo``), group (``group`` / ``pair_id``) or file name matches
+    a pattern."""
     source = (row.get("source_repo") or "").strip()
     group = _group(row)
-    return (bool(source) and any(fnmatch.fnmatchcase(source, p) for p in sources)) or (
-        bool(group) and any(fnmatch.fnmatchcase(group, p) for p in groups))
+    name = Path((row.get("path") or "").strip()).name
+    return ((bool(source) and any(fnmatch.fnmatchcase(source, p) for p in sources))
+            or (bool(group) and any(fnmatch.fnmatchcase(group, p) for p in groups))
+            or (bool(name) and any(fnmatch.fnmatchcase(name, p) for p in names)))
 
 
 def split_manifest(manifest: str | os.PathLike[str], out_dir: str | os.PathLike[str], *,
                    sources: Sequence[str] = HOLDOUT_SOURCES, groups: Sequence[str] = HOLDOUT_GROUPS,
-                   split: str | None = "train") -> HoldoutSplit:
+                   names: Sequence[str] = HOLDOUT_NAMES, split: str | None = "train") -> HoldoutSplit:
     """Write ``out_dir/train.csv`` and ``out_dir/holdout.csv`` from the rows of ``split`` in ``manifest``.
 
     Raises:
@@ -83,11 +94,11 @@ def split_manifest(manifest: str | os.PathLike[str], out_dir: str | os.PathLike[
     for row in rows:
         path = Path(row["path"].strip())
         row = {**row, "path": str(path if path.is_absolute() else manifest.parent / path)}
-        sides["holdout" if is_held_out(row, sources, groups) else "train"].append(row)
+        sides["holdout" if is_held_out(row, sources, groups, names) else "train"].append(row)
     empty = [name for name, side in sides.items() if not side]
     if empty:
         raise ConfigError(f"held-out split of {manifest} (split={split!r}) leaves {' and '.join(empty)} empty; "
-                          f"sources {list(sources)}, groups {list(groups)}")
+                          f"sources {list(sources)}, groups {list(groups)}, names {list(names)}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {}
@@ -109,9 +120,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="source_repo patterns to hold out (fnmatch)")
     parser.add_argument("--group", nargs="*", default=list(HOLDOUT_GROUPS),
                         help="group / pair_id patterns to hold out (fnmatch)")
+    parser.add_argument("--name", nargs="*", default=list(HOLDOUT_NAMES),
+                        help="file-name patterns to hold out (fnmatch on the base name)")
     parser.add_argument("--split", default="train", help="manifest split to use ('' for all rows)")
     args = parser.parse_args(argv)
-    result = split_manifest(args.manifest, args.out, sources=args.source, groups=args.group,
+    result = split_manifest(args.manifest, args.out, sources=args.source, groups=args.group, names=args.name,
                             split=args.split or None)
     print(f"{result.train} rows -> {result.train_path}\n{result.holdout} rows -> {result.holdout_path}")
     return 0

@@ -61,6 +61,13 @@ def test_sources_and_pair_groups_are_held_out_whole(manifest, tmp_path):
     assert {it.source for it in items} == {"ffhq/portraits", "gan/star", "gan/yellow", "dfl"}
 
 
+def test_file_name_patterns_hold_out_part_of_a_source(manifest, tmp_path):
+    result = split_manifest(manifest, tmp_path / "split", sources=[], groups=[], names=["fake_[12].jpg"])
+    root = manifest.parent
+    assert sorted(_paths(result.holdout_path)) == sorted(str(root / p) for p in ("a/fake_1.jpg", "a/fake_2.jpg"))
+    assert str(root / "a/fake_3.jpg") in _paths(result.train_path)
+
+
 def test_patterns_that_empty_a_side_are_refused(manifest, tmp_path):
     with pytest.raises(ConfigError, match="holdout empty"):
         split_manifest(manifest, tmp_path / "x", sources=["nothing/*"], groups=[])
@@ -82,8 +89,12 @@ def test_default_holdout_of_the_shared_manifest(shared_data, tmp_path):
     kept = from_manifest(result.train_path, split="train")
     assert len(held) + len(kept) == len(from_manifest(shared_data / "MANIFEST.csv", split="train"))
     # Both labels in each held-out kind, every DeepFaceLive pair whole, no source on both sides but
-    # DeepFaceLive (held out by pair, not by source).
+    # DeepFaceLive (held out by pair, not by source) and FFHQ and SDFD (held out by file name, in part).
     assert {(it.media, it.label) for it in held} == {("image", 0), ("image", 1), ("video", 0), ("video", 1)}
-    pairs = {it.group for it in held if it.media == "video"}
+    pairs = {it.group for it in held if it.source == "iperov/DeepFaceLive"}
     assert all(sum(it.group == g for it in held) == 2 for g in pairs) and not pairs & {it.group for it in kept}
-    assert {it.source for it in held} & {it.source for it in kept} == {"iperov/DeepFaceLive"}
+    assert {it.source for it in held} & {it.source for it in kept} == {"iperov/DeepFaceLive",
+                                                                       "dinablachman/realorfake", "gebaltso/SDFD"}
+    ffhq = [it for it in held if it.source == "dinablachman/realorfake"]
+    assert len(ffhq) == 100 and all(it.label == 0 for it in ffhq)  # unseen real portraits
+    assert any(it.source == "megvii-research/megactor" and it.label == 1 for it in held)
