@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from fractions import Fraction
+from html.parser import HTMLParser
 from pathlib import Path
 
 import av
@@ -218,3 +219,41 @@ def tiny_model_builder():
     """:func:`build_tiny_model`, for tests that need another seed or bias."""
     pytest.importorskip("onnx")
     return build_tiny_model
+
+
+class HtmlCells(HTMLParser):
+    """An HTML page's text per table row (each row a list of its cells' text) and all of its text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[list[str]] = []
+        self.text: list[str] = []
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag == "tr":
+            self.rows.append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self._cell is not None:
+            self.rows[-1].append("".join(self._cell))
+            self._cell = None
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def parse_html_cells(html: str) -> HtmlCells:
+    cells = HtmlCells()
+    cells.feed(html)
+    return cells
+
+
+@pytest.fixture(scope="session")
+def html_cells():
+    """:func:`parse_html_cells`: the reports' tables and text, as a reader sees them."""
+    return parse_html_cells

@@ -7,7 +7,6 @@ import copy
 import json
 import re
 from dataclasses import replace
-from html.parser import HTMLParser
 
 import numpy as np
 import pytest
@@ -64,49 +63,17 @@ def results(model: ModelInfo) -> list[MediaResult]:
                         reasons=("above_threshold",), model=model, evidence=(face,))]
 
 
-class Cells(HTMLParser):
-    """Text per table row (each row a list of its cells' text) and all text."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.rows: list[list[str]] = []
-        self.text: list[str] = []
-        self._cell: list[str] | None = None
-
-    def handle_starttag(self, tag, attrs):
-        if tag == "tr":
-            self.rows.append([])
-        elif tag in ("td", "th"):
-            self._cell = []
-
-    def handle_endtag(self, tag):
-        if tag in ("td", "th") and self._cell is not None:
-            self.rows[-1].append("".join(self._cell))
-            self._cell = None
-
-    def handle_data(self, data):
-        self.text.append(data)
-        if self._cell is not None:
-            self._cell.append(data)
-
-
 def panel_of(html: str) -> str:
     start = html.index('<section class="trust">')
     return html[start:html.index("</section>", start) + len("</section>")]
-
-
-def parse(html: str) -> Cells:
-    cells = Cells()
-    cells.feed(html)
-    return cells
 
 
 def numbers(text: str) -> list[float]:
     return [float(x) for x in re.findall(r"\d+(?:\.\d+)?", text)]
 
 
-def family_rows(panel: str) -> dict[str, list[str]]:
-    rows = parse(panel).rows
+def family_rows(panel: str, html_cells) -> dict[str, list[str]]:
+    rows = html_cells(panel).rows
     header = rows[0]
     assert header[:5] == ["manipulation family", "fake items", "real items", "AUC (95 % interval)", header[4]]
     return {row[0]: row for row in rows[1:]}
@@ -126,22 +93,22 @@ def assert_figures(row: list[str], figures: dict) -> None:
 # -- the panel ------------------------------------------------------------------------------------
 
 
-def test_scan_report_shows_the_cards_figures_per_family_before_the_results():
+def test_scan_report_shows_the_cards_figures_per_family_before_the_results(html_cells):
     card = custom_card()
     html = render_report(results(ModelInfo(card.name, card.version, card.sha256)), classifier=StandIn(card))
     # At the top: the panel comes before the summary and every result.
     assert html.index('<section class="trust">') < html.index('<section class="summary">') < html.index(
         '<section class="media"')
     panel = panel_of(html)
-    text = "".join(parse(panel).text)
+    text = "".join(html_cells(panel).text)
     assert "How far to trust this model" in text
-    rows = family_rows(panel)
+    rows = family_rows(panel, html_cells)
     assert rows["faceswap-<b>x</b>"][0] == "faceswap-<b>x</b>"  # the family name is text, escaped
     assert "<b>x</b>" not in panel and "faceswap-&lt;b&gt;x&lt;/b&gt;" in panel
     for name, figures in FAMILIES.items():
         assert_figures(rows[name], figures)
     assert_figures(rows["all items"], ITEMS)
-    assert parse(panel).rows[0][4] == "accuracy at 0.42"  # the threshold the card measured at
+    assert html_cells(panel).rows[0][4] == "accuracy at 0.42"  # the threshold the card measured at
     # Few items, chance and a missing AUC are called out; a well-measured family is not.
     assert "only 3 fake and 5 real" in rows["lipsync-zz"][5] and "chance" in rows["lipsync-zz"][5]
     assert "no AUC" in rows["one-class-family"][5] and rows["faceswap-<b>x</b>"][5] == ""
@@ -152,64 +119,64 @@ def test_scan_report_shows_the_cards_figures_per_family_before_the_results():
     assert re.search(r"labelled 61% of 97 items \(51 fake, 46 real\) correctly at threshold 0\.42", text)
 
 
-def test_panel_quotes_the_licence_and_research_status():
+def test_panel_quotes_the_licence_and_research_status(html_cells):
     card = custom_card()
     html = render_report([], classifier=StandIn(card))
     panel = panel_of(html)
-    text = "".join(parse(panel).text)
+    text = "".join(html_cells(panel).text)
     assert "Research model: not evidence on its own." in text
     assert LICENCE in text and "<i>only</i>" not in html  # card text is escaped
     assert "test-<model>" not in html
     commercial = replace(card, licence="Apache-2.0")
     assert not is_research_only(commercial) and is_research_only(card)
-    text = " ".join(parse(trust_panel(commercial)).text)
+    text = " ".join(html_cells(trust_panel(commercial)).text)
     assert "Research model" not in text and "not evidence on its own" in text.lower() and "Apache-2.0" in text
 
 
 @pytest.mark.parametrize("metrics", [{}, {"eval": {}, "validation": {}}, {"eval": {"per_manipulation": {}}},
                                      {"eval": None, "notes": "exported without eval"}])
-def test_a_card_without_metrics_says_so_and_shows_no_numbers(metrics):
+def test_a_card_without_metrics_says_so_and_shows_no_numbers(metrics, html_cells):
     card = replace(custom_card(), metrics=metrics)
     assert not measured_accuracy(card).measured
     html = render_report(results(ModelInfo(card.name, card.version, card.sha256)), classifier=StandIn(card))
     panel = panel_of(html)
-    text = "".join(parse(panel).text)
+    text = "".join(html_cells(panel).text)
     assert "No measured accuracy in this model's card" in text
     assert "trust-table" not in panel and "%" not in panel and "AUC" not in panel
     assert LICENCE in text  # the licence is still quoted
 
 
-def test_validation_only_card_is_flagged_optimistic():
+def test_validation_only_card_is_flagged_optimistic(html_cells):
     card = custom_card()
     metrics = {"validation": copy.deepcopy(card.metrics["eval"])}
     panel = trust_panel(replace(card, metrics=metrics))
-    text = "".join(parse(panel).text)
+    text = "".join(html_cells(panel).text)
     assert "only a validation split of the model's own training sources" in text and "optimistic" in text
     assert "held-out" not in text
-    assert_figures(family_rows(panel)["faceswap-<b>x</b>"], FAMILIES["faceswap-<b>x</b>"])
+    assert_figures(family_rows(panel, html_cells)["faceswap-<b>x</b>"], FAMILIES["faceswap-<b>x</b>"])
 
 
-def test_bundled_card_figures_without_a_classifier():
+def test_bundled_card_figures_without_a_classifier(html_cells):
     """Written without a classifier, the report finds the bundled card by sha256 and shows its eval figures."""
     data = json.loads(DEFAULT_MODEL.with_suffix(".json").read_text())
     model = ModelInfo(data["name"], data["version"], data["sha256"])
     panel = panel_of(render_report(results(model)))
-    rows = family_rows(panel)
+    rows = family_rows(panel, html_cells)
     families = data["metrics"]["eval"]["per_manipulation"]
     assert families and set(families) <= set(rows)
     for name, figures in families.items():
         assert_figures(rows[name], figures)
-    assert data["licence"] in " ".join(parse(panel).text)
+    assert data["licence"] in " ".join(html_cells(panel).text)
     # An unknown model: no card at hand, so no numbers.
     panel = panel_of(render_report(results(replace(model, sha256="0" * 64))))
-    text = "".join(parse(panel).text)
+    text = "".join(html_cells(panel).text)
     assert "no measured accuracy" in text and "trust-table" not in panel and "0" * 64 in text
 
 
 # -- heat map wording ------------------------------------------------------------------------------
 
 
-def test_heat_map_is_where_the_model_looked_not_evidence():
+def test_heat_map_is_where_the_model_looked_not_evidence(html_cells):
     card = custom_card()
     html = render_report(results(ModelInfo(card.name, card.version, card.sha256)), classifier=StandIn(card))
     media = html[html.index('<section class="media"'):]
@@ -218,7 +185,7 @@ def test_heat_map_is_where_the_model_looked_not_evidence():
     assert heatmaps and all(alt.startswith("where the model looked") for alt in heatmaps)
     heading = re.search(r"<h3>([^<]*looked[^<]*)</h3>", media).group(1)
     assert "suspicious" not in heading.lower()
-    text = " ".join(parse(media).text).lower()
+    text = " ".join(html_cells(media).text).lower()
     assert "drive this model's score" in text
     # Never claimed as evidence: each mention of "evidence" is a denial.
     mentions = re.findall(r"(\w+) evidence", text)

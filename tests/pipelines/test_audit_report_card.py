@@ -8,7 +8,6 @@ import io
 import json
 import re
 from dataclasses import replace
-from html.parser import HTMLParser
 
 import pytest
 
@@ -24,35 +23,9 @@ FAMILY = "neural-<i>swap</i>"
 FIGURES = {"n": 64, "n_fake": 29, "n_real": 35, "accuracy": 0.7187, "auc": 0.8123, "auc_95ci": [0.7011, 0.9034]}
 
 
-class Rows(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.rows: list[list[str]] = []
-        self.text: list[str] = []
-        self._cell: list[str] | None = None
-
-    def handle_starttag(self, tag, attrs):
-        if tag == "tr":
-            self.rows.append([])
-        elif tag in ("td", "th"):
-            self._cell = []
-
-    def handle_endtag(self, tag):
-        if tag in ("td", "th") and self._cell is not None:
-            self.rows[-1].append("".join(self._cell))
-            self._cell = None
-
-    def handle_data(self, data):
-        self.text.append(data)
-        if self._cell is not None:
-            self._cell.append(data)
-
-
-def panel_of(page: str) -> Rows:
+def panel_of(page: str, html_cells):
     start = page.index('<section class="trust">')
-    parsed = Rows()
-    parsed.feed(page[start:page.index("</section>", start)])
-    return parsed
+    return html_cells(page[start:page.index("</section>", start)])
 
 
 def numbers(text: str) -> list[float]:
@@ -79,11 +52,11 @@ def custom_card() -> ModelCard:
     return replace(card, metrics=metrics, licence=LICENCE)
 
 
-def test_audit_html_shows_the_cards_figures_and_licence():
+def test_audit_html_shows_the_cards_figures_and_licence(html_cells):
     page = render(report(custom_card()), "html")
     # Before any result.
     assert page.index('<section class="trust">') < page.index("Files by status") < page.index("Most suspicious")
-    panel = panel_of(page)
+    panel = panel_of(page, html_cells)
     text = "".join(panel.text)
     assert "How far to trust this model" in text and "Research model: not evidence on its own." in text
     assert_row(panel.rows, FAMILY, FIGURES)
@@ -91,15 +64,15 @@ def test_audit_html_shows_the_cards_figures_and_licence():
     assert "held-out evaluation set" in text and "optimistic" in text
 
 
-def test_audit_html_without_metrics_or_card():
-    text = "".join(panel_of(render(report(replace(custom_card(), metrics={})), "html")).text)
+def test_audit_html_without_metrics_or_card(html_cells):
+    text = "".join(panel_of(render(report(replace(custom_card(), metrics={})), "html"), html_cells).text)
     assert "No measured accuracy in this model's card" in text and "AUC" not in text and LICENCE in text
     page = render(report(None), "html")
-    text = "".join(panel_of(page).text)
+    text = "".join(panel_of(page, html_cells).text)
     assert "no measured accuracy" in text and "ab" * 32 in text and "trust-table" not in page
 
 
-def test_audit_report_finds_the_bundled_card(archive, tmp_path):
+def test_audit_report_finds_the_bundled_card(archive, tmp_path, html_cells):
     """End to end with the bundled model: the ledger knows its sha256, the report finds and quotes its card."""
     db = tmp_path / "audit.sqlite"
     out = io.StringIO()
@@ -108,7 +81,7 @@ def test_audit_report_finds_the_bundled_card(archive, tmp_path):
     assert main(["report", "--db", str(db), "--format", "html"], stdout=out) == EXIT_OK
     page = out.getvalue()
     data = json.loads(DEFAULT_MODEL.with_suffix(".json").read_text())
-    panel = panel_of(page)
+    panel = panel_of(page, html_cells)
     families = data["metrics"]["eval"]["per_manipulation"]
     assert families
     for name, figures in families.items():
