@@ -232,12 +232,21 @@ class Ledger:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """``BEGIN IMMEDIATE`` ... ``COMMIT``, or ``ROLLBACK`` on any exception."""
+        """``BEGIN IMMEDIATE`` ... ``COMMIT``, or ``ROLLBACK`` on any exception.
+
+        A second Ctrl-C raises ``KeyboardInterrupt`` wherever the main thread is, including between the
+        ``BEGIN`` and the ``try`` below, or inside ``COMMIT``: such a transaction is left open, and the run's
+        closing write would fail with "cannot start a transaction within a transaction". So a transaction
+        still open here is one an interrupt cut short; its writes are rolled back, as a crash would.
+        """
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             yield self.conn
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
             raise
         self.conn.execute("COMMIT")
 

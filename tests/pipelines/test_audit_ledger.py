@@ -117,6 +117,21 @@ def test_new_ledger_is_wal_and_versioned(tmp_path):
         assert ledger.conn.execute("SELECT COUNT(*) FROM analyses").fetchone()[0] == 1
 
 
+def test_a_transaction_an_interrupt_left_open_is_rolled_back_not_fatal(tmp_path):
+    """A second Ctrl-C between ``BEGIN`` and the ``try`` of ``Ledger.transaction`` leaves it open; the run's
+    closing write must still work (it failed with "cannot start a transaction within a transaction", exit 1),
+    and the cut-short transaction's writes must not land."""
+    with Ledger.open(tmp_path / "a.sqlite") as ledger:
+        analysis = ledger.analysis_id(MODEL, "{}")
+        run_id = ledger.start_run(analysis, argv=("audit",), engine="local", workers=1)
+        ledger.conn.execute("BEGIN IMMEDIATE")  # as if interrupted right after BEGIN
+        ledger.conn.execute("UPDATE runs SET files_seen = 99 WHERE id = ?", (run_id,))
+        ledger.finish_run(run_id, "interrupted", scan_seconds=1.0)
+        run = ledger.run(run_id)
+        assert run["status"] == "interrupted" and run["files_seen"] != 99
+        assert not ledger.conn.in_transaction
+
+
 def test_migrations_step_forward_and_roll_back_on_failure(tmp_path):
     path = tmp_path / "a.sqlite"
     with Ledger.open(path) as ledger:
