@@ -13,8 +13,9 @@ same thing moves it least, with a tolerance derived from measured drift (``golde
   releases and OpenCV 4 -> 5; the aligned crops moved by at most 4 grey levels, 0.11 on average (OpenCV
   5.0's ``warpAffine`` rounding). Tolerances: landmarks 0.05 px, crops 0.5 grey levels mean.
 - **end to end** (photo -> logit): raw logits, because the same logit shift moves a probability near 0.5
-  most. Measured drift: 0.056 (astronaut, OpenCV 4 -> 5) [v0.3.0: 0.013]; the ImageNet-pretrained v1.0.0
-  reacts more to those few rounded pixels. The failing probability comparison that prompted this
+  most. Measured drift (OpenCV 4 -> 5): 0.014 for the shipped v1.0.0, 0.056 for a sibling trained by the
+  same recipe on the held-out split [v0.3.0: 0.013]: ImageNet-pretrained nets can react more to those few
+  rounded pixels, so the tolerance follows the larger figure. The failing probability comparison that prompted this
   (onnxruntime 1.32 + OpenCV 5.0 against the environment v0.3.0's golden file was written in) was 6e-4 in
   probability. Tolerance 0.15, ~2.7x the drift.
 
@@ -43,7 +44,7 @@ GOLDEN_CROPS = Path(__file__).with_name("golden_crops.npz")
 CLASSIFIER_LOGIT_ATOL = 1e-4  # measured 0 across onnxruntime 1.20-1.32; export parity <= 1e-6
 LANDMARK_PX_ATOL = 0.05  # measured 0 px across onnxruntime 1.20-1.32 and OpenCV 4.11-5.0
 CROP_MEAN_ATOL = 0.5  # grey levels; measured 0.11 mean (4 max) between OpenCV 4.x and 5.0
-END_TO_END_LOGIT_ATOL = 0.15  # measured 0.056 max between OpenCV 4.x and 5.0 (v1.0.0)
+END_TO_END_LOGIT_ATOL = 0.15  # measured 0.014 (v1.0.0), 0.056 (a same-recipe sibling), OpenCV 4.x vs 5.0
 
 
 @pytest.fixture(scope="module")
