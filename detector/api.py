@@ -33,7 +33,7 @@ import numpy as np
 
 from .aggregate import track_score, video_score
 from .classifier import Classifier
-from .errors import DetectorError, ModelIntegrityError
+from .errors import DetectorError
 from .faces.extract import Face, FaceConfig, FaceExtractor, drop_short_tracks
 from .media import Frame, MediaLimits, Sampling
 from .prefetch import Prefetch
@@ -118,10 +118,6 @@ class Detector:
         Raises:
             ModelIntegrityError: the model file or its card is missing, unreadable or does not match.
         """
-        if model is not None and not os.path.isfile(model):
-            # Checked before the card: the card is looked up beside the model, so a mistyped model path
-            # would otherwise be reported as a missing .json.
-            raise ModelIntegrityError(f"model file not found: {model}", path=str(model))
         classifier = (Classifier.default(providers=providers, batch_size=batch_size) if model is None
                       else Classifier.load(model, providers=providers, batch_size=batch_size))
         return cls(classifier, config=config, providers=providers)

@@ -43,6 +43,10 @@ class Classifier:
     def load(cls, onnx_path: str | os.PathLike[str], card_path: str | os.PathLike[str] | None = None, *,
              providers: Sequence[str] | None = None, batch_size: int = 32) -> Classifier:
         onnx_path = Path(onnx_path)
+        if not onnx_path.is_file():
+            # Checked before the card: the card is looked up beside the model, so a mistyped model path
+            # would otherwise be reported as a missing .json.
+            raise ModelIntegrityError(f"model file not found: {onnx_path}", path=str(onnx_path))
         card = ModelCard.load(card_path or onnx_path.with_suffix(".json"))
         return cls(onnx_path, card, providers=providers, batch_size=batch_size)
 

@@ -23,7 +23,7 @@ import torch
 from detector.modelcard import Calibration, ModelCard
 from detector.runtime import create_session, sha256_file
 
-from .model import WithSigmoid, build_model, checkpoint_backbone
+from .model import WithSigmoid, backbone_record, build_model, checkpoint_backbone
 from .train import TrainConfig
 
 OPSET = 17
@@ -70,7 +70,7 @@ def build_card(*, name: str, version: str, onnx_path: Path, config: TrainConfig,
     """``backbone``: the checkpoint's record (:func:`training.model.backbone_record`); its mean/std, the
     normalisation training used, become the card's preprocessing."""
     spec = config.align_spec()
-    backbone = backbone or checkpoint_backbone({"config": config.to_dict()})
+    backbone = backbone or backbone_record(config.arch, pretrained=config.pretrained)
     return ModelCard(
         name=name, version=version, sha256=sha256_file(onnx_path), arch=config.arch, input_size=config.align_size,
         mean=tuple(backbone["mean"]), std=tuple(backbone["std"]), align=spec.to_dict(), calibration=calibration,
