@@ -73,6 +73,10 @@ class FaceCropDataset(Dataset):
         """Source of each sample; self-blended fakes are their own source (see ``training.sampling``)."""
         return [SBI_SOURCE if s.sbi else self.items[s.item].item.source for s in self.samples]
 
+    def origins(self) -> list[str]:
+        """Source of the media each sample's face came from (a self-blended fake's is its real face's)."""
+        return [self.items[s.item].item.source for s in self.samples]
+
     def __len__(self) -> int:
         return len(self.samples)
 

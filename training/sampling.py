@@ -61,3 +61,43 @@ def stratum_shares(labels: Sequence[int], sources: Sequence[str], weights: np.nd
         key = f"{'fake' if y else 'real'}:{s}"
         out[key] = out.get(key, 0.0) + float(w)
     return {k: round(v, 4) for k, v in sorted(out.items(), key=lambda kv: -kv[1])}
+
+
+def balance_domains(weights: np.ndarray, labels: Sequence[int], domains: Sequence[str]) -> np.ndarray:
+    """Re-weight the real samples so that, inside every domain, reals carry the same mass as fakes.
+
+    A *domain* is a kind of media whose look is not evidence: FFHQ portraits and the GAN and diffusion
+    portraits made to look like them, talking-head driving videos and the talking heads made from them, one
+    source's reals and its self-blended fakes. ``stratified_weights`` balances the classes overall, but not
+    inside a domain: in ``../shared/data/train`` (2026-12-01) the portrait domain held 0.06 of the mass as
+    FFHQ reals against 0.15 as StyleGAN, Stable Diffusion and self-blended portrait fakes, and the model
+    learned "studio portrait = fake" (43 of 100 held-out FFHQ reals called fake, ``runs/lite0_160``). Here
+    the reals of each domain are scaled to the domain's fake mass, so the look of a domain predicts
+    nothing; fake samples keep their weights (what the fake class is made of does not change). Reals in a
+    domain without fakes, and fakes in a domain without reals, are left as they are; at the end the real
+    class is scaled back to the fake class's total.
+
+    >>> w = balance_domains(np.array([0.25, 0.25, 0.4, 0.1]), [0, 0, 1, 1], ["a", "b", "a", "b"])
+    >>> [round(float(x), 3) for x in w]
+    [0.4, 0.1, 0.4, 0.1]
+    """
+    w = np.asarray(weights, np.float64).copy()
+    y = np.asarray(labels, np.int64)
+    d = np.asarray(list(domains), dtype=object)
+    if not len(w) == len(y) == len(d):
+        raise ValueError("weights, labels and domains differ in length")
+    for domain in set(d.tolist()):
+        in_domain = d == domain
+        real, fake = in_domain & (y == 0), in_domain & (y == 1)
+        real_mass, fake_mass = w[real].sum(), w[fake].sum()
+        if real_mass > 0 and fake_mass > 0:
+            w[real] *= fake_mass / real_mass
+    real_total, fake_total = w[y == 0].sum(), w[y == 1].sum()
+    if real_total > 0 and fake_total > 0:
+        w[y == 0] *= fake_total / real_total
+    return w / w.sum()
+
+
+def sample_domains(sources: Sequence[str], domains: dict[str, str]) -> list[str]:
+    """Domain of each sample: ``domains[source]``, else the source itself (its reals and its fakes)."""
+    return [domains.get(s, s) for s in sources]

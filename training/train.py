@@ -38,7 +38,7 @@ from .device import resolve_device
 from .metrics import binary_metrics
 from .model import backbone_record, build_model, checkpoint_backbone
 from .resolution_match import ResolutionMatch
-from .sampling import stratified_weights, stratum_shares
+from .sampling import balance_domains, sample_domains, stratified_weights, stratum_shares
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,10 @@ class TrainConfig:
         source_balance: 0 samples each class's sources by size, 1 gives every source equal weight (see
             ``training.sampling``: it keeps the biggest real source from defining "real").
         sbi_share: share of the fake class drawn from self-blended fakes.
+        domains: source -> domain, for domain balancing (``training.sampling.balance_domains``): inside each
+            domain the reals carry the same mass as the fakes, so a domain's look (studio portrait, talking-head
+            driving video) cannot predict the label. A source not named is a domain of its own (its reals
+            and its self-blended fakes). None: off.
         resolution_match: share of training crops re-sampled as if their face had been 64-320 px wide in its
             source, the same for both classes (``training.resolution_match``: in the shipped data, crop detail
             tracks the source, and the source tracks the label). 0: off.
@@ -83,6 +87,7 @@ class TrainConfig:
     sbi: bool = True
     source_balance: float = 0.5
     sbi_share: float = 0.5
+    domains: dict[str, str] | None = None
     faces_per_item: int = 4
     val_fraction: float = 0.15
     epochs: int = 30
@@ -178,11 +183,19 @@ def prepare_faces(config: TrainConfig, *, progress: bool = True) -> tuple[list[C
     return train, val, summary
 
 
+def epoch_weights(dataset: FaceCropDataset, config: TrainConfig) -> np.ndarray:
+    """Sampling weight of each training sample: class and source strata, then domain balance if configured."""
+    weights = stratified_weights(dataset.labels(), dataset.sources(), source_balance=config.source_balance,
+                                 sbi_share=config.sbi_share)
+    if config.domains is not None:
+        weights = balance_domains(weights, dataset.labels(), sample_domains(dataset.origins(), config.domains))
+    return weights
+
+
 def _loader(dataset: FaceCropDataset, config: TrainConfig, *, train: bool) -> DataLoader:
     sampler = None
     if train:
-        weights = stratified_weights(dataset.labels(), dataset.sources(), source_balance=config.source_balance,
-                                     sbi_share=config.sbi_share)
+        weights = epoch_weights(dataset, config)
         sampler = WeightedRandomSampler(torch.as_tensor(weights), num_samples=len(weights), replacement=True,
                                         generator=torch.Generator().manual_seed(config.seed + dataset.epoch))
     return DataLoader(dataset, batch_size=config.batch_size, sampler=sampler, shuffle=False,
@@ -221,8 +234,10 @@ def train(config: TrainConfig, *, resume: bool = True, progress: bool = True) ->
     train_ds = FaceCropDataset(train_faces, size=size, faces_per_item=config.faces_per_item, sbi=config.sbi,
                                augment=build_augment(AugmentConfig(strength=config.augment_strength)),
                                seed=config.seed, resolution_match=ResolutionMatch(p=config.resolution_match), **norm)
-    data_summary["sampling"] = stratum_shares(train_ds.labels(), train_ds.sources(), stratified_weights(
-        train_ds.labels(), train_ds.sources(), source_balance=config.source_balance, sbi_share=config.sbi_share))
+    data_summary["sampling"] = stratum_shares(train_ds.labels(), train_ds.sources(), epoch_weights(train_ds, config))
+    if config.domains is not None:
+        data_summary["domains"] = stratum_shares(train_ds.labels(), sample_domains(train_ds.origins(), config.domains),
+                                                 epoch_weights(train_ds, config))
     # Validation: fixed faces, fixed SBI draws, no augmentation.
     val_ds = FaceCropDataset(val_faces, size=size, faces_per_item=config.faces_per_item, sbi=config.sbi,
                              augment=None, seed=config.seed + 1, **norm)

@@ -115,3 +115,47 @@ def test_rank_auc_equals_scikit_learn_with_and_without_ties():
         # Coarse scores make ties common; fine ones make them rare.
         s = rng.integers(0, 5, n) / 4 if trial % 2 else rng.uniform(size=n)
         assert rank_auc(y, s) == pytest.approx(roc_auc_score(y, s), abs=1e-12)
+
+
+def test_balanced_platt_undoes_a_skewed_validation_prior():
+    # Validation with 10 % fakes: an unweighted Platt fit learns the prior (bias < 0) and calls a fake at
+    # the equal-prior boundary real; the balanced fit recovers the equal-prior mapping.
+    from training.calibrate import balanced_weights
+
+    rng = np.random.default_rng(1)
+    y = (rng.uniform(size=40000) < 0.1).astype(int)
+    logit = rng.normal(np.where(y == 1, 1.0, -1.0), 1.0)  # equal-prior posterior logit is exactly 2 * logit
+    plain = fit_calibration(logit, y, method="platt")
+    balanced = fit_calibration(logit, y, method="platt", weights=balanced_weights(y))
+    assert plain.bias < -1.5
+    assert balanced.bias == pytest.approx(0.0, abs=0.1)
+    assert balanced.temperature == pytest.approx(0.5, rel=0.05)
+
+
+def test_balanced_weights_give_each_item_one_vote_in_its_class():
+    from training.calibrate import balanced_weights
+
+    w = balanced_weights(np.array([0, 0, 0, 0, 1]), np.array(["v", "v", "v", "img", "f"]))
+    assert w.tolist() == pytest.approx([1 / 12, 1 / 12, 1 / 12, 0.25, 0.5])
+    with pytest.raises(ValueError):
+        fit_calibration(np.array([1.0, 2.0]), np.array([0, 1]), weights=np.array([1.0]))
+
+
+def test_domain_balance_makes_a_domain_look_carry_no_label():
+    from training.sampling import SBI_SOURCE, balance_domains, sample_domains, stratified_weights
+
+    # One small real portrait source against two portrait fake sources and a big low-res real source.
+    sources = ["ffhq"] * 30 + ["lowres"] * 300 + ["gan"] * 50 + ["sd"] * 20 + [SBI_SOURCE] * 330
+    origins = ["ffhq"] * 30 + ["lowres"] * 300 + ["gan"] * 50 + ["sd"] * 20 + ["ffhq"] * 30 + ["lowres"] * 300
+    labels = [0] * 330 + [1] * 400
+    w0 = stratified_weights(labels, sources, source_balance=0.5, sbi_share=0.5)
+    domains = sample_domains(origins, {"ffhq": "portrait", "gan": "portrait", "sd": "portrait"})
+    w = balance_domains(w0, labels, domains)
+    y, d = np.array(labels), np.array(domains)
+    for domain in ("portrait", "lowres"):
+        real, fake = w[(d == domain) & (y == 0)].sum(), w[(d == domain) & (y == 1)].sum()
+        assert real == pytest.approx(fake)
+    before = w0[(d == "portrait") & (y == 0)].sum() / w0[(d == "portrait") & (y == 1)].sum()
+    assert before < 0.6  # the imbalance the function exists for
+    assert w.sum() == pytest.approx(1.0)
+    np.testing.assert_allclose(w[y == 1] / w[y == 1].sum(), w0[y == 1] / w0[y == 1].sum())  # fakes unchanged

@@ -41,7 +41,8 @@ def run(tmp_path_factory, folder_dataset):
     out = tmp_path_factory.mktemp("run")
     config = TrainConfig(data=(str(folder_dataset),), data_split=None, out=str(out / "run"),
                          cache=str(out / "cache"), arch="mobilenetv3_small_050", align_size=64, epochs=2,
-                         batch_size=8, faces_per_item=1, val_fraction=0.3, workers=0, patience=5, seed=0, grad_clip=1.0)
+                         batch_size=8, faces_per_item=1, val_fraction=0.3, workers=0, patience=5, seed=0, grad_clip=1.0,
+                         domains={})
     summary = train(config, progress=False)
     return config, summary, out
 
@@ -55,6 +56,10 @@ def test_training_writes_checkpoints_config_and_log(run):
     assert [e["epoch"] for e in log] == [1, 2]
     assert all(np.isfinite(e["train_loss"]) for e in log)
     assert summary["epochs"] == 2 and summary["data"]["train_items"] > 0 and summary["data"]["val_items"] > 0
+    # Domain balancing was on (every source its own domain): inside each, reals and fakes weigh the same.
+    shares = summary["data"]["domains"]
+    for domain in {k.split(":", 1)[1] for k in shares}:
+        assert shares.get(f"real:{domain}", 0) == pytest.approx(shares.get(f"fake:{domain}", 0), abs=2e-4)
 
 
 def test_resume_continues_from_last_checkpoint(run):
