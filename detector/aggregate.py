@@ -26,6 +26,8 @@ def mean_strategy(p: np.ndarray) -> float:
 
 
 def topk_strategy(p: np.ndarray, k: int = 5) -> float:
+    if k < 1:  # [-0:] would silently average every face
+        raise ConfigError(f"topk aggregation needs k >= 1, got {k}")
     return float(np.mean(np.sort(p)[-k:]))
 
 

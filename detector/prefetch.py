@@ -64,13 +64,18 @@ class Prefetch(Generic[T]):
         self._put((_DONE, None))
 
     def __iter__(self) -> Iterator[T]:
-        while True:
-            item, exc = self._queue.get()
-            if item is _DONE:
-                if exc is not None:
-                    raise exc
-                return
-            yield item
+        try:
+            while True:
+                item, exc = self._queue.get()
+                if item is _DONE:
+                    if exc is not None:
+                        raise exc
+                    return
+                yield item
+        finally:
+            # A consumer that leaves a plain ``for`` loop (break, exception) closes this generator: tell the
+            # producer to stop too, not only when a ``with`` block exits.
+            self._stop.set()
 
     def close(self) -> None:
         """Stop the producer and wait for it (it finishes the item it is producing)."""

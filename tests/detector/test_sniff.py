@@ -1,0 +1,184 @@
+"""Content sniffing: formats and image sizes from the first bytes, as written by real encoders; never from names."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from detector.sniff import ImageHeader, sniff_container, sniff_image, sniff_media
+
+HEAD = 64 * 1024  # what callers read (media.py, the audit, uploads)
+W, H = 37, 21  # not square, odd: a swapped or rounded width/height shows
+
+
+@pytest.fixture(scope="module")
+def rgb() -> np.ndarray:
+    return np.random.default_rng(0).integers(0, 256, (H, W, 3), np.uint8)
+
+
+def pil_bytes(image: np.ndarray, fmt: str, **options: object) -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(image).save(out, fmt, **options)
+    return out.getvalue()
+
+
+def head_of(path: Path) -> bytes:
+    with open(path, "rb") as f:
+        return f.read(HEAD)
+
+
+@pytest.mark.parametrize("ext, fmt", [(".png", "png"), (".jpg", "jpeg"), (".bmp", "bmp"), (".webp", "webp")])
+def test_opencv_images(rgb: np.ndarray, ext: str, fmt: str):
+    ok, data = cv2.imencode(ext, rgb)
+    assert ok
+    head = data.tobytes()
+    assert sniff_image(head) == ImageHeader(fmt, W, H)
+    assert sniff_container(head) == fmt and sniff_media(head) == fmt
+
+
+@pytest.mark.parametrize("fmt, options, name", [
+    ("PNG", {}, "png"),
+    ("JPEG", {}, "jpeg"),
+    ("JPEG", {"progressive": True}, "jpeg"),  # SOF2, not SOF0
+    ("GIF", {}, "gif"),
+    ("BMP", {}, "bmp"),
+    ("WEBP", {"quality": 80}, "webp"),  # VP8 (lossy)
+    ("WEBP", {"lossless": True}, "webp"),  # VP8L
+])
+def test_pil_images(rgb: np.ndarray, fmt: str, options: dict, name: str):
+    head = pil_bytes(rgb, fmt, **options)
+    assert sniff_image(head) == ImageHeader(name, W, H)
+    assert sniff_container(head) == name
+
+
+def test_webp_extended_header(rgb: np.ndarray):
+    # Lossy with alpha is written as VP8X, whose size fields are 24-bit minus one.
+    head = pil_bytes(np.dstack([rgb, rgb[..., :1]]), "WEBP", quality=80)
+    assert head[12:16] == b"VP8X"
+    assert sniff_image(head) == ImageHeader("webp", W, H)
+
+
+def test_jpeg_size_found_behind_large_exif(rgb: np.ndarray):
+    exif = Image.Exif()
+    exif[0x010E] = "x" * 30_000  # ImageDescription: pushes the SOF marker ~30 KB in
+    head = pil_bytes(rgb, "JPEG", exif=exif.tobytes())
+    assert head.index(b"\xff\xc0") > 30_000
+    assert sniff_image(head[:HEAD]) == ImageHeader("jpeg", W, H)
+    # Cut before the SOF: no size, but still recognisably a JPEG for sniff_media.
+    assert sniff_image(head[:20_000]) is None
+    assert sniff_container(head[:20_000]) is None and sniff_media(head[:20_000]) == "jpeg"
+
+
+def test_jpeg_skips_non_frame_markers_and_fill_bytes():
+    # DHT (C4) looks like a SOF by number but is not one; 0xFF fill bytes may precede a marker.
+    dht = b"\xff\xc4" + struct.pack(">H", 8) + b"\x00\x99\x99\x99\x99\x99"
+    sof = b"\xff\xff\xff\xc0" + struct.pack(">HBHHB", 11, 8, 480, 640, 3) + b"\x01\x11\x00"
+    head = b"\xff\xd8" + dht + sof + b"\x00" * 16
+    assert sniff_image(head) == ImageHeader("jpeg", 640, 480)
+
+
+def test_png_size_is_read_without_decoding():
+    # The decompression-bomb case: a few hundred bytes that claim 60000 x 60000 pixels.
+    ihdr = struct.pack(">IIBBBBB", 60000, 50000, 8, 2, 0, 0, 0)
+    chunk = b"IHDR" + ihdr
+    head = b"\x89PNG\r\n\x1a\n" + struct.pack(">I", len(ihdr)) + chunk + struct.pack(">I", zlib.crc32(chunk))
+    assert sniff_image(head) == ImageHeader("png", 60000, 50000)
+
+
+def test_top_down_bmp_height_is_positive(rgb: np.ndarray):
+    head = bytearray(pil_bytes(rgb, "BMP"))
+    head[22:26] = struct.pack("<i", -H)  # a negative height means rows stored top-down
+    assert sniff_image(bytes(head)) == ImageHeader("bmp", W, H)
+
+
+@pytest.mark.parametrize("head", [b"\x89PNG\r\n\x1a\n", b"GIF89a", b"\xff\xd8\xff\xe0", b"RIFF\x00\x00\x00\x00WEBP"])
+def test_truncated_image_headers_have_no_size_but_are_still_media(head: bytes):
+    assert sniff_image(head) is None
+    assert sniff_media(head) is not None
+
+
+def test_tiff_is_media_but_not_a_sized_image(rgb: np.ndarray):
+    head = pil_bytes(rgb, "TIFF")
+    assert sniff_image(head) is None and sniff_container(head) is None
+    assert sniff_media(head) == "tiff"
+
+
+@pytest.mark.parametrize("name, codec, container", [
+    ("clip.mp4", "libx264", "mp4/mov"),
+    ("clip.mov", "libx264", "mp4/mov"),
+    ("clip.mkv", "libx264", "matroska/webm"),
+    ("clip.webm", "libvpx", "matroska/webm"),
+    ("clip.avi", "mpeg4", "avi"),
+    ("clip.flv", "flv", "flv"),
+    ("clip.mpg", "mpeg1video", "mpeg-ps"),
+    ("clip.ts", "mpeg2video", "mpeg-ts"),
+    ("clip.wmv", "wmv2", "asf/wmv"),
+])
+def test_videos_written_by_pyav(tmp_path: Path, video_writer, name: str, codec: str, container: str):
+    frames = [np.full((32, 48, 3), 60 * i, np.uint8) for i in range(3)]
+    head = head_of(video_writer(tmp_path / name, frames, codec=codec))
+    assert sniff_image(head) is None
+    assert sniff_container(head) == container and sniff_media(head) == container
+
+
+def test_demo_clip(demo_clip: Path):
+    assert sniff_container(head_of(demo_clip)) == "mp4/mov"
+
+
+@pytest.mark.parametrize("name, codec, media", [
+    ("clip.m2ts", "mpeg2video", "m2ts"),  # 192-byte packets: a timestamp before each 0x47
+    ("clip.y4m", "rawvideo", "y4m"),
+    ("clip.h264", "libx264", "h26x/mpeg-es"),
+])
+def test_streams_ffmpeg_opens_that_are_not_named_containers(tmp_path: Path, video_writer, name: str, codec: str,
+                                                            media: str):
+    frames = [np.full((32, 48, 3), 60 * i, np.uint8) for i in range(3)]
+    head = head_of(video_writer(tmp_path / name, frames, codec=codec))
+    # The audit and upload check read sniff_container as "a video or image"; these are left to FFmpeg.
+    assert sniff_container(head) is None
+    assert sniff_media(head) == media
+
+
+@pytest.mark.parametrize("head, media", [
+    (b"ID3\x04\x00" + b"\x00" * 64, "mp3"),
+    (b"fLaC\x00\x00\x00\x22" + b"\x00" * 64, "flac"),
+    (b"RIFF\x24\x00\x00\x00WAVEfmt " + b"\x00" * 64, "riff"),
+    (b"OggS\x00\x02" + b"\x00" * 64, "ogg"),
+])
+def test_audio_headers(head: bytes, media: str):
+    assert sniff_media(head) == media
+    assert sniff_image(head) is None
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_random_bytes_are_no_media(seed: int):
+    head = np.random.default_rng(seed).bytes(HEAD)
+    assert sniff_image(head) is None and sniff_container(head) is None and sniff_media(head) is None
+
+
+def test_empty_file(tmp_path: Path):
+    path = tmp_path / "empty.mp4"
+    path.touch()
+    head = head_of(path)
+    assert sniff_image(head) is None and sniff_container(head) is None and sniff_media(head) is None
+
+
+def test_text_file_named_mp4_is_no_media(tmp_path: Path):
+    path = tmp_path / "notes.mp4"
+    path.write_text("this is not a video\n" * 50)
+    head = head_of(path)
+    assert sniff_container(head) is None and sniff_media(head) is None
+
+
+def test_answer_depends_on_bytes_not_on_the_file_name(tmp_path: Path, rgb: np.ndarray):
+    # A PNG saved under a video's name is still a PNG.
+    path = tmp_path / "actually_a_png.mp4"
+    path.write_bytes(pil_bytes(rgb, "PNG"))
+    assert sniff_media(head_of(path)) == "png"
