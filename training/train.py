@@ -234,10 +234,11 @@ def train(config: TrainConfig, *, resume: bool = True, progress: bool = True) ->
     train_ds = FaceCropDataset(train_faces, size=size, faces_per_item=config.faces_per_item, sbi=config.sbi,
                                augment=build_augment(AugmentConfig(strength=config.augment_strength)),
                                seed=config.seed, resolution_match=ResolutionMatch(p=config.resolution_match), **norm)
-    data_summary["sampling"] = stratum_shares(train_ds.labels(), train_ds.sources(), epoch_weights(train_ds, config))
+    weights = epoch_weights(train_ds, config)
+    data_summary["sampling"] = stratum_shares(train_ds.labels(), train_ds.sources(), weights)
     if config.domains is not None:
         data_summary["domains"] = stratum_shares(train_ds.labels(), sample_domains(train_ds.origins(), config.domains),
-                                                 epoch_weights(train_ds, config))
+                                                 weights)
     # Validation: fixed faces, fixed SBI draws, no augmentation.
     val_ds = FaceCropDataset(val_faces, size=size, faces_per_item=config.faces_per_item, sbi=config.sbi,
                              augment=None, seed=config.seed + 1, **norm)
