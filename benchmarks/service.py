@@ -54,7 +54,8 @@ def _media(tmp: Path) -> list[Path]:
 def _start_server(args: argparse.Namespace, token: str, log: Path) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     cmd = [sys.executable, "-m", "pipelines.cli", "serve", "--port", str(port), "--workers", str(args.workers),
-           "--queue", str(args.clients), "--frames", str(args.frames), "--timeout", str(args.seconds)]
+           "--queue", str(args.clients), "--timeout", str(args.seconds),
+           *(("--frames", str(args.frames)) if args.frames else ())]
     with open(log, "wb") as out:
         server = subprocess.Popen(cmd, cwd=REPO, env={**os.environ, "DEEPFAKE_API_TOKENS": token}, stdout=out,
                                   stderr=subprocess.STDOUT)
@@ -121,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=40, help="total requests (half images, half clips)")
     parser.add_argument("--seconds", type=float, default=120.0, help="stop issuing requests after this long")
     parser.add_argument("--workers", type=int, default=2, help="server scan threads")
-    parser.add_argument("--frames", type=int, default=32, help="frames sampled per clip (server and in-process)")
+    parser.add_argument("--frames", type=int, help="frames sampled per clip, server and in-process (default: the card's)")
     args = parser.parse_args(argv)
     token = secrets.token_urlsafe(32)
     with tempfile.TemporaryDirectory() as tmp:

@@ -7,52 +7,29 @@ Example:
     >>> result.verdict, result.fake_probability  # doctest: +SKIP
     ('real', 0.08)
 
-The verdict rules, in order:
-
-1. no face in any sampled frame -> ``no_face`` (reason ``no_face_found``);
-2. faces whose box is smaller than ``min_face_px`` are not evidence; if no other face is left ->
-   ``uncertain`` (``faces_too_small``), with the probability of the small faces still reported;
-3. a video with fewer than ``min_faces`` usable faces -> ``uncertain`` (``too_few_frames``);
-4. most usable faces blurred flat or in profile -> ``uncertain`` (``low_quality``);
-5. a probability within ``uncertain_band`` of the threshold -> ``uncertain`` (``near_threshold``);
-6. else ``fake`` (``above_threshold``) or ``real`` (``below_threshold``).
-
-Person (track) scores aggregate face probabilities with the model card's strategy; the video's
-probability is its most suspicious person's.
+Every setting starts from the model card's scan recipe (:mod:`detector.recipe`); a ``ScanConfig`` states
+only what it overrides. Verdicts come from :func:`detector.judge.judge`, the same function
+``deepfake eval`` uses, so scanning and evaluating a file cannot disagree.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
+from typing import Literal
 
 import numpy as np
 
-from .aggregate import track_score, video_score
 from .classifier import Classifier
-from .errors import DetectorError
-from .faces.extract import Face, FaceConfig, FaceExtractor, drop_short_tracks
-from .media import Frame, MediaLimits, Sampling
+from .errors import file_error
+from .faces.extract import Face, FaceConfig, FaceExtractor
+from .judge import FaceFacts, judge
+from .media import Frame, MediaLimits, Sampling, read_frames
 from .prefetch import Prefetch
-from .results import (
-    ABOVE_THRESHOLD,
-    BELOW_THRESHOLD,
-    FACES_TOO_SMALL,
-    LOW_QUALITY,
-    NEAR_THRESHOLD,
-    NO_FACE_FOUND,
-    TOO_FEW_FRAMES,
-    FaceEvidence,
-    MediaResult,
-    ModelInfo,
-    TimelinePoint,
-    TrackResult,
-)
-
-log = logging.getLogger(__name__)
+from .recipe import SamplingSpec, ScanRecipe, VerdictRules
+from .results import FaceEvidence, MediaResult, ModelInfo, TimelinePoint, TrackResult
 
 
 @dataclass
@@ -70,28 +47,36 @@ class _Extracted:
 
 @dataclass(frozen=True)
 class ScanConfig:
-    """Attributes:
+    """Overrides of the model card's scan recipe; ``None`` keeps the card's value.
+
+    Attributes:
         frames: frames sampled evenly per video.
-        fps: sample at a fixed rate instead.
-        threshold: decision threshold on the calibrated probability (None: the model card's).
-        uncertain_band: half-width of the ``uncertain`` band around the threshold.
-        min_face_px: faces with a shorter box side are not evidence (the default model sees 128 px crops;
-            a 40 px face upscaled 3x carries little of what it looks for).
-        min_faces: usable faces a video needs for a verdict.
-        min_sharpness: faces below this Laplacian variance (at crop size) count as low quality.
-        min_frontalness: faces below this are in profile and count as low quality.
+        fps: sample at a fixed rate instead (wins over ``frames``).
+        threshold: decision threshold on the calibrated probability.
+        uncertain_band, min_face_px, min_faces, min_sharpness, min_frontalness: the verdict rules
+            (:class:`detector.recipe.VerdictRules`).
         limits: media guard rails.
     """
 
-    frames: int = 32
+    frames: int | None = None
     fps: float | None = None
     threshold: float | None = None
-    uncertain_band: float = 0.1
-    min_face_px: float = 40.0
-    min_faces: int = 3
-    min_sharpness: float = 5.0
-    min_frontalness: float = 0.2
+    uncertain_band: float | None = None
+    min_face_px: float | None = None
+    min_faces: int | None = None
+    min_sharpness: float | None = None
+    min_frontalness: float | None = None
     limits: MediaLimits = field(default_factory=MediaLimits)
+
+    def apply(self, recipe: ScanRecipe) -> ScanRecipe:
+        """``recipe`` with these overrides. Naming ``frames`` or ``fps`` replaces the card's sampling."""
+        sampling = recipe.sampling
+        if self.fps is not None:
+            sampling = SamplingSpec(frames=self.frames or sampling.frames, fps=self.fps)
+        elif self.frames is not None:
+            sampling = SamplingSpec(frames=self.frames)
+        rules = {f.name: getattr(self, f.name) for f in fields(VerdictRules) if getattr(self, f.name) is not None}
+        return replace(recipe, sampling=sampling, verdict=replace(recipe.verdict, **rules))
 
 
 class Detector:
@@ -101,14 +86,21 @@ class Detector:
                  face_config: FaceConfig | None = None, providers: Sequence[str] | None = None) -> None:
         self.classifier = classifier
         self.config = config or ScanConfig()
+        card = classifier.card
+        self.recipe = self.config.apply(card.scan)
+        self.aggregation = card.aggregation_spec()
         # Crops must be made exactly as the model was trained: its card's alignment.
-        face_config = face_config or FaceConfig()
+        face_config = face_config or FaceConfig.from_recipe(self.recipe.detection, classifier.align)
         if face_config.align != classifier.align:
             face_config = replace(face_config, align=classifier.align)
         self.faces = FaceExtractor(face_config, providers=providers)
-        card = classifier.card
         self.model = ModelInfo(card.name, card.version, card.sha256)
         self.threshold = self.config.threshold if self.config.threshold is not None else card.threshold
+
+    @property
+    def sampling(self) -> Sampling:
+        """Which frames this detector's scans look at (the card's recipe with the config's overrides)."""
+        return Sampling.from_spec(self.recipe.sampling)
 
     @classmethod
     def load(cls, model: str | os.PathLike[str] | None = None, *, config: ScanConfig | None = None,
@@ -130,8 +122,7 @@ class Detector:
         ``evidence``: keep the crops of this many most suspicious faces in ``result.evidence`` (reports).
         """
         start = time.perf_counter()
-        found = self.faces.extract(path, sampling=Sampling(num_frames=self.config.frames, fps=self.config.fps),
-                                   limits=self.config.limits)
+        found = self.faces.extract(path, sampling=self.sampling, limits=self.config.limits)
         return self._judge(str(path), found.media.kind, list(found.faces), found.n_frames, dict(found.timings), start,
                            evidence=evidence)
 
@@ -156,21 +147,15 @@ class Detector:
         yield from self._finish(pending, evidence)
 
     def _extract_each(self, paths: Iterable[str | os.PathLike[str]]) -> Iterator[_Extracted]:
-        sampling = Sampling(num_frames=self.config.frames, fps=self.config.fps)
+        sampling = self.sampling
         for path in paths:
             start = time.perf_counter()
             try:
                 found = self.faces.extract(path, sampling=sampling, limits=self.config.limits)
-            except DetectorError as exc:
-                yield _Extracted(str(path), time.perf_counter() - start, error=exc.to_dict())
+            except Exception as exc:  # noqa: BLE001 - one broken file must not end the batch (file_error logs it)
+                yield _Extracted(str(path), time.perf_counter() - start, error=file_error(exc, str(path)))
                 continue
-            except Exception as exc:  # one broken file must not end the batch
-                log.debug("unexpected error on %s", path, exc_info=True)
-                yield _Extracted(str(path), time.perf_counter() - start,
-                                 error={"code": "internal_error", "message": f"{type(exc).__name__}: {exc}"})
-                continue
-            faces = self._evidence_faces(list(found.faces), found.n_frames)
-            yield _Extracted(str(path), time.perf_counter() - start, found.media.kind, faces, found.n_frames,
+            yield _Extracted(str(path), time.perf_counter() - start, found.media.kind, list(found.faces), found.n_frames,
                              dict(found.timings))
 
     def _finish(self, batch: list[_Extracted], evidence: int) -> Iterator[MediaResult]:
@@ -182,7 +167,7 @@ class Detector:
         offset = 0
         for item in batch:
             if item.error is not None:
-                yield MediaResult.failed(item.path, item.error, model=self.model, threshold=self.threshold)
+                yield self.failed(item.path, item.error)
                 continue
             n = len(item.faces)
             item.timings["classify"] = per_face * n  # this file's share of the batch
@@ -195,15 +180,35 @@ class Detector:
             offset += n
 
     def scan_frames(self, frames: Sequence[Frame] | Sequence[np.ndarray], *, name: str = "<frames>",
-                    timestamps: Sequence[float] | None = None, evidence: int = 0) -> MediaResult:
-        """Scan decoded RGB frames (``Frame`` objects or ``(H, W, 3)`` uint8 arrays) as one video."""
+                    media: Literal["video", "image"] | None = None, timestamps: Sequence[float] | None = None,
+                    evidence: int = 0) -> MediaResult:
+        """Scan decoded RGB frames (``Frame`` objects or ``(H, W, 3)`` uint8 arrays) as one file.
+
+        ``media``: what the frames came from (default: ``video`` for several frames, ``image`` for one). Frames
+        sampled with :meth:`sample` (by another process, say) and scanned here give exactly :meth:`scan`'s
+        result; pass the ``media`` that :meth:`sample` reported, or a one-frame video is judged as an image.
+        """
         items = [f if isinstance(f, Frame) else Frame(i, float(timestamps[i]) if timestamps else float(i),
                                                      np.asarray(f, np.uint8)) for i, f in enumerate(frames)]
         timings: dict[str, float] = {}
         start = time.perf_counter()
-        faces = list(self.faces.iter_faces(items, timings=timings))
-        return self._judge(name, "video" if len(items) > 1 else "image", faces, len(items), timings, start,
-                           evidence=evidence)
+        faces = self.faces.extract_frames(items, timings=timings)
+        kind = media or ("video" if len(items) > 1 else "image")
+        return self._judge(name, kind, faces, len(items), timings, start, evidence=evidence)
+
+    @staticmethod
+    def sample(path: str | os.PathLike[str], sampling: Sampling, *, limits: MediaLimits | None = None
+               ) -> tuple[Literal["video", "image"], list[Frame]]:
+        """Decode the frames a scan with ``sampling`` (a detector's :attr:`sampling`) would look at, and what the
+        file is. Needs no model: decode on one machine, :meth:`scan_frames` on another. Raises ``MediaError``."""
+        info, frames = read_frames(path, sampling=sampling, limits=limits)
+        return info.kind, frames
+
+    def failed(self, path: str, error: BaseException | dict[str, str], *,
+               media: Literal["video", "image"] | None = None) -> MediaResult:
+        """The ``error`` result of a file that failed (an exception, or its :func:`file_error` record)."""
+        record = error if isinstance(error, dict) else file_error(error, path)
+        return MediaResult.failed(path, record, model=self.model, threshold=self.threshold, media=media)
 
     def scan_image(self, image: np.ndarray, *, name: str = "<image>", evidence: int = 0) -> MediaResult:
         """Scan one decoded ``(H, W, 3)`` uint8 RGB image."""
@@ -211,61 +216,34 @@ class Detector:
 
     # -- verdicts ----------------------------------------------------------------------------------
 
-    def _evidence_faces(self, faces: list[Face], n_frames: int) -> list[Face]:
-        """Faces that count: tracks seen in too few frames are detector noise."""
-        return list(drop_short_tracks(faces, n_frames, self.faces.config.tracker.min_track_faces)[0])
-
     def _judge(self, path: str, kind: str, faces: list[Face], n_frames: int, timings: dict[str, float],
                start: float, *, evidence: int = 0, probs: np.ndarray | None = None) -> MediaResult:
-        """Verdict of one file; ``probs`` are the faces' probabilities when already classified (in a batch)."""
-        cfg = self.config
-        if probs is None:
-            faces = self._evidence_faces(faces, n_frames)
-        if not faces:
-            timings["total"] = time.perf_counter() - start
-            return MediaResult(path=path, media=kind, verdict="no_face", fake_probability=None,
-                               threshold=self.threshold, reasons=(NO_FACE_FOUND,), model=self.model, timings=timings)
-        if probs is None:
+        """Verdict of one file (its faces come from the face stage, short tracks already dropped); ``probs``
+        are the faces' probabilities when already classified (in a batch)."""
+        if faces and probs is None:
             t0 = time.perf_counter()
             probs = self.classifier.predict(np.stack([f.crop for f in faces]))
             timings["classify"] = time.perf_counter() - t0
-        params = dict(self.classifier.card.aggregation)
-        strategy = params.pop("strategy", "mean")
-        usable = np.array([f.quality.size_px >= cfg.min_face_px for f in faces])
-        reasons: list[str] = []
-        if not usable.any():
-            reasons.append(FACES_TOO_SMALL)
-            usable[:] = True  # still report what the small faces say
-        tracks, per_track = [], {}
-        for tid in sorted({f.track_id for f in faces}):
-            idx = [i for i, f in enumerate(faces) if f.track_id == tid]
-            use = [i for i in idx if usable[i]] or idx
-            score = track_score(probs[use], strategy, **params)
-            if any(usable[i] for i in idx):
-                per_track[tid] = score
+        probs = np.zeros(0, np.float32) if probs is None else probs
+        j = judge([FaceFacts.of(f) for f in faces], probs, media=kind, threshold=self.threshold,
+                  rules=self.recipe.verdict, aggregation=self.aggregation)
+        if j.fake_probability is None:
+            timings["total"] = time.perf_counter() - start
+            return MediaResult(path=path, media=kind, verdict="no_face", fake_probability=None,
+                               threshold=self.threshold, reasons=j.reasons, model=self.model, timings=timings)
+        tracks = []
+        for t in j.tracks:
+            idx = t.faces
             largest = max(idx, key=lambda i: faces[i].quality.size_px)
-            tracks.append(TrackResult(tid, faces[idx[0]].timestamp, faces[idx[-1]].timestamp, len(idx), score,
-                                      faces[largest].box, float(np.mean([faces[i].quality.size_px for i in idx]))))
-        probability = video_score(per_track)
-        good = [f for f, u in zip(faces, usable) if u]
-        if kind == "video" and len(good) < cfg.min_faces and FACES_TOO_SMALL not in reasons:
-            reasons.append(TOO_FEW_FRAMES)
-        low = sum(f.quality.sharpness < cfg.min_sharpness or f.quality.frontalness < cfg.min_frontalness for f in good)
-        if low > len(good) / 2:
-            reasons.append(LOW_QUALITY)
-        if abs(probability - self.threshold) < cfg.uncertain_band:
-            reasons.append(NEAR_THRESHOLD)
-        if reasons:
-            verdict = "uncertain"
-        else:
-            verdict = "fake" if probability >= self.threshold else "real"
-            reasons.append(ABOVE_THRESHOLD if verdict == "fake" else BELOW_THRESHOLD)
+            tracks.append(TrackResult(t.track_id, faces[idx[0]].timestamp, faces[idx[-1]].timestamp, len(idx),
+                                      t.fake_probability, faces[largest].box,
+                                      float(np.mean([faces[i].quality.size_px for i in idx]))))
         timeline = tuple(TimelinePoint(f.timestamp, f.track_id, float(p)) for f, p in zip(faces, probs))
         # Most suspicious usable faces first (ties: earlier first), for reports.
-        top = sorted(np.flatnonzero(usable), key=lambda i: (-probs[i], i))[:max(0, evidence)]
+        top = sorted(np.flatnonzero(j.usable), key=lambda i: (-probs[i], i))[:max(0, evidence)]
         kept = tuple(FaceEvidence(faces[i].track_id, faces[i].timestamp, float(probs[i]), faces[i].box, faces[i].crop)
                      for i in top)
         timings["total"] = time.perf_counter() - start
-        return MediaResult(path=path, media=kind, verdict=verdict, fake_probability=float(probability),
-                           threshold=self.threshold, reasons=tuple(reasons), model=self.model, tracks=tuple(tracks),
+        return MediaResult(path=path, media=kind, verdict=j.verdict, fake_probability=j.fake_probability,
+                           threshold=self.threshold, reasons=j.reasons, model=self.model, tracks=tuple(tracks),
                            timeline=timeline, timings=timings, evidence=kept)

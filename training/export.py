@@ -76,6 +76,7 @@ def build_card(*, name: str, version: str, onnx_path: Path, config: TrainConfig,
         mean=tuple(backbone["mean"]), std=tuple(backbone["std"]), align=spec.to_dict(), calibration=calibration,
         threshold=threshold, aggregation=aggregation or {"strategy": "mean"}, training_data=training_data or {},
         licence=licence, metrics=metrics or {}, recipe={"train_config": config.to_dict()}, backbone=backbone,
+        scan=config.scan_recipe(),
     )
 
 

@@ -30,6 +30,7 @@ from torch.utils.data import DataLoader, WeightedRandomSampler
 from detector.config import reject_unknown_keys
 from detector.errors import ConfigError
 from detector.faces.align import AlignSpec
+from detector.recipe import SamplingSpec, ScanRecipe
 
 from .augment import AugmentConfig, build_augment
 from .crops import CachedFaces, CropCache, CropCacheConfig
@@ -83,7 +84,7 @@ class TrainConfig:
     pretrained: bool = False
     align_size: int = 128
     align_margin: float = 0.3
-    frames_per_video: int = 32
+    frames_per_video: int = SamplingSpec.frames
     sbi: bool = True
     source_balance: float = 0.5
     sbi_share: float = 0.5
@@ -130,6 +131,13 @@ class TrainConfig:
     def align_spec(self) -> AlignSpec:
         return AlignSpec(size=self.align_size, margin=self.align_margin)
 
+    def scan_recipe(self) -> ScanRecipe:
+        """The scan recipe the trained model's card records: videos sampled as its training crops were."""
+        return ScanRecipe(sampling=SamplingSpec(frames=self.frames_per_video))
+
+    def crop_cache_config(self) -> CropCacheConfig:
+        return CropCacheConfig.from_recipe(self.scan_recipe(), self.align_spec())
+
 
 @dataclass
 class RunState:
@@ -174,7 +182,7 @@ def prepare_faces(config: TrainConfig, *, progress: bool = True) -> tuple[list[C
 
     items = load_items(config)
     splits = group_split(items, val_fraction=config.val_fraction, seed=config.seed)
-    cache = CropCache(config.cache, CropCacheConfig(align=config.align_spec(), frames_per_video=config.frames_per_video))
+    cache = CropCache(config.cache, config.crop_cache_config())
     counts = cache.build(items, workers=config.workers, progress=progress)
     train = list(cache.iter_faces(splits["train"]))
     val = list(cache.iter_faces(splits["val"]))

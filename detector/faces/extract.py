@@ -20,6 +20,7 @@ import numpy as np
 from ..errors import ConfigError
 from ..media import Frame, MediaInfo, MediaLimits, Sampling, open_media
 from ..prefetch import Prefetch
+from ..recipe import DetectionSpec
 from .align import AlignSpec, align_face
 from .detections import Detections, FaceDetector, create_detector
 from .quality import FaceQuality, face_quality
@@ -44,12 +45,13 @@ class FaceConfig:
         tracker: track-linking settings.
     """
 
+    # The detection defaults are the scan recipe's (``detector.recipe.DetectionSpec``), written once there.
     backend: str = "onnx"
-    detect_long_side: int = 640
-    min_face_size: float = 20.0
-    min_score: float = 0.9
+    detect_long_side: int = DetectionSpec.detect_long_side
+    min_face_size: float = DetectionSpec.min_face_size
+    min_score: float = DetectionSpec.min_score
     batch_frames: int = 8
-    redetect_every: int = 8
+    redetect_every: int = DetectionSpec.redetect_every
     align: AlignSpec = field(default_factory=AlignSpec)
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
 
@@ -60,6 +62,20 @@ class FaceConfig:
             raise ConfigError(f"batch_frames must be >= 1, got {self.batch_frames}")
         if self.redetect_every < 1:
             raise ConfigError(f"redetect_every must be >= 1, got {self.redetect_every}")
+
+    @classmethod
+    def from_recipe(cls, detection: DetectionSpec, align: AlignSpec, **overrides: object) -> FaceConfig:
+        """The face stage a model card's recipe describes (``overrides``: other ``FaceConfig`` fields)."""
+        tracker = replace(TrackerConfig(), min_track_faces=detection.min_track_faces)
+        return cls(detect_long_side=detection.detect_long_side, min_face_size=detection.min_face_size,
+                   min_score=detection.min_score, redetect_every=detection.redetect_every, align=align,
+                   tracker=tracker, **overrides)  # type: ignore[arg-type]
+
+    def detection(self) -> DetectionSpec:
+        """This face stage as a recipe section (what a model trained on its crops records in its card)."""
+        return DetectionSpec(detect_long_side=self.detect_long_side, min_face_size=self.min_face_size,
+                             min_score=self.min_score, redetect_every=self.redetect_every,
+                             min_track_faces=self.tracker.min_track_faces)
 
 
 @dataclass(frozen=True, eq=False)
@@ -309,9 +325,10 @@ class FaceExtractor:
         timings["align"] += time.perf_counter() - t1
         yield from faces
 
-    def extract_frames(self, frames: Sequence[Frame]) -> list[Face]:
+    def extract_frames(self, frames: Sequence[Frame], *, timings: dict[str, float] | None = None) -> list[Face]:
         """Faces of frames the caller already holds (e.g. ``Frame(i, t, rgb_array)``), short tracks dropped."""
-        faces, _ = drop_short_tracks(list(self.iter_faces(frames)), len(frames), self.config.tracker.min_track_faces)
+        faces, _ = drop_short_tracks(list(self.iter_faces(frames, timings=timings)), len(frames),
+                                     self.config.tracker.min_track_faces)
         return list(faces)
 
     def extract(self, path: str | os.PathLike[str], *, sampling: Sampling | None = None,

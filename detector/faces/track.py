@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..recipe import DetectionSpec
+
 
 @dataclass(frozen=True)
 class TrackerConfig:
@@ -29,7 +31,7 @@ class TrackerConfig:
     max_center_distance: float = 0.75
     min_iou: float = 0.3
     max_size_ratio: float = 1.6
-    min_track_faces: int = 2
+    min_track_faces: int = DetectionSpec.min_track_faces  # the scan recipe's default
 
 
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -59,7 +59,7 @@ def get_args_parser() -> argparse.ArgumentParser:
                       help="a model .onnx with its card .json beside it (default: bundled); a new model re-scans "
                            "only the files it has no result for")
     sampling = work.add_mutually_exclusive_group()
-    sampling.add_argument("--frames", type=int, default=32, help="frames sampled evenly per video (default 32)")
+    sampling.add_argument("--frames", type=int, help="frames sampled evenly per video (default: the model card's)")
     sampling.add_argument("--fps", type=float, help="sample at a fixed rate instead")
     work.add_argument("--threshold", type=float, help="decision threshold (default: the model card's)")
     work.add_argument("--providers", nargs="*", help="ONNX Runtime execution providers, in priority order")

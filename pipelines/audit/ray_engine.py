@@ -159,7 +159,7 @@ class RayEngine:
         if split:
             # Half the CPUs decode when there are no GPUs to take the scanning off them.
             self.workers = gpus or max(1, cpus // 2)
-            ds = ds.map_batches(_decode_batch, fn_kwargs={"settings": self.spec.settings}, batch_size=1, num_cpus=1)
+            ds = ds.map_batches(_decode_batch, fn_kwargs={"settings": self.spec.settings.resolved(self.spec.card())}, batch_size=1, num_cpus=1)
             ds = ds.map_batches(_ScanDecodedActor, fn_constructor_kwargs={"spec": self.spec}, batch_size=1,
                                 compute=ray.data.ActorPoolStrategy(size=self.workers), num_cpus=1,
                                 num_gpus=1 if gpus else 0)

@@ -165,7 +165,7 @@ def run_audit(options: AuditOptions, *, stop: StopRequest | None = None,
     model = options.spec.model_info()
     engine = _engine(options)
     with Ledger.open(options.db) as ledger, ledger.exclusive(), stop:
-        analysis_id = ledger.analysis_id(model, options.spec.settings.key())
+        analysis_id = ledger.analysis_id(model, options.spec.settings_key())
         run_id = ledger.start_run(analysis_id, argv=options.argv, engine=engine.name, workers=engine.workers)
         hashed = 0
         index_seconds = scan_seconds = 0.0

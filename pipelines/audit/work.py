@@ -15,12 +15,14 @@ import json
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
 from detector.api import Detector, ScanConfig
-from detector.errors import DetectorError
+from detector.errors import file_error
+from detector.modelcard import ModelCard
 from detector.results import MediaResult, ModelInfo
 
 log = logging.getLogger("deepfake.audit")
@@ -34,9 +36,16 @@ THUMBNAIL_QUALITY = 85
 class ScanSettings:
     """The scan options a stored result depends on (with the model's sha256 they key the ledger)."""
 
-    frames: int = 32
+    frames: int | None = None  # None (and no fps): the model card's sampling
     fps: float | None = None
-    threshold: float | None = None
+    threshold: float | None = None  # None: the model card's
+
+    def resolved(self, card: ModelCard) -> ScanSettings:
+        """The settings spelled out from ``card``'s recipe, so that leaving a default and naming it are the same
+        analysis (and ledgers keyed before the recipe moved into the card keep their results)."""
+        if self.frames is None and self.fps is None:
+            return replace(self, frames=card.scan.sampling.frames, fps=card.scan.sampling.fps)
+        return self
 
     def key(self) -> str:
         """Canonical JSON: equal settings give equal strings."""
@@ -54,14 +63,21 @@ class ScannerSpec:
     settings: ScanSettings = ScanSettings()
     providers: tuple[str, ...] | None = None
 
-    def model_info(self) -> ModelInfo:
-        """The model's identity from its card, without starting ONNX sessions (workers verify the sha256)."""
+    def card(self) -> ModelCard:
+        """The model's card, without starting ONNX sessions (workers verify the sha256)."""
         from detector.classifier import DEFAULT_MODEL
-        from detector.modelcard import ModelCard
 
         onnx = Path(self.model) if self.model is not None else DEFAULT_MODEL
-        card = ModelCard.load(onnx.with_suffix(".json"))
+        return ModelCard.load(onnx.with_suffix(".json"))
+
+    def model_info(self) -> ModelInfo:
+        """The model's identity from its card."""
+        card = self.card()
         return ModelInfo(card.name, card.version, card.sha256)
+
+    def settings_key(self) -> str:
+        """What, with the model's sha256, identifies an analysis in the ledger: the settings as the card fills them."""
+        return self.settings.resolved(self.card()).key()
 
 
 @dataclass(frozen=True)
@@ -150,32 +166,25 @@ class FileScanner:
         return self._finish(item, self._guarded(item, lambda: self.detector.scan(item.path, evidence=1)), start)
 
     def scan_decoded(self, item: WorkItem, decoded: Decoded) -> Outcome:
-        """Scan frames a decode task already sampled (the Ray engine's split)."""
+        """Scan frames a decode task already sampled (the Ray engine's split): the same result as :meth:`scan`."""
         start = time.perf_counter() - decoded.seconds
         if decoded.error is not None:
-            result = MediaResult.failed(item.path, decoded.error, model=self.model, threshold=self.detector.threshold)
-        elif decoded.kind == "video" and len(decoded.frames) < 2:
-            # scan_frames calls one frame an image; Detector.scan judges it as the video it is.
-            return self.scan(item)
+            result = self.detector.failed(item.path, decoded.error)
         else:
-            def judge() -> MediaResult:
-                result = self.detector.scan_frames(decoded.frames, name=item.path, evidence=1)
+            def scan() -> MediaResult:
+                result = self.detector.scan_frames(decoded.frames, name=item.path, media=decoded.kind, evidence=1)
                 timings = {**result.timings, "decode": decoded.seconds,
                            "total": result.timings.get("total", 0.0) + decoded.seconds}
-                return replace(result, media=decoded.kind, timings=timings)
+                return replace(result, timings=timings)
 
-            result = self._guarded(item, judge)
+            result = self._guarded(item, scan)
         return self._finish(item, result, start)
 
-    def _guarded(self, item: WorkItem, scan) -> MediaResult:
+    def _guarded(self, item: WorkItem, scan: Callable[[], MediaResult]) -> MediaResult:
         try:
             return scan()
-        except DetectorError as exc:
-            return MediaResult.failed(item.path, exc.to_dict(), model=self.model, threshold=self.detector.threshold)
-        except Exception as exc:  # the batch boundary: one bad file must not stop the archive
-            log.debug("unexpected error on %s", item.path, exc_info=True)
-            return MediaResult.failed(item.path, {"code": "internal_error", "message": f"{type(exc).__name__}: {exc}"},
-                                      model=self.model, threshold=self.detector.threshold)
+        except Exception as exc:  # noqa: BLE001 - the batch boundary (file_error logs it)
+            return self.detector.failed(item.path, exc)
 
     def _finish(self, item: WorkItem, result: MediaResult, start: float) -> Outcome:
         if not _unchanged(item):
@@ -196,18 +205,17 @@ class Decoded:
 
 
 def decode(item: WorkItem, settings: ScanSettings) -> Decoded:
-    """Open the file and sample its frames exactly as ``Detector.scan`` would."""
-    from detector.media import Sampling, read_frames
+    """Open the file and sample its frames exactly as ``Detector.scan`` would; ``settings`` spelled out from the
+    model card (:meth:`ScanSettings.resolved`), since decode tasks hold no model."""
+    from detector.media import Sampling
+    from detector.recipe import SamplingSpec
 
+    if settings.frames is None and settings.fps is None:
+        raise ValueError("decode needs resolved settings (ScanSettings.resolved(card))")
     start = time.perf_counter()
-    config = settings.scan_config()
+    sampling = Sampling.from_spec(SamplingSpec(frames=settings.frames or SamplingSpec.frames, fps=settings.fps))
     try:
-        info, frames = read_frames(item.path, sampling=Sampling(num_frames=config.frames, fps=config.fps),
-                                   limits=config.limits)
-    except DetectorError as exc:
-        return Decoded(None, error=exc.to_dict(), seconds=time.perf_counter() - start)
-    except Exception as exc:  # the batch boundary, as in FileScanner._guarded
-        log.debug("unexpected error decoding %s", item.path, exc_info=True)
-        return Decoded(None, error={"code": "internal_error", "message": f"{type(exc).__name__}: {exc}"},
-                       seconds=time.perf_counter() - start)
-    return Decoded(info.kind, tuple(frames), seconds=time.perf_counter() - start)
+        kind, frames = Detector.sample(item.path, sampling, limits=settings.scan_config().limits)
+    except Exception as exc:  # noqa: BLE001 - the batch boundary, as in FileScanner._guarded
+        return Decoded(None, error=file_error(exc, item.path), seconds=time.perf_counter() - start)
+    return Decoded(kind, tuple(frames), seconds=time.perf_counter() - start)

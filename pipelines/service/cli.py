@@ -27,7 +27,7 @@ def add_serve_parser(sub: Any) -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--tokens-file", type=Path, help="accepted bearer tokens, one per line ('#' comments)")
     serve.add_argument("--model", type=Path, help="a model .onnx with its card .json beside it (default: bundled)")
-    serve.add_argument("--frames", type=int, default=32, help="frames sampled per video (default 32)")
+    serve.add_argument("--frames", type=int, help="frames sampled per video (default: the model card's)")
     serve.add_argument("--providers", nargs="*", help="ONNX Runtime execution providers, in priority order")
     serve.add_argument("--workers", type=int, default=1, help="scan threads, one model each (default 1)")
     serve.add_argument("--queue", type=int, default=4, help="scans that may wait for a worker before 429 (default 4)")

@@ -40,7 +40,7 @@ class ServiceSettings:
     host: str = "127.0.0.1"
     port: int = 8000
     model: str | None = None
-    frames: int = 32
+    frames: int | None = None  # None: the model card's sampling
     providers: tuple[str, ...] | None = None
     workers: int = 1
     queue_size: int = 4
@@ -65,7 +65,9 @@ class ServiceSettings:
         if any(len(t) < MIN_TOKEN_LENGTH for t in self.tokens):
             raise ConfigError(f"API tokens must be at least {MIN_TOKEN_LENGTH} characters; make one with "
                               "python -c 'import secrets; print(secrets.token_urlsafe(32))'")
-        for name in ("frames", "workers", "max_upload_bytes", "max_jobs", "max_connections"):
+        if self.frames is not None and self.frames < 1:
+            raise ConfigError(f"frames must be >= 1, got {self.frames}")
+        for name in ("workers", "max_upload_bytes", "max_jobs", "max_connections"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.queue_size < 0:

@@ -285,3 +285,15 @@ def test_a_dead_worker_costs_only_its_file(archive):
         if o not in crashed:
             assert o.error_code == EXPECTED_ERRORS.get(o.content_sha256), o.content_sha256
     assert not multiprocessing.active_children()  # the replacement worker was shut down too
+
+
+def test_leaving_frames_to_the_card_is_the_same_analysis_as_naming_them(tiny_model):
+    from pipelines.audit.work import ScannerSpec, ScanSettings
+
+    spec = ScannerSpec(model=str(tiny_model))
+    frames = spec.card().scan.sampling.frames
+    # Ledgers keyed when the default was written into the audit (frames=32) keep their results.
+    assert spec.settings_key() == ScannerSpec(model=str(tiny_model), settings=ScanSettings(frames=frames)).settings_key()
+    assert spec.settings_key() != ScannerSpec(model=str(tiny_model), settings=ScanSettings(frames=frames + 1)
+                                              ).settings_key()
+    assert ScanSettings(fps=2.0).resolved(spec.card()) == ScanSettings(fps=2.0)

@@ -39,16 +39,24 @@ def emitted_codes(files: list[Path]) -> dict[str, set[str]]:
     classes = _error_classes()
     found: dict[str, set[str]] = {}
     for path in files:
-        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        # Module-level string constants (``INTERNAL_ERROR = "internal_error"``) used as a code's value.
+        constants = {t.id: node.value.value for node in tree.body if isinstance(node, ast.Assign)
+                     and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+                     for t in node.targets if isinstance(t, ast.Name)}
+        for node in ast.walk(tree):
             if isinstance(node, ast.Call):
                 name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
                 if name in classes:
                     found.setdefault(classes[name], set()).add(str(path.relative_to(REPO)))
             elif isinstance(node, ast.Dict):
                 for key, value in zip(node.keys, node.values):
-                    if (isinstance(key, ast.Constant) and key.value == "code" and isinstance(value, ast.Constant)
-                            and isinstance(value.value, str)):
-                        found.setdefault(value.value, set()).add(str(path.relative_to(REPO)))
+                    if not (isinstance(key, ast.Constant) and key.value == "code"):
+                        continue
+                    code = (value.value if isinstance(value, ast.Constant) and isinstance(value.value, str)
+                            else constants.get(value.id) if isinstance(value, ast.Name) else None)
+                    if code is not None:
+                        found.setdefault(code, set()).add(str(path.relative_to(REPO)))
     return found
 
 

@@ -52,3 +52,34 @@ def test_alignment_change_makes_a_new_cache(tmp_path):
     c = CropCache(tmp_path, CropCacheConfig(align=AlignSpec(size=64), frames_per_video=8))
     assert len({a.dir, b.dir, c.dir}) == 3
     assert a.dir.name.startswith(AlignSpec(size=64).version)
+
+
+def test_keys_of_existing_caches_do_not_change():
+    # Keys computed by the code that built the ../shared/data caches (before the scan recipe existed): a changed
+    # key would silently rebuild them (the 224 px one takes over an hour on 2 cores).
+    assert CropCacheConfig(align=AlignSpec(size=160)).key() == "align-v1-s160-m0.30-67ab1a6369"
+    assert CropCacheConfig(align=AlignSpec(size=224)).key() == "align-v1-s224-m0.30-65df9842e6"
+    # Settings that were not in the key then enter it when changed.
+    from detector.recipe import DetectionSpec
+
+    changed = CropCacheConfig(align=AlignSpec(size=224), detection=DetectionSpec(min_track_faces=3))
+    assert changed.key() != CropCacheConfig(align=AlignSpec(size=224)).key()
+    assert CropCacheConfig(align=AlignSpec(size=224), max_faces_per_frame=None).key() != changed.key()
+
+
+def test_judge_facts_of_entries_written_before_they_were_cached(tmp_path, items):
+    cache = CropCache(tmp_path / "cache", CropCacheConfig(align=AlignSpec(size=64), frames_per_video=4))
+    cache.build(items[:2], workers=1, progress=False)
+    fresh = cache.load(items[1])
+    assert fresh.kind == "video" and fresh.sharpness is not None
+    # An entry from before: no quality arrays, no media kind. The judge's facts are recomputed alike.
+    path = next(p for p in cache.faces_dir.glob("*.npz") if len(np.load(p)["crops"]) == 4)
+    with np.load(path) as data:
+        old = {k: data[k] for k in data.files if k not in ("sharpness", "frontalness", "kind")}
+    np.savez(path, **old)
+    legacy = cache.load(items[1])
+    assert legacy.kind is None and legacy.media == "video"
+    for a, b in zip(fresh.facts(), legacy.facts()):
+        assert a.track_id == b.track_id and a.size_px == b.size_px and a.sharpness == b.sharpness
+        # Landmarks are cached in crop pixels as float32: frontalness agrees to float32 precision.
+        assert a.frontalness == pytest.approx(b.frontalness, abs=1e-5)
