@@ -31,7 +31,7 @@ from pathlib import Path
 
 import cv2
 
-from detector.demo import load_photo, pan_zoom_frames, write_video
+from detector.outputs.demo import load_photo, pan_zoom_frames, write_video
 from detector.runtime import usable_cores
 from pipelines.audit import AuditOptions, Ledger, ScannerSpec, ScanSettings, run_audit
 

@@ -33,9 +33,9 @@ def _median_seconds(fn, repeats: int) -> float:
 
 def main() -> None:
     from detector.classifier import Classifier
-    from detector.demo import load_photo
     from detector.faces.extract import FaceConfig, FaceExtractor
     from detector.media import Frame
+    from detector.outputs.demo import load_photo
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, help="a model .onnx (default: the bundled one)")

@@ -38,10 +38,11 @@ from typing import Any, Self
 import av
 import numpy as np
 
-from detector.demo import load_photo, pan_zoom_frames
-from detector.faces.detections import Detections, FaceDetector, create_detector
+from detector.faces.backends import create_detector
+from detector.faces.detections import Detections, FaceDetector
 from detector.faces.extract import FaceExtractor, _downscale
 from detector.media import Frame, Sampling, read_frames
+from detector.outputs.demo import load_photo, pan_zoom_frames
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -116,7 +117,7 @@ def print_environment(env: dict[str, Any]) -> None:
 # -- clips -----------------------------------------------------------------------------------------------------
 
 def write_clip(path: Path, *, width: int, height: int, n_frames: int, fps: int, chunk: int = 25) -> Path:
-    """The demo pan/zoom clip, encoded as ``detector.demo.write_video`` does but a chunk of frames at a time.
+    """The demo pan/zoom clip, encoded as ``detector.outputs.demo.write_video`` does but a chunk of frames at a time.
 
     ``pan_zoom_frames`` interpolates zoom and pan linearly over its frames, so rendering frames ``a..b`` with
     the end values of that sub-range gives the same frames as one call for the whole clip, without holding

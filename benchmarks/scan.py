@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         import timm
         import torch
 
-        from detector.faces.detections import create_detector
+        from detector.faces.backends import create_detector
 
         torch.set_num_threads(2)
         naive = (create_detector("facenet", device="cpu"), timm.create_model(card.arch, pretrained=False, num_classes=1).eval())

@@ -32,7 +32,7 @@ import numpy as np
 
 from detector import Detector
 from detector.api import ScanConfig
-from detector.demo import load_photo, pan_zoom_frames, write_video
+from detector.outputs.demo import load_photo, pan_zoom_frames, write_video
 
 REPO = Path(__file__).resolve().parents[1]
 

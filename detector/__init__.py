@@ -30,7 +30,8 @@ from .errors import (
     UnsupportedMediaError,
 )
 from .faces.align import ALIGNMENT_VERSION, AlignSpec, align_face
-from .faces.detections import Detections, create_detector
+from .faces.backends import create_detector
+from .faces.detections import Detections
 from .faces.extract import Face, FaceConfig, FaceExtractor, FacesResult, TrackSummary
 from .faces.quality import FaceQuality
 from .faces.track import FaceTracker, TrackerConfig

@@ -29,7 +29,7 @@ import shutil
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -43,46 +43,124 @@ EXIT_SETUP = 4
 log = logging.getLogger("deepfake")
 
 
-# command -> (module:function taking argv, help); "synth" dispatches on its first argument.
-DELEGATED: dict[str, tuple[str, str]] = {
-    "train": ("training.train:main", "train a classifier from a JSON config (train extra)"),
-    "train-default": ("training.default_model:main", "reproduce the bundled default model (train extra)"),
-    "eval": ("training.evaluate:main", "evaluate an exported model on a labelled dataset (train extra)"),
-    "export": ("training.export:main", "export a checkpoint to ONNX with its model card (train extra)"),
-    "export-mtcnn": ("training.mtcnn_export:main", "re-export facenet-pytorch's MTCNN nets to ONNX (train extra)"),
-    "audit": ("pipelines.audit.cli:main", "audit media archives into a resumable SQLite ledger; audit report | check"),
-    "synth": ("", "make fakes: synth sbi | sbi-video | ae-swap | gan ... (ae-swap, gan: train extra)"),
-}
-SYNTH: dict[str, str] = {
-    "sbi": "training.synth.sbi:main",
-    "ae-swap": "training.synth.ae_swap:main",
-    "gan": "training.synth.gan:main",
-    "sbi-video": "training.synth.sbi_video:main",
-}
+# Commands whose own parsers take the remaining arguments: name -> (run(argv) -> exit code, help). Each imports
+# its module when it runs, so `deepfake scan` never loads torch; a missing extra becomes a clear error.
+Delegate = Callable[[list[str]], "int | None"]
+DELEGATED: dict[str, tuple[Delegate, str]] = {}
+SYNTH: dict[str, Delegate] = {}
+
+
+def delegated(name: str, help_text: str) -> Callable[[Delegate], Delegate]:
+    """Register a delegated subcommand."""
+    def register(run: Delegate) -> Delegate:
+        DELEGATED[name] = (run, help_text)
+        return run
+
+    return register
+
+
+def synth_command(name: str) -> Callable[[Delegate], Delegate]:
+    """Register a ``deepfake synth NAME`` generator."""
+    def register(run: Delegate) -> Delegate:
+        SYNTH[name] = run
+        return run
+
+    return register
+
+
+@delegated("train", "train a classifier from a JSON config (train extra)")
+def _train(argv: list[str]) -> int | None:
+    from training.train import main as run
+
+    return run(argv)
+
+
+@delegated("train-default", "reproduce the bundled default model (train extra)")
+def _train_default(argv: list[str]) -> int | None:
+    from training.default_model import main as run
+
+    return run(argv)
+
+
+@delegated("eval", "evaluate an exported model on a labelled dataset (train extra)")
+def _eval(argv: list[str]) -> int | None:
+    from training.evaluate import main as run
+
+    return run(argv)
+
+
+@delegated("export", "export a checkpoint to ONNX with its model card (train extra)")
+def _export(argv: list[str]) -> int | None:
+    from training.export import main as run
+
+    return run(argv)
+
+
+@delegated("export-mtcnn", "re-export facenet-pytorch's MTCNN nets to ONNX (train extra)")
+def _export_mtcnn(argv: list[str]) -> int | None:
+    from training.mtcnn_export import main as run
+
+    return run(argv)
+
+
+@delegated("audit", "audit media archives into a resumable SQLite ledger; audit report | check")
+def _audit(argv: list[str]) -> int | None:
+    from pipelines.audit.cli import main as run
+
+    return run(argv)
+
+
+@delegated("synth", "make fakes: synth sbi | sbi-video | ae-swap | gan ... (ae-swap, gan: train extra)")
+def _synth(argv: list[str]) -> int | None:
+    from detector.errors import ConfigError
+
+    if not argv or argv[0] not in SYNTH:
+        raise ConfigError(f"usage: deepfake synth {{{','.join(SYNTH)}}} ...")
+    return SYNTH[argv[0]](argv[1:])
+
+
+@synth_command("sbi")
+def _synth_sbi(argv: list[str]) -> int | None:
+    from training.synth.sbi import main as run
+
+    return run(argv)
+
+
+@synth_command("ae-swap")
+def _synth_ae_swap(argv: list[str]) -> int | None:
+    from training.synth.ae_swap import main as run
+
+    return run(argv)
+
+
+@synth_command("gan")
+def _synth_gan(argv: list[str]) -> int | None:
+    from training.synth.gan import main as run
+
+    return run(argv)
+
+
+@synth_command("sbi-video")
+def _synth_sbi_video(argv: list[str]) -> int | None:
+    from training.synth.sbi_video import main as run
+
+    return run(argv)
+
+
+# Top-level packages of the train extra: an ImportError naming one of them means the extra is missing.
+TRAIN_EXTRA_PACKAGES = ("torch", "timm", "albumentations", "sklearn", "facenet_pytorch", "onnx", "scipy", "torchvision")
 
 
 def _run_delegated(argv: list[str]) -> int:
-    import importlib
+    from detector.errors import MissingExtraError
 
-    from detector.errors import ConfigError, MissingExtraError
-
-    command, rest = argv[0], argv[1:]
-    if command == "synth":
-        if not rest or rest[0] not in SYNTH:
-            raise ConfigError(f"usage: deepfake synth {{{','.join(SYNTH)}}} ...")
-        target, rest = SYNTH[rest[0]], rest[1:]
-    else:
-        target = DELEGATED[command][0]
-    module_name, func = target.split(":")
+    run = DELEGATED[argv[0]][0]
     try:
-        module = importlib.import_module(module_name)
+        return int(run(argv[1:]) or 0)
     except ImportError as exc:
-        if exc.name and exc.name.split(".")[0] in ("torch", "timm", "albumentations", "sklearn", "facenet_pytorch",
-                                                    "onnx", "scipy", "torchvision"):
+        if exc.name and exc.name.split(".")[0] in TRAIN_EXTRA_PACKAGES:
             raise MissingExtraError(exc.name, extra="train") from exc
         raise
-    try:
-        return int(getattr(module, func)(rest) or 0)
     except SystemExit as exc:  # their argparse: 2 on usage errors, 0 on --help
         return int(exc.code or 0)
 
@@ -405,7 +483,7 @@ def cmd_scan(args: argparse.Namespace, stdout: TextIO) -> int:
             _write_row(stdout, progress, json.dumps(result.to_dict()) + "\n" if args.json else _scan_row(result))
             progress.update(done, result.path)
     if args.report is not None:  # failed inputs are in it too, with their error
-        from detector.report import write_report
+        from detector.outputs.report import write_report
 
         write_report(kept, args.report, classifier=detector.classifier)
         log.info("wrote %s", args.report)
@@ -449,7 +527,7 @@ def _short(path: str, width: int = 48) -> str:
 
 
 def cmd_demo_clip(args: argparse.Namespace, stdout: TextIO) -> int:
-    from detector.demo import make_demo_clip
+    from detector.outputs.demo import make_demo_clip
 
     path = make_demo_clip(args.path, width=args.width, height=args.height, seconds=args.seconds)
     stdout.write(f"{path}\n")

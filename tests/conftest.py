@@ -14,7 +14,7 @@ import av
 import numpy as np
 import pytest
 
-from detector.demo import load_photo, pan_zoom_frames, write_video
+from detector.outputs.demo import load_photo, pan_zoom_frames, write_video
 
 # albumentations (training tests) otherwise checks PyPI for updates at import.
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")

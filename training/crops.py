@@ -149,7 +149,7 @@ _EXTRACTOR: FaceExtractor | None = None
 
 def _init_worker(config: CropCacheConfig, threads: int) -> None:
     global _EXTRACTOR
-    from detector.faces.detections import create_detector
+    from detector.faces.backends import create_detector
 
     detector = create_detector("onnx", intra_op_threads=threads)
     _EXTRACTOR = FaceExtractor(config.face_config(), detector=detector)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
-
-from ..errors import ConfigError
 
 
 @dataclass(frozen=True, eq=False)
@@ -53,35 +51,3 @@ class FaceDetector(Protocol):
     name: str
 
     def detect(self, images: Sequence[np.ndarray]) -> list[Detections]: ...
-
-
-_BACKENDS: dict[str, Callable[..., FaceDetector]] = {}
-
-
-def register_backend(name: str) -> Callable[[Callable[..., FaceDetector]], Callable[..., FaceDetector]]:
-    def wrap(factory: Callable[..., FaceDetector]) -> Callable[..., FaceDetector]:
-        if name in _BACKENDS:
-            raise ValueError(f"face detector backend {name!r} is already registered")
-        _BACKENDS[name] = factory
-        return factory
-
-    return wrap
-
-
-def backend_names() -> list[str]:
-    return sorted(_BACKENDS)
-
-
-def create_detector(name: str = "onnx", **kwargs: object) -> FaceDetector:
-    """Build a face detector by backend name (``onnx``: no torch; ``facenet``: facenet-pytorch)."""
-    from . import facenet_backend, mtcnn  # noqa: F401  (registers the backends)
-
-    try:
-        factory = _BACKENDS[name]
-    except KeyError:
-        import difflib
-
-        close = difflib.get_close_matches(name, _BACKENDS, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ConfigError(f"unknown face detector backend {name!r} (choose from {backend_names()}){hint}") from None
-    return factory(**kwargs)

@@ -22,7 +22,8 @@ from ..media import Frame, MediaInfo, MediaLimits, Sampling, open_media
 from ..prefetch import Prefetch
 from ..recipe import DetectionSpec
 from .align import AlignSpec, align_face
-from .detections import Detections, FaceDetector, create_detector
+from .backends import create_detector
+from .detections import Detections, FaceDetector
 from .quality import FaceQuality, face_quality
 from .track import FaceTracker, TrackerConfig
 

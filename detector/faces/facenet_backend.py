@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..errors import MissingExtraError
-from .detections import Detections, register_backend
+from .detections import Detections
 
 
 class FacenetMTCNN:
@@ -50,7 +50,6 @@ class FacenetMTCNN:
         return results
 
 
-@register_backend("facenet")
-def _facenet_backend(*, min_face_size: float = 20.0, thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7),
+def facenet_backend(*, min_face_size: float = 20.0, thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7),
                      factor: float = 0.709, device: str | None = None, **_: object) -> FacenetMTCNN:
     return FacenetMTCNN(min_face_size=min_face_size, thresholds=tuple(thresholds), factor=factor, device=device)

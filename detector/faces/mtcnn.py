@@ -26,7 +26,7 @@ import numpy as np
 
 from ..errors import ModelIntegrityError
 from ..runtime import create_session
-from .detections import Detections, register_backend
+from .detections import Detections
 
 MODEL_DIR = Path(str(resources.files("detector") / "models" / "mtcnn"))
 
@@ -410,8 +410,7 @@ class MTCNN:
         return [np.concatenate(parts) for parts in zip(*outs)]
 
 
-@register_backend("onnx")
-def _onnx_backend(*, min_face_size: float = 20.0, thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7),
+def onnx_backend(*, min_face_size: float = 20.0, thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7),
                   factor: float = 0.709, providers: Sequence[str] | None = None,
                   intra_op_threads: int | None = None) -> MTCNN:
     config = MTCNNConfig(min_face_size=min_face_size, thresholds=tuple(thresholds), factor=factor)

@@ -8,7 +8,7 @@ later one walked, so deleted and renamed-away paths drop out; ``all_files`` for 
 * ``jsonl``: a ``{"type": "summary", ...}`` line, then one ``{"type": "file", ...}`` line per file whose
   ``result`` is its full ``MediaResult`` JSON (with the file's own path: duplicates share one scan).
 * ``html``: first "How far to trust this model" (the analysed model's measured accuracy per manipulation
-  family and its licence, from its model card: :func:`detector.report.trust_panel`), then counts by status and
+  family and its licence, from its model card: :func:`detector.outputs.report.trust_panel`), then counts by status and
   verdict, the most suspicious files with their face thumbnails and probabilities, errors by code, throughput
   per run, and the ledger's integrity check.
 """
@@ -159,7 +159,7 @@ def load_report(ledger: Ledger, *, model: str | None = None, all_files: bool = F
     wanted = [f.content_sha256 for f in report.top_suspicious()]
     thumbnails = dict(q(f"SELECT content_sha256, thumbnail FROM scans WHERE analysis_id = ? AND thumbnail IS NOT "
                         f"NULL AND content_sha256 IN ({','.join('?' * len(wanted))})", (analysis_id, *wanted)))
-    from detector.report import bundled_card
+    from detector.outputs.report import bundled_card
 
     if card is not None and card.sha256 != sha256:
         raise ValueError(f"model card {card.name} {card.version} (sha256 {card.sha256[:12]}) is not the card of the "
@@ -192,31 +192,21 @@ def write_jsonl(report: Report, out: TextIO) -> None:
 def _table(title: str, counts: dict[str, Any], headers: tuple[str, str] = ("", "files")) -> str:
     if not counts:
         return f"<h2>{html.escape(title)}</h2><p>none</p>"
-    rows = "".join(f"<tr><td>{html.escape(str(k))}</td><td class=n>{html.escape(str(v))}</td></tr>"
+    rows = "".join(f"<tr><td>{html.escape(str(k))}</td><td class=num>{html.escape(str(v))}</td></tr>"
                    for k, v in counts.items())
     return (f"<h2>{html.escape(title)}</h2><table><tr><th>{headers[0]}</th><th>{headers[1]}</th></tr>"
             f"{rows}</table>")
 
 
-_HEAD = ("<!doctype html><html><head><meta charset=utf-8><title>deepfake audit report</title><style>"
-         "body{font:14px system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:.5em 0}"
-         "td,th{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:middle}td.n{text-align:right}"
-         "img{width:96px;height:96px;display:block}.fake{color:#b00;font-weight:bold}code{font-size:12px}"
-         ".trust{border:2px solid #b7791f;background:#fffaf0;border-radius:6px;padding:4px 12px;margin:1em 0}"
-         ".trust table{background:#fff}td.num,th.num{text-align:right}td.warn{color:#8a4b00;font-size:12px}"
-         ".note{color:#555;font-size:12px}"
-         "</style></head><body>")
-
-
 def write_html(report: Report, out: TextIO) -> None:
-    from detector.report import trust_panel
+    from detector.outputs.html import badge, page
+    from detector.outputs.report import trust_panel
     from detector.results import ModelInfo
 
     s = report.summary()
     model = s["analysis"]["model"]
     e = html.escape
     parts = [
-        _HEAD,
         "<h1>deepfake audit report</h1>",
         (f"<p>Ledger <code>{e(report.ledger)}</code>; model <b>{e(model['name'])} {e(model['version'])}</b> "
          f"(<code>{e(model['sha256'][:12])}</code>), settings <code>{e(json.dumps(s['analysis']['settings']))}"
@@ -235,13 +225,13 @@ def write_html(report: Report, out: TextIO) -> None:
                      "<th>file</th></tr>")
         for f in top:
             jpeg = report.thumbnails.get(f.content_sha256 or "")
-            img = (f"<img alt='most suspicious face' src='data:image/jpeg;base64,{base64.b64encode(jpeg).decode()}'>"
-                   if jpeg else "")
+            img = (f"<img class=thumb alt='most suspicious face' "
+                   f"src='data:image/jpeg;base64,{base64.b64encode(jpeg).decode()}'>" if jpeg else "")
             reasons = ", ".join(f.result["reasons"]) if f.result else ""
             persons = len(f.result["tracks"]) if f.result else 0
-            cls = " class=fake" if f.verdict == "fake" else ""
-            parts.append(f"<tr><td>{img}</td><td class=n>{f.fake_probability:.3f}</td><td{cls}>{e(f.verdict or '')}"
-                         f"</td><td>{e(reasons)}</td><td class=n>{persons}</td><td><code>{e(f.path)}</code></td></tr>")
+            parts.append(f"<tr><td>{img}</td><td class=num>{f.fake_probability:.3f}</td>"
+                         f"<td>{badge(f.verdict) if f.verdict else ''}</td><td>{e(reasons)}</td>"
+                         f"<td class=num>{persons}</td><td><code>{e(f.path)}</code></td></tr>")
         parts.append("</table>")
     else:
         parts.append("<p>none</p>")
@@ -258,15 +248,15 @@ def write_html(report: Report, out: TextIO) -> None:
                  f"{rate} files/s.</p><table><tr><th>run</th><th>started</th><th>status</th><th>engine</th>"
                  "<th>workers</th><th>files seen</th><th>scanned</th><th>seconds</th><th>files/s</th></tr>")
     for r in report.runs:
-        parts.append(f"<tr><td class=n>{r.id}</td><td>{e(r.started_at)}</td><td>{e(r.status)}</td><td>{e(r.engine)}"
-                     f"</td><td class=n>{r.workers}</td><td class=n>{r.files_seen}</td><td class=n>{r.scanned}</td>"
-                     f"<td class=n>{r.scan_seconds:.1f}</td><td class=n>"
+        parts.append(f"<tr><td class=num>{r.id}</td><td>{e(r.started_at)}</td><td>{e(r.status)}</td><td>{e(r.engine)}"
+                     f"</td><td class=num>{r.workers}</td><td class=num>{r.files_seen}</td><td class=num>{r.scanned}</td>"
+                     f"<td class=num>{r.scan_seconds:.1f}</td><td class=num>"
                      f"{'-' if r.rate is None else f'{r.rate:.2f}'}</td></tr>")
     parts.append("</table>")
     integrity = report.integrity
     parts.append("<h2>Ledger integrity</h2><p>" + ("ok" if integrity.ok else "<b>problems:</b> " +
-                                                   e("; ".join(integrity.problems))) + "</p></body></html>\n")
-    out.write("".join(parts))
+                                                   e("; ".join(integrity.problems))) + "</p>")
+    out.write(page("deepfake audit report", parts))
 
 
 WRITERS = {"csv": write_csv, "jsonl": write_jsonl, "html": write_html}

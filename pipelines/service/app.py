@@ -329,3 +329,18 @@ class MetricsMiddleware:
             route = getattr(scope.get("route"), "path", "unmatched")
             self.metrics.observe_request(scope["method"], route, status, time.perf_counter() - start)
 
+
+def write_openapi(argv: list[str] | None = None) -> int:
+    """Write the OpenAPI document to the given path (default: the committed copy, ``doc.COMMITTED``)."""
+    import sys
+
+    argv = sys.argv[1:] if argv is None else argv
+    target = Path(argv[0]) if argv else doc.COMMITTED
+    # Settings only shape runtime limits, not the document; the token is a placeholder that never serves.
+    target.write_text(doc.render(create_app(ServiceSettings(tokens=("x" * 32,)))), encoding="utf-8")
+    print(target)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(write_openapi())

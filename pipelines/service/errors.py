@@ -29,7 +29,7 @@ def error_body(code: str, message: str) -> dict[str, Any]:
     return {"error": {"code": code, "message": message}}
 
 
-# code -> (status, meaning); the README's table is this one.
+# code -> (status, meaning); the table in pipelines/README.md (`deepfake serve`) is this one.
 CODES: dict[str, tuple[int, str]] = {
     "bad_request": (400, "malformed multipart body, or no `file` part"),
     "unauthorized": (401, "missing or wrong bearer token"),

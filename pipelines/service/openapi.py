@@ -3,13 +3,15 @@
 The committed copy, ``pipelines/service/openapi.json``, is what integrators read and what the property-based
 test fuzzes; a test keeps it equal to what the server serves. Regenerate it after changing the API with:
 
-    .venv/bin/python -m pipelines.service.openapi pipelines/service/openapi.json
+    .venv/bin/python -m pipelines.service.app pipelines/service/openapi.json
+
+(The app imports this module for its schemas; the regeneration lives with the app, so neither imports the
+other back.)
 """
 
 from __future__ import annotations
 
 import json
-import sys
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -29,7 +31,7 @@ def _media_result_schema() -> dict[str, Any]:
 
 _ERROR = {
     "type": "object", "required": ["error"], "additionalProperties": False,
-    "description": "Every non-2xx answer that is not a MediaResult. `code` is stable (README: service error codes).",
+    "description": "Every non-2xx answer that is not a MediaResult. `code` is stable (pipelines/README.md: service error codes).",
     "properties": {"error": {"type": "object", "required": ["code", "message"], "additionalProperties": False,
                              "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}},
 }
@@ -109,20 +111,3 @@ def build_openapi(app: Any) -> dict[str, Any]:
 
 def render(app: Any) -> str:
     return json.dumps(build_openapi(app), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Write the OpenAPI document to the given path (default: the committed copy)."""
-    from .app import create_app
-    from .settings import ServiceSettings
-
-    argv = sys.argv[1:] if argv is None else argv
-    target = Path(argv[0]) if argv else COMMITTED
-    # Settings only shape runtime limits, not the document; the token is a placeholder that never serves.
-    target.write_text(render(create_app(ServiceSettings(tokens=("x" * 32,)))), encoding="utf-8")
-    print(target)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

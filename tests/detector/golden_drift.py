@@ -29,9 +29,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from detector.classifier import Classifier
-from detector.demo import load_photo
 from detector.faces.extract import FaceConfig, FaceExtractor
 from detector.media import Frame
+from detector.outputs.demo import load_photo
 
 CROPS = Path(__file__).with_name("golden_crops.npz")
 

@@ -12,7 +12,7 @@ from detector.faces.align import (
     similarity_transform,
     transform_points,
 )
-from detector.faces.detections import create_detector
+from detector.faces.backends import create_detector
 
 
 def test_similarity_transform_recovers_a_known_transform():

@@ -177,7 +177,7 @@ def test_the_crop_tolerance_catches_an_alignment_change(classifier, astronaut):
 
 
 if __name__ == "__main__" and "--write" in sys.argv:
-    from detector.demo import load_photo
+    from detector.outputs.demo import load_photo
 
     clf = Classifier.default()
     stages = face_stage(load_photo("astronaut.png"), load_photo("camera.png"), clf.align)

@@ -220,7 +220,7 @@ def test_as_many_samples_as_frames_returns_every_frame(tmp_path, video_writer, n
 
 
 def test_write_video_accepts_odd_sizes(tmp_path):
-    from detector.demo import write_video
+    from detector.outputs.demo import write_video
 
     path = write_video(tmp_path / "odd.mp4", [np.zeros((361, 641, 3), np.uint8)] * 3)
     info, frames = read_frames(path)

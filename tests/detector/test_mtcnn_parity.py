@@ -8,7 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
-from detector.faces.detections import Detections, create_detector
+from detector.faces.backends import create_detector
+from detector.faces.detections import Detections
 from detector.media import read_frames
 
 pytest.importorskip("facenet_pytorch")

@@ -13,7 +13,7 @@ from detector.faces.mtcnn import MODEL_DIR, MTCNN
 
 
 def test_import_detector_never_imports_torch():
-    code = ("import sys, detector, detector.faces.extract, detector.media, detector.demo; "
+    code = ("import sys, detector, detector.faces.extract, detector.media, detector.outputs.demo; "
             "from detector.faces.extract import FaceExtractor; FaceExtractor(); "
             "bad = [m for m in ('torch', 'facenet_pytorch', 'torchvision', 'timm') if m in sys.modules]; "
             "print(bad); sys.exit(1 if bad else 0)")

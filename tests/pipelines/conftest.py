@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
-from detector.demo import pan_zoom_frames, write_video
+from detector.outputs.demo import pan_zoom_frames, write_video
 
 # Relative paths the walk must record (hidden files, the loop and anything under it must not appear),
 # and what each file holds; files sharing a label share their bytes.

@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from detector.demo import pan_zoom_frames, write_video
+from detector.outputs.demo import pan_zoom_frames, write_video
 from pipelines.cli import EXIT_FAKE, EXIT_INPUT_ERRORS, EXIT_SETUP, main
 
 REPO = Path(__file__).resolve().parents[2]

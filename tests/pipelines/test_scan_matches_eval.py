@@ -1,6 +1,6 @@
 """Issue 4's "done when": ``deepfake scan ../shared/data/eval/videos/*/*.mp4 --json`` gives schema-valid lines
 with real probabilities, and they are the scores ``deepfake eval`` computes for the same videos, so the
-verdicts match the labels at the rate the evaluation (and the README) reports."""
+verdicts match the labels at the rate the evaluation (and detector/models/README.md) reports."""
 
 from __future__ import annotations
 

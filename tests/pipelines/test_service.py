@@ -460,7 +460,7 @@ def test_metrics_count_requests_verdicts_and_latency(server, image_jpg):
 def test_served_openapi_equals_the_committed_one(server):
     served = httpx.get(f"{server.url}/openapi.json").json()
     assert served == json.loads(COMMITTED_OPENAPI.read_text()), (
-        "API changed: regenerate with .venv/bin/python -m pipelines.service.openapi")
+        "API changed: regenerate with .venv/bin/python -m pipelines.service.app")
 
 
 # Property-based: every operation of the committed schema, fuzzed against the live server. Random bytes are never

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 import torch
 
-from detector.demo import pan_zoom_frames
 from detector.errors import ConfigError
 from detector.faces.extract import FaceExtractor
 from detector.media import Frame, Sampling, read_frames
+from detector.outputs.demo import pan_zoom_frames
 from training.synth.ae_swap import (
     AESwapConfig,
     collect_crops,

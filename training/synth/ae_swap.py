@@ -535,7 +535,7 @@ def swap_frame(frame_rgb: np.ndarray, landmarks5: np.ndarray | Sequence[Sequence
 
 
 class _VideoWriter:
-    """Streaming H.264 writer (``detector.demo.write_video`` needs every frame in memory at once)."""
+    """Streaming H.264 writer (``detector.outputs.demo.write_video`` needs every frame in memory at once)."""
 
     def __init__(self, path: Path, rate: Fraction, *, crf: int = 18) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

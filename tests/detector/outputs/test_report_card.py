@@ -13,7 +13,7 @@ import pytest
 
 from detector.classifier import DEFAULT_MODEL
 from detector.modelcard import ModelCard, is_research_only, measured_accuracy
-from detector.report import render_report, trust_panel
+from detector.outputs.report import render_report, trust_panel
 from detector.results import FaceEvidence, MediaResult, ModelInfo
 
 SIZE = 128

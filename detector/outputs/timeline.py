@@ -10,7 +10,7 @@ import math
 from collections.abc import Mapping, Sequence
 from html import escape
 
-from .results import TimelinePoint
+from ..results import TimelinePoint
 
 # Okabe & Ito (2008) colour-blind-safe palette; black last because the threshold line is red-ish.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")

@@ -15,7 +15,7 @@ import av
 import cv2
 import numpy as np
 
-from .errors import MissingExtraError
+from ..errors import MissingExtraError
 
 
 def skimage_photo(name: str = "astronaut.png") -> Path:
@@ -31,7 +31,7 @@ def skimage_photo(name: str = "astronaut.png") -> Path:
 
 def load_photo(name: str = "astronaut.png") -> np.ndarray:
     """A bundled scikit-image photo as ``(H, W, 3)`` uint8 RGB."""
-    from .media import read_frames
+    from ..media import read_frames
 
     _, frames = read_frames(skimage_photo(name))
     return frames[0].image

@@ -6,7 +6,7 @@ threshold, fake/real item counts, on the card's held-out evaluation set), and it
 status; a card without metrics says so instead of showing numbers. Per input: the verdict, the fake
 probability against the threshold, the reasons (or the error), a score timeline per person (inline SVG; a
 score bar for images), and the highest-scoring faces beside an occlusion map of where the model looked:
-the regions that drive its score (:mod:`detector.occlusion`), which is not evidence of manipulation. A
+the regions that drive its score (:mod:`detector.outputs.occlusion`), which is not evidence of manipulation. A
 header names the model and the run date; a summary table links to each input.
 
 Everything is inline (CSS, SVG, images as ``data:`` URIs) and a Content-Security-Policy forbids anything
@@ -31,11 +31,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .classifier import DEFAULT_MODEL, Classifier
-from .errors import ModelIntegrityError
-from .modelcard import Calibration, MeasuredFigures, ModelCard, is_research_only, measured_accuracy
-from .occlusion import occlusion_map, overlay_heatmap
-from .results import (
+from ..classifier import DEFAULT_MODEL, Classifier
+from ..errors import ModelIntegrityError
+from ..modelcard import Calibration, MeasuredFigures, ModelCard, is_research_only, measured_accuracy
+from ..results import (
     ABOVE_THRESHOLD,
     BELOW_THRESHOLD,
     ERROR,
@@ -49,7 +48,9 @@ from .results import (
     MediaResult,
     ModelInfo,
 )
-from .timeline_svg import score_bar_svg, timeline_svg
+from .html import badge, page
+from .occlusion import occlusion_map, overlay_heatmap
+from .timeline import score_bar_svg, timeline_svg
 
 REASON_TEXT = {
     NO_FACE_FOUND: "no face in any sampled frame",
@@ -62,35 +63,8 @@ REASON_TEXT = {
     ERROR: "the file could not be scanned",
 }
 
-CSP_META = ("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; "
-            "style-src 'unsafe-inline'\">")
-
 # JPEG at 90: a 128 px face is ~6 kB instead of ~35 kB as PNG, with no visible loss at report size.
 JPEG_QUALITY = 90
-
-CSS = """
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;max-width:1000px;
- padding:16px 24px;color:#222}
-h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:0 0 6px;word-break:break-all}
-table{border-collapse:collapse;margin:8px 0}th,td{border-bottom:1px solid #ddd;padding:4px 10px;text-align:left}
-td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
-code{font:12px ui-monospace,Menlo,Consolas,monospace;word-break:break-all}
-.badge{display:inline-block;border-radius:4px;padding:1px 8px;font-weight:600;color:#fff;font-size:13px}
-.v-fake{background:#c0392b}.v-real{background:#2e7d32}.v-uncertain{background:#b7791f}
-.v-no_face{background:#6b7280}.v-error{background:#4b2a7b}
-.counts .badge{margin-right:4px}.counts span.count{margin-right:14px}
-.model{background:#f6f6f6;border-radius:6px;padding:8px 12px}.model td{border:0;padding:1px 10px 1px 0}
-section.media{border-top:2px solid #ddd;margin-top:22px;padding-top:14px}
-.reasons li{margin:0}.error{color:#4b2a7b}
-.faces{display:flex;flex-wrap:wrap;gap:14px}
-figure{margin:0;border:1px solid #ddd;border-radius:6px;padding:6px;background:#fafafa}
-figure img{width:160px;height:160px;image-rendering:auto;display:inline-block}
-figcaption{font-size:12px;max-width:330px}.note{color:#555;font-size:12px}
-""" + """
-.trust{border:2px solid #b7791f;background:#fffaf0;border-radius:6px;padding:8px 12px;margin:14px 0}
-.trust h2{margin-bottom:4px}.trust p{margin:4px 0}.trust table{background:#fff}
-.trust td.warn{color:#8a4b00;font-size:12px}
-"""
 
 # A family measured on fewer fakes or reals than this gets a note: its interval is wide and says little.
 FEW_ITEMS = 20
@@ -116,25 +90,19 @@ def render_report(results: Sequence[MediaResult], *, classifier: Classifier | No
             model card table. Without it the faces are shown without heat maps.
         title: page title.
         generated: the run date shown in the header (default: now, UTC).
-        occlusion_patch, occlusion_stride: see :func:`detector.occlusion.occlusion_map`.
+        occlusion_patch, occlusion_stride: see :func:`detector.outputs.occlusion.occlusion_map`.
         card: the model card whose measured accuracy and licence head the report (default: the classifier's;
             without a classifier, the bundled card with the results' model sha256, if there is one).
     """
     generated = generated or datetime.now(UTC)
     panels = _trust_panels(results, classifier, card)
     sections = [_media_section(i, r, classifier, occlusion_patch, occlusion_stride) for i, r in enumerate(results, 1)]
-    return "".join([
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">",
-        # Self-contained by construction, and enforced: only inline styles and data: images may load.
-        CSP_META,
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">",
-        f"<title>{escape(title)}</title><style>{CSS}</style></head><body>",
+    return page(title, [
         f"<header><h1>{escape(title)}</h1>",
         f"<p class=\"note\">Generated {escape(generated.isoformat(timespec='seconds'))} · {len(results)} input(s)</p>",
         _model_block(results, classifier), "</header>",
         # Before any result: how far the model's verdicts can be trusted, from its card.
         *panels, _summary(results), *sections,
-        "</body></html>\n",
     ])
 
 
@@ -175,12 +143,12 @@ def _model_block(results: Sequence[MediaResult], classifier: Classifier | None) 
 
 def _summary(results: Sequence[MediaResult]) -> str:
     counts = Counter(r.verdict for r in results)
-    badges = "".join(f"<span class=\"count\">{_badge(v)} {counts[v]}</span>" for v in VERDICTS)
+    badges = "".join(f"<span class=\"count\">{badge(v)} {counts[v]}</span>" for v in VERDICTS)
     rows = []
     for i, r in enumerate(results, 1):
         note = r.error.get("code", "") if r.error else ", ".join(r.reasons)
         rows.append(f"<tr><td class=\"num\">{i}</td><td><a href=\"#media-{i}\"><code>{escape(r.path)}</code></a></td>"
-                    f"<td>{_badge(r.verdict)}</td><td class=\"num\">{_prob(r.fake_probability)}</td>"
+                    f"<td>{badge(r.verdict)}</td><td class=\"num\">{_prob(r.fake_probability)}</td>"
                     f"<td class=\"num\">{len(r.tracks)}</td><td>{escape(note)}</td></tr>")
     return ("<section class=\"summary\"><h2>Summary</h2>"
             f"<p class=\"counts\">{badges}</p>"
@@ -308,7 +276,7 @@ def _n(n: int | None) -> str:
 
 def _media_section(index: int, r: MediaResult, classifier: Classifier | None, patch: float, stride: float) -> str:
     parts = [f"<section class=\"media\" id=\"media-{index}\">",
-             f"<h2>{index}. {_badge(r.verdict)} <code>{escape(r.path)}</code></h2>"]
+             f"<h2>{index}. {badge(r.verdict)} <code>{escape(r.path)}</code></h2>"]
     kind = escape(r.media or "unknown media")
     if r.fake_probability is not None:
         parts.append(f"<p>P(fake) <b>{_prob(r.fake_probability)}</b> vs threshold {r.threshold:.2f} · {kind} · "
@@ -370,10 +338,6 @@ def _evidence_block(evidence: Sequence[FaceEvidence], classifier: Classifier | N
 
 
 # -- small pieces -----------------------------------------------------------------------------------
-
-
-def _badge(verdict: str) -> str:
-    return f"<span class=\"badge v-{escape(verdict)}\">{escape(verdict)}</span>"
 
 
 def _calibration_text(cal: Calibration) -> str:

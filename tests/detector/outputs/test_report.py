@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 
 from detector import Detector
-from detector.occlusion import occlusion_map, overlay_heatmap, patch_positions, upsample_grid
-from detector.report import render_report, write_report
+from detector.outputs.occlusion import occlusion_map, overlay_heatmap, patch_positions, upsample_grid
+from detector.outputs.report import render_report, write_report
+from detector.outputs.timeline import nice_step
 from detector.results import FaceEvidence, MediaResult, ModelInfo, TimelinePoint, TrackResult
-from detector.timeline_svg import nice_step
 
 SIZE = 128
 
@@ -238,8 +238,8 @@ def test_nice_time_ticks():
 
 
 def test_report_needs_neither_torch_nor_matplotlib():
-    code = ("import sys; import detector.report, detector.occlusion, detector.timeline_svg; "
-            "from detector.report import render_report; render_report([]); "
+    code = ("import sys; import detector.outputs.report, detector.outputs.occlusion, detector.outputs.timeline; "
+            "from detector.outputs.report import render_report; render_report([]); "
             "bad = [m for m in ('torch', 'torchvision', 'timm', 'matplotlib') if m in sys.modules]; "
             "print(bad); sys.exit(1 if bad else 0)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
