@@ -29,7 +29,7 @@ import platform
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -42,7 +42,7 @@ from detector.faces.backends import create_detector
 from detector.faces.detections import Detections, FaceDetector
 from detector.faces.extract import FaceExtractor, _downscale
 from detector.media import Frame, Sampling, read_frames
-from detector.outputs.demo import load_photo, pan_zoom_frames
+from detector.outputs.demo import load_photo, pan_zoom_frames, write_video
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -117,11 +117,11 @@ def print_environment(env: dict[str, Any]) -> None:
 # -- clips -----------------------------------------------------------------------------------------------------
 
 def write_clip(path: Path, *, width: int, height: int, n_frames: int, fps: int, chunk: int = 25) -> Path:
-    """The demo pan/zoom clip, encoded as ``detector.outputs.demo.write_video`` does but a chunk of frames at a time.
+    """The demo pan/zoom clip, written by ``detector.outputs.demo.write_video`` but rendered a chunk of frames at a time.
 
     ``pan_zoom_frames`` interpolates zoom and pan linearly over its frames, so rendering frames ``a..b`` with
     the end values of that sub-range gives the same frames as one call for the whole clip, without holding
-    250 1080p frames (1.5 GB) at once.
+    250 1080p frames (1.5 GB) at once (``write_video`` streams what it is given).
     """
     photo = load_photo()
     zoom, pan = (1.0, 1.35), (-0.08, 0.08)  # pan_zoom_frames' defaults
@@ -129,21 +129,14 @@ def write_clip(path: Path, *, width: int, height: int, n_frames: int, fps: int, 
     def lerp(lo_hi: tuple[float, float], i: int) -> float:
         return lo_hi[0] + (lo_hi[1] - lo_hi[0]) * i / max(1, n_frames - 1)
 
-    with av.open(str(path), mode="w") as out:
-        stream = out.add_stream("libx264", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.options = {"crf": "20", "preset": "veryfast"}
+    def frames() -> Iterator[np.ndarray]:
         for start in range(0, n_frames, chunk):
             last = min(n_frames, start + chunk) - 1
-            frames = pan_zoom_frames(photo, width=width, height=height, n_frames=last - start + 1,
-                                     zoom=(lerp(zoom, start), lerp(zoom, last)),
-                                     pan=(lerp(pan, start), lerp(pan, last)))
-            for image in frames:
-                for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")):
-                    out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-    return path
+            yield from pan_zoom_frames(photo, width=width, height=height, n_frames=last - start + 1,
+                                       zoom=(lerp(zoom, start), lerp(zoom, last)),
+                                       pan=(lerp(pan, start), lerp(pan, last)))
+
+    return write_video(path, frames(), fps=fps)
 
 
 def make_clips(folder: Path, settings: Settings) -> dict[str, Path]:

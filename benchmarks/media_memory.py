@@ -34,7 +34,7 @@ peak = baseline
 t = time.perf_counter()
 with open_media(path) as media:
     n = 0
-    for frame in media.frames(Sampling(num_frames=32, seek_above_s=seek_above)):
+    for frame in media.frames(Sampling(seek_above_s=seek_above)):
         n += 1
         peak = max(peak, rss_mb())
 print(json.dumps({"frames": n, "seconds": time.perf_counter() - t, "peak_rss_mb": peak, "growth_mb": peak - baseline}))

@@ -11,7 +11,7 @@ Its classifier has random weights: only its time is used. Ours: ``Detector.scan`
 copy, batched ONNX classifier). Clips: generated 10 s 1080p and 360p (astronaut pan/zoom, 25 fps), plus up to
 4 ``../shared/data/eval`` videos when present. Prints seconds per clip and the ratios.
 
-    .venv/bin/python benchmarks/scan.py [--skip-naive] [--frames 32] [--repeats 3]
+    .venv/bin/python benchmarks/scan.py [--skip-naive] [--frames N] [--repeats 3]
 
 Then peak memory: ``Detector.scan`` of the 10 s 1080p clip and of a 10-minute 1080p clip (2 fps, so it
 encodes in minutes; what matters is that sampling seeks instead of holding frames), each in a fresh child
@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from detector import Detector
+from detector import Detector, ScanConfig
 from detector.faces.align import align_face
 from detector.media import Sampling, read_frames
 
@@ -71,7 +71,7 @@ def naive_scan(path: Path, frames: int, mtcnn, model, spec, size: int) -> float:
 
 CHILD = """
 import json, resource, sys, time
-from detector import Detector
+from detector import Detector, ScanConfig
 
 def peak_mb():
     # VmHWM: this address space's high-water mark, reset by exec (unlike ru_maxrss). Linux only.
@@ -97,12 +97,13 @@ def peak_rss_scan(path: Path) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--frames", type=int, default=32)
+    parser.add_argument("--frames", type=int, help="frames sampled per clip (default: the model card's)")
     parser.add_argument("--skip-naive", action="store_true", help="no torch / facenet-pytorch")
     parser.add_argument("--repeats", type=int, default=3, help="decode-only and scan runs per clip (medians)")
     parser.add_argument("--long-minutes", type=float, default=10.0, help="length of the memory clip (0: skip)")
     args = parser.parse_args(argv)
-    detector = Detector.load()
+    detector = Detector.load(config=ScanConfig(frames=args.frames))
+    args.frames = detector.sampling.num_frames  # the decode-only baselines sample what the scan samples
     card = detector.classifier.card
     naive = None
     if not args.skip_naive:

@@ -407,39 +407,84 @@ class MediaReader:
 
     # -- decoding ------------------------------------------------------------------------------
 
+    @property
+    def frame_rate(self) -> Fraction | None:
+        """The video stream's exact average frame rate (e.g. 30000/1001); ``None`` for stills or when unknown.
+
+        ``info.fps`` is the same rate as a float; a writer re-encoding every frame needs the exact fraction.
+        """
+        if self.info.kind != "video":
+            return None
+        rate = self._stream.average_rate or self._stream.guessed_rate
+        return Fraction(rate) if rate else None
+
+    @property
+    def frame_count(self) -> int | None:
+        """Frames the stream says it holds, else estimated from duration and rate; ``None`` when neither is known."""
+        if self.info.kind == "image":
+            return 1
+        if self._stream.frames:
+            return int(self._stream.frames)
+        if self.info.duration_s and self.info.fps:
+            return max(1, round(self.info.duration_s * self.info.fps))
+        return None
+
     def frames(self, sampling: Sampling | None = None) -> Iterator[Frame]:
         """Yield sampled frames in time order. Raises ``MediaError`` subclasses on broken input."""
-        sampling = sampling or Sampling()
+        yield from self._checked(self._sampled(sampling or Sampling()), unit="sampled frames")
+
+    def every_frame(self) -> Iterator[Frame]:
+        """Yield every frame of a video in stream order, rotation applied (a still image: its one frame).
+
+        For tools that rewrite a whole video (a face swap re-encodes every frame). Sampling at the stream's rate
+        is not the same: variable-rate footage has stretches faster than the average, whose extra frames a
+        time grid would drop. ``Frame.index`` counts the decoded frames; no ``MediaLimits.max_sampled_frames``
+        cap, since frames stream through and are not held.
+        """
+        if self.info.kind == "image":
+            yield from self.frames()
+            return
+        yield from self._checked(self._every_frame(), unit="frames")
+
+    def _every_frame(self) -> Iterator[Frame]:
+        self._skipping = self._skipped = False
+        self._stream.codec_context.skip_frame = "DEFAULT"
+        for ordinal, frame in enumerate(self._container.decode(self._stream)):
+            yield self._to_frame(frame, ordinal, self._frame_time(frame, ordinal))
+
+    def _checked(self, frames: Iterator[Frame], *, unit: str) -> Iterator[Frame]:
+        """``frames``, with FFmpeg's errors turned into ``MediaError`` subclasses, and none at all an error."""
         spath = str(self.path)
         yielded = 0
-        self._skipping = self._skipped = False
         try:
-            if self.info.kind == "image":
-                gen = iter([self._to_frame(self._first, 0, 0.0)])
-            else:
-                start = float(self._stream.start_time * self._stream.time_base) if self._stream.start_time else 0.0
-                duration = self.info.duration_s
-                if duration is None or duration <= 0:
-                    # Unknown length even after demuxing: take every frame's time as it comes, capped.
-                    gen = self._decode_rate(sampling)
-                else:
-                    targets = sampling.timestamps(start, duration, self.limits)
-                    self._skipping = self._skipped = sampling.skips_nonreference(duration, self.info.fps)
-                    self._stream.codec_context.skip_frame = "NONREF" if self._skipping else "DEFAULT"
-                    if duration >= sampling.seek_above_s:
-                        gen = self._decode_seek(targets)
-                    else:
-                        gen = self._decode_all(targets, tolerance_s=self._tolerance(duration, targets))
-            for frame in gen:
+            for frame in frames:
                 yielded += 1
                 yield frame
         except MediaError:
             raise
         except av.error.FFmpegError as exc:
-            raise CorruptMediaError(f"decoding failed in {spath} after {yielded} sampled frames: {exc}",
-                                    path=spath) from None
+            raise CorruptMediaError(f"decoding failed in {spath} after {yielded} {unit}: {exc}", path=spath) from None
         if yielded == 0:
             raise NoDecodableFramesError(f"no decodable frames in {spath}", path=spath)
+
+    def _sampled(self, sampling: Sampling) -> Iterator[Frame]:
+        self._skipping = self._skipped = False
+        if self.info.kind == "image":
+            yield self._to_frame(self._first, 0, 0.0)
+            return
+        start = float(self._stream.start_time * self._stream.time_base) if self._stream.start_time else 0.0
+        duration = self.info.duration_s
+        if duration is None or duration <= 0:
+            # Unknown length even after demuxing: take every frame's time as it comes, capped.
+            yield from self._decode_rate(sampling)
+            return
+        targets = sampling.timestamps(start, duration, self.limits)
+        self._skipping = self._skipped = sampling.skips_nonreference(duration, self.info.fps)
+        self._stream.codec_context.skip_frame = "NONREF" if self._skipping else "DEFAULT"
+        if duration >= sampling.seek_above_s:
+            yield from self._decode_seek(targets)
+        else:
+            yield from self._decode_all(targets, tolerance_s=self._tolerance(duration, targets))
 
     def _tolerance(self, duration: float, targets: list[float]) -> float:
         # A target may lie at most one slice past the last decodable frame before we call the file

@@ -57,12 +57,9 @@ class FaceConfig:
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
 
     def __post_init__(self) -> None:
-        if self.detect_long_side and self.detect_long_side < 64:
-            raise ConfigError(f"detect_long_side must be 0 or >= 64, got {self.detect_long_side}")
+        self.detection()  # the recipe's checks (detect_long_side, redetect_every, min_track_faces)
         if self.batch_frames < 1:
             raise ConfigError(f"batch_frames must be >= 1, got {self.batch_frames}")
-        if self.redetect_every < 1:
-            raise ConfigError(f"redetect_every must be >= 1, got {self.redetect_every}")
 
     @classmethod
     def from_recipe(cls, detection: DetectionSpec, align: AlignSpec, **overrides: object) -> FaceConfig:

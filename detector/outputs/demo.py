@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
-import av
 import cv2
 import numpy as np
 
 from ..errors import MissingExtraError
+from ..video_writer import VideoWriter
 
 
 def skimage_photo(name: str = "astronaut.png") -> Path:
@@ -58,25 +59,13 @@ def pan_zoom_frames(photo: np.ndarray, *, width: int, height: int, n_frames: int
     return frames
 
 
-def write_video(path: str | os.PathLike[str], frames: list[np.ndarray], *, fps: int = 25, codec: str = "libx264",
+def write_video(path: str | os.PathLike[str], frames: Iterable[np.ndarray], *, fps: int = 25, codec: str = "libx264",
                 pix_fmt: str = "yuv420p", crf: int = 20) -> Path:
-    """Encode RGB frames to a video file with PyAV."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # 4:2:0 chroma needs even sizes: drop an odd last row/column rather than fail in the encoder.
-    h, w = frames[0].shape[0] // 2 * 2, frames[0].shape[1] // 2 * 2
-    with av.open(str(path), mode="w") as out:
-        stream = out.add_stream(codec, rate=fps)
-        stream.width, stream.height, stream.pix_fmt = w, h, pix_fmt
-        if codec == "libx264":
-            stream.options = {"crf": str(crf), "preset": "veryfast"}
+    """Encode RGB frames to a video file (odd sizes lose their last row/column; see :class:`VideoWriter`)."""
+    with VideoWriter(path, fps, codec=codec, pix_fmt=pix_fmt, crf=crf) as writer:
         for image in frames:
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image[:h, :w]), format="rgb24")
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-    return path
+            writer.write(image)
+    return writer.path
 
 
 def make_demo_clip(path: str | os.PathLike[str], *, width: int = 1280, height: int = 720, seconds: float = 4.0,

@@ -5,12 +5,14 @@ carry the blending boundary, colour and sharpness mismatch a face swap leaves, a
 video changes. It runs without torch (numpy + OpenCV + the ONNX face detector), so the README's first
 command can make a fake on a fresh machine with only the ``cpu`` and ``demo`` extras.
 
-Each face keeps the same alteration from frame to frame (the random draw is seeded per face slot, largest
-face first), so the result does not flicker: per-frame noise would be an easier tell than the blending.
+Faces come from the inference face stage (``detector.faces.extract``), so the fakes hold the faces a scan
+finds. Each face keeps the same alteration from frame to frame (the random draw is seeded per face track),
+so the result does not flicker: per-frame noise would be an easier tell than the blending.
 Faces are blended at ``size`` px in the aligned frame (the landmark template of ``detector.faces.align``)
 and warped back with the inverse similarity transform, the mask feathered by the warp.
 
-Face detection on every frame makes this slow (40-50 s for the README's 4 s 720p demo clip on 2 cores), so
+Finding faces in every frame makes this slow (the README's 4 s 720p demo clip: 9.4 s on 2 cores shared with a
+training run, against 26 s with full-resolution detection on every frame before the face stage was used), so
 ``main`` reports progress on stderr: a redrawn line on a terminal, INFO log lines every 10 % otherwise.
 """
 
@@ -19,24 +21,20 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Callable, Sequence
-from fractions import Fraction
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-import av
 import cv2
 import numpy as np
 
 from detector.faces.align import AlignSpec, align_face, alignment_matrix, transform_points
-from detector.faces.mtcnn import MTCNN
+from detector.faces.extract import Face, FaceConfig, FaceExtractor
 
+from .rewrite import ProgressFn, rewrite_faces
 from .sbi import SBIConfig, self_blend
 
 log = logging.getLogger(__name__)
-
-# Called with (frames done, frame count or None when the container does not say); first with 0 frames done.
-ProgressFn = Callable[[int, int | None], None]
 
 
 def blend_frame(frame: np.ndarray, landmarks: np.ndarray, seed: int, *, size: int = 256,
@@ -63,45 +61,19 @@ def blend_video(src: str | Path, dst: str | Path, *, seed: int = 0, size: int = 
                 crf: int = 18, progress: ProgressFn | None = None) -> dict[str, int]:
     """Write ``dst`` (its folder is created): ``src`` with every detected face self-blended.
 
-    Returns frame and face counts. ``progress`` is called once before the first frame and after each one.
+    Faces come from the face stage (:class:`detector.faces.extract.FaceExtractor`, as a scan finds them), those
+    the detector scores below ``min_score`` left alone. Returns frame and face counts. ``progress`` is called
+    once before the first frame and after each one.
     """
-    detector = MTCNN()
-    frames = faces = 0
-    Path(dst).parent.mkdir(parents=True, exist_ok=True)
-    with av.open(str(src)) as inp, av.open(str(dst), mode="w") as out:
-        vin = inp.streams.video[0]
-        rate = vin.average_rate or Fraction(25)
-        total = _frame_count(vin, rate)
-        if progress is not None:
-            progress(0, total)
-        vout = out.add_stream("libx264", rate=rate)
-        vout.width, vout.height = vin.codec_context.width // 2 * 2, vin.codec_context.height // 2 * 2
-        vout.pix_fmt = "yuv420p"
-        vout.options = {"crf": str(crf), "preset": "veryfast"}
-        for av_frame in inp.decode(vin):
-            image = av_frame.to_ndarray(format="rgb24")[:vout.height, :vout.width]
-            [dets] = detector.detect([np.ascontiguousarray(image)])
-            for slot, (score, lm) in enumerate(zip(dets.scores, dets.landmarks)):
-                if score >= min_score:
-                    image, _ = blend_frame(image, lm, seed * 1000 + slot, size=size)
-                    faces += 1
-            for packet in vout.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
-                out.mux(packet)
-            frames += 1
-            if progress is not None:
-                progress(frames, total)
-        for packet in vout.encode():
-            out.mux(packet)
-    return {"frames": frames, "faces": faces}
+    extractor = FaceExtractor(FaceConfig(min_score=min_score, align=AlignSpec(size=size)))
 
+    def blend(image: np.ndarray, faces: Sequence[Face]) -> np.ndarray:
+        for face in faces:
+            image, _ = blend_frame(image, np.asarray(face.landmarks), seed * 1000 + face.track_id, size=size)
+        return image
 
-def _frame_count(stream: av.video.stream.VideoStream, rate: Fraction) -> int | None:
-    """Frames the stream says it holds, else estimated from its duration; ``None`` when neither is known."""
-    if stream.frames:
-        return int(stream.frames)
-    if stream.duration is not None and stream.time_base is not None:
-        return max(1, round(float(stream.duration * stream.time_base * rate)))
-    return None
+    counts = rewrite_faces(src, dst, blend, extractor=extractor, crf=crf, progress=progress)
+    return {"frames": counts.n_frames, "faces": counts.n_faces}
 
 
 class FrameProgress:
@@ -144,6 +116,8 @@ def get_args_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    import av
+
     from detector.errors import DetectorError
 
     args = get_args_parser().parse_args(argv)
@@ -153,7 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     log.info("loading the face detector")
     try:
         counts = blend_video(args.src, args.dst, seed=args.seed, size=args.size, progress=progress)
-    except (DetectorError, av.error.FFmpegError, OSError) as exc:
+    except (DetectorError, av.error.FFmpegError, OSError) as exc:  # FFmpegError: the encoder or muxer failed
         progress.close()
         log.error("%s: cannot make a self-blended video: %s", args.src, exc)
         return 3

@@ -1,3 +1,6 @@
+"""Model cards: round trip through JSON, refusal of unknown / missing / mismatched fields, and calibration.
+Preprocessing (``detector.preprocess``) has its own file, ``test_preprocess.py``."""
+
 from __future__ import annotations
 
 import json
@@ -8,7 +11,7 @@ import pytest
 from detector.errors import ModelIntegrityError
 from detector.faces.align import AlignSpec
 from detector.modelcard import Calibration, ModelCard
-from detector.preprocess import IMAGENET_MEAN, IMAGENET_STD, to_input
+from detector.preprocess import IMAGENET_MEAN, IMAGENET_STD
 
 
 def _card(**kw) -> ModelCard:
@@ -47,14 +50,3 @@ def test_calibration_apply():
     assert cal.apply([4.0])[0] == pytest.approx(1 / (1 + np.exp(-2.0)))
     with pytest.raises(ValueError):
         Calibration(temperature=0.0)
-
-
-def test_to_input_normalises_and_resizes():
-    crops = np.zeros((2, 64, 64, 3), np.uint8)
-    crops[1] = 255
-    x = to_input(crops, size=32)
-    assert x.shape == (2, 3, 32, 32) and x.dtype == np.float32
-    np.testing.assert_allclose(x[0, :, 0, 0], -np.array(IMAGENET_MEAN) / np.array(IMAGENET_STD), rtol=1e-6)
-    np.testing.assert_allclose(x[1, :, 0, 0], (1 - np.array(IMAGENET_MEAN)) / np.array(IMAGENET_STD), rtol=1e-6)
-    with pytest.raises(ValueError):
-        to_input(np.zeros((1, 8, 8, 3), np.float32), size=8)

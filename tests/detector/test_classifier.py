@@ -1,0 +1,129 @@
+"""The ONNX classifier: loads a model with its card (sha256, normalisation, alignment, calibration all from the
+card), batches crops, and refuses broken models with ``ModelIntegrityError``. Runs on the random-weights
+``tiny_model``, so nothing here depends on how good the shipped model is."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+import detector.classifier as classifier_module
+from detector.classifier import Classifier
+from detector.errors import ModelIntegrityError
+from detector.modelcard import Calibration, ModelCard
+from detector.preprocess import to_input
+
+
+@pytest.fixture(scope="module")
+def clf(tiny_model) -> Classifier:
+    return Classifier.load(tiny_model)
+
+
+@pytest.fixture(scope="module")
+def crops() -> np.ndarray:
+    return np.random.default_rng(1).integers(0, 256, (7, 64, 64, 3), dtype=np.uint8)
+
+
+def copy_model(tiny_model, dest, **card_changes):
+    """The tiny model and its card copied to ``dest``, the card changed as asked."""
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copy(tiny_model, dest / "model.onnx")
+    card = replace(ModelCard.load(tiny_model.with_suffix(".json")), **card_changes)
+    card.save(dest / "model.json")
+    return dest / "model.onnx"
+
+
+def test_load_reads_the_card_beside_the_model(clf, tiny_model):
+    assert clf.card == ModelCard.load(tiny_model.with_suffix(".json"))
+    assert clf.align == clf.card.align_spec() and clf.align.size == clf.card.input_size
+    assert clf.path == tiny_model and "CPUExecutionProvider" in clf.providers
+
+
+def test_logits_use_the_cards_normalisation(clf, tiny_model, crops):
+    """Same numbers as running the ONNX file by hand on ``to_input`` with the card's mean/std (the tiny card's
+    0.5/0.5, not the ImageNet defaults)."""
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(tiny_model), providers=["CPUExecutionProvider"])
+    x = to_input(crops, size=64, mean=clf.card.mean, std=clf.card.std)
+    (expected,) = session.run(["logit"], {"input": x})
+    logits = clf.logits(crops)
+    assert logits.shape == (7,) and logits.dtype == np.float32
+    np.testing.assert_allclose(logits, expected.reshape(-1), rtol=1e-5, atol=1e-6)
+    assert not np.allclose(logits, session.run(["logit"], {"input": to_input(crops, size=64)})[0].reshape(-1))
+
+
+@pytest.mark.parametrize("batch_size", [1, 3, 7, 100])
+def test_batching_does_not_change_the_numbers(tiny_model, clf, crops, batch_size):
+    small = Classifier.load(tiny_model, batch_size=batch_size)
+    np.testing.assert_allclose(small.logits(crops), clf.logits(crops), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(small.logits(list(crops)), clf.logits(crops), rtol=1e-5, atol=1e-6)  # a list works
+
+
+def test_crops_of_another_size_are_resized(clf, crops):
+    big = np.repeat(np.repeat(crops, 2, axis=1), 2, axis=2)  # 128 px: every pixel doubled
+    assert clf.logits(big).shape == (7,)
+    np.testing.assert_allclose(clf.logits(big), clf.logits(crops), atol=1e-4)  # area-shrinking undoes the doubling
+
+
+def test_no_crops_no_scores(clf):
+    assert clf.logits(np.zeros((0, 64, 64, 3), np.uint8)).shape == (0,)
+    p = clf.predict([])
+    assert p.shape == (0,) and p.dtype == np.float64
+
+
+def test_predict_applies_the_cards_calibration(tmp_path, tiny_model, clf, crops):
+    p = clf.predict(crops)
+    assert p.dtype == np.float64 and ((p > 0) & (p < 1)).all()
+    np.testing.assert_allclose(p, 1 / (1 + np.exp(-clf.logits(crops).astype(np.float64))), rtol=1e-6)
+    hot = Classifier.load(copy_model(tiny_model, tmp_path, calibration=Calibration(temperature=2.0, bias=0.5)))
+    np.testing.assert_allclose(hot.predict(crops), 1 / (1 + np.exp(-(clf.logits(crops) / 2.0 + 0.5))), rtol=1e-6)
+
+
+def test_explicit_card_path(tmp_path, tiny_model, crops, clf):
+    onnx_path = copy_model(tiny_model, tmp_path / "m", threshold=0.7)
+    card_path = shutil.move(onnx_path.with_suffix(".json"), tmp_path / "elsewhere.json")
+    with pytest.raises(ModelIntegrityError, match="cannot read model card"):
+        Classifier.load(onnx_path)  # nothing beside it
+    loaded = Classifier.load(onnx_path, card_path)
+    assert loaded.card.threshold == 0.7
+
+
+def test_missing_model_is_reported_as_the_model_not_its_card(tmp_path):
+    with pytest.raises(ModelIntegrityError, match="model file not found") as err:
+        Classifier.load(tmp_path / "typo.onnx")
+    assert err.value.path == str(tmp_path / "typo.onnx") and err.value.code == "model_integrity"
+
+
+def test_a_model_that_does_not_match_its_card_is_refused(tmp_path, tiny_model):
+    with pytest.raises(ModelIntegrityError, match="sha256 mismatch"):
+        Classifier.load(copy_model(tiny_model, tmp_path / "a", sha256="0" * 64))
+    card = ModelCard.load(tiny_model.with_suffix(".json"))
+    old_crops = {**card.align, "version": "align-v0-s64-m0.30"}
+    with pytest.raises(ModelIntegrityError, match="retrain"):
+        Classifier.load(copy_model(tiny_model, tmp_path / "b", align=old_crops))
+
+
+def test_a_model_without_a_logit_output_is_refused(tmp_path, tiny_model):
+    onnx = pytest.importorskip("onnx")
+    model = onnx.load(tiny_model)
+    model.graph.output[0].name = "prob"
+    model.graph.node[-1].output[0] = "prob"
+    path = tmp_path / "prob.onnx"
+    onnx.save(model, path)
+    card = replace(ModelCard.load(tiny_model.with_suffix(".json")), sha256=hashlib.sha256(path.read_bytes()).hexdigest())
+    card.save(path.with_suffix(".json"))
+    with pytest.raises(ModelIntegrityError, match="no 'logit' output"):
+        Classifier.load(path)
+
+
+def test_default_is_the_bundled_model(monkeypatch, tmp_path, tiny_model):
+    monkeypatch.setattr(classifier_module, "DEFAULT_MODEL", tmp_path / "gone" / "model.onnx")
+    with pytest.raises(ModelIntegrityError, match="bundled default model is missing"):
+        Classifier.default()
+    monkeypatch.setattr(classifier_module, "DEFAULT_MODEL", tiny_model)
+    assert Classifier.default(batch_size=2).card.name == "tiny-random-test-model"
