@@ -89,6 +89,13 @@ def _eval(argv: list[str]) -> int | None:
     return run(argv)
 
 
+@delegated("robustness", "accuracy under DeeperForensics-style degradations of the media (train extra)")
+def _robustness(argv: list[str]) -> int | None:
+    from training.robustness.cli import main as run
+
+    return run(argv)
+
+
 @delegated("export", "export a checkpoint to ONNX with its model card (train extra)")
 def _export(argv: list[str]) -> int | None:
     from training.export import main as run
