@@ -96,6 +96,13 @@ def _robustness(argv: list[str]) -> int | None:
     return run(argv)
 
 
+@delegated("attack", "white-box FGSM/PGD on the classifier's face crops, both directions (train extra)")
+def _attack(argv: list[str]) -> int | None:
+    from training.robustness.attack_cli import main as run
+
+    return run(argv)
+
+
 @delegated("export", "export a checkpoint to ONNX with its model card (train extra)")
 def _export(argv: list[str]) -> int | None:
     from training.export import main as run

@@ -152,3 +152,18 @@ def test_cli_writes_json_and_plot(tmp_path, items, tiny_model):
     result = json.loads((out / "robustness.json").read_text())
     assert [r["condition"] for r in result["rows"]] == ["clean", "contrast-5"]
     assert (out / "robustness.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_mean_drop_needs_all_seven_types():
+    from training.robustness.harness import Condition
+
+    def rep(auc):
+        return {"item_level": {"n": 4, "auc": auc}, "items": [], "threshold": 0.5, "per_manipulation": {}}
+
+    kinds = list(DEEPERFORENSICS)
+    conditions = [Condition(None, rep(0.9))] + [Condition(Perturbation(k, 3), rep(0.8)) for k in kinds]
+    out = summary(conditions, [])
+    # "video" compares with the clean videos (none here: no drop), the six others drop 0.1.
+    assert out["mean_auc_drop_by_level"] == {} and sum(r["auc_drop"] is not None for r in out["rows"]) == 7
+    out = summary(conditions[:-1] + [Condition(Perturbation("blur", 5), rep(0.7))], [])
+    assert out["mean_auc_drop_by_level"] == {}  # neither level ran all seven types

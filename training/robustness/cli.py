@@ -81,6 +81,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     def progress(name: str, n: int, total: int) -> None:
         if sys.stderr.isatty():
             print(f"\r{name}: {n}/{total}", end="", file=sys.stderr, flush=True)
+        elif n == total:  # logs: one line per condition
+            print(f"{name}: {total} items scanned", file=sys.stderr, flush=True)
 
     conditions = run(detector, items, perturbations, seed=args.seed, progress=progress)
     result = {"model": detector.model.to_dict(), "items": len(items), "seed": args.seed, **summary(conditions, items),
@@ -95,6 +97,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ff = "-" if r["false_fake"] is None else f"{r['false_fake']:.0%}"
         param = "" if r["param"] is None else f"{r['param']:g}"
         print(f"{r['condition']:<16} {param:>7} {r['n'] or 0:>4} {auc:>6} {drop:>6} {ff:>10} {r['no_face'] or 0:>7}")
+    for level, drop in result["mean_auc_drop_by_level"].items():
+        print(f"DeeperForensics level {level}: mean AUC drop over the 7 types {drop:+.3f}")
     print(f"wrote {args.out / 'robustness.json'} and {args.out / 'robustness.png'}")
     return 0
 

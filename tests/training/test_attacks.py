@@ -1,0 +1,60 @@
+"""FGSM / PGD on a small torch classifier: budgets hold, the attack pushes the right way, PGD beats FGSM."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from detector.modelcard import Calibration
+from training.robustness.attacks import Attack, evaluate, logits, perturb
+
+
+class Brightness(torch.nn.Module):
+    """Logit = 8 * (mean brightness - 0.5), in the model's normalised input: a model one can reason about."""
+
+    def forward(self, x):  # x normalised with mean = std = 0.5: pixel = x * 0.5 + 0.5
+        return (8.0 * ((x * 0.5 + 0.5).mean(dim=(1, 2, 3)) - 0.5)).unsqueeze(1)
+
+
+@pytest.fixture
+def crops():
+    rng = np.random.default_rng(0)
+    bright = rng.integers(135, 145, (6, 16, 16, 3)).astype(np.uint8)  # "fake": logit ~ +0.3
+    dark = rng.integers(110, 120, (6, 16, 16, 3)).astype(np.uint8)  # "real": logit ~ -0.4
+    return np.concatenate([bright, dark]), np.array([1] * 6 + [0] * 6)
+
+
+def test_the_budget_holds_and_pixels_stay_in_range(crops):
+    x, y = crops
+    for attack in (Attack.fgsm(4), Attack(eps=4, steps=5)):
+        adv = perturb(Brightness(), x, y, attack)
+        assert adv.dtype == np.uint8 and adv.shape == x.shape
+        assert np.abs(adv.astype(int) - x).max() <= 4 + 1  # eps, plus rounding to uint8
+
+
+def test_attacks_push_each_crop_away_from_its_label(crops):
+    x, y = crops
+    model = Brightness()
+    before = logits(model, x)
+    after = logits(model, perturb(model, x, y, Attack.fgsm(8)))
+    assert (after[y == 1] < before[y == 1]).all()  # evasion: fakes look more real
+    assert (after[y == 0] > before[y == 0]).all()  # framing: reals look more fake
+    assert np.array_equal(perturb(model, x, y, Attack.fgsm(0)), x)
+
+
+def test_results_flip_the_model_with_enough_budget(crops):
+    x, y = crops
+    small, big = (evaluate(Brightness(), x, y, [Attack(eps=e, steps=5)], calibration=Calibration(), threshold=0.5)
+                  for e in (0.5, 16))
+    assert {r.direction for r in big} == {"evasion", "framing"}
+    assert all(r.clean_accuracy == 1.0 for r in big)
+    assert all(r.robust_accuracy == 0.0 and r.success_rate == 1.0 for r in big)  # 16/255 moves the mean past 0.5
+    assert all(r.robust_accuracy == 1.0 for r in small)  # half a grey level cannot
+    assert all(r.mean_linf <= 16 + 1 for r in big)
+
+
+def test_names_and_default_step():
+    assert Attack.fgsm(2).name == "fgsm-eps2" and Attack(eps=2, steps=10).name == "pgd10-eps2"
+    assert Attack(eps=4, steps=10).step_size == pytest.approx(1.0)
