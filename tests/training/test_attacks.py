@@ -58,3 +58,24 @@ def test_results_flip_the_model_with_enough_budget(crops):
 def test_names_and_default_step():
     assert Attack.fgsm(2).name == "fgsm-eps2" and Attack(eps=2, steps=10).name == "pgd10-eps2"
     assert Attack(eps=4, steps=10).step_size == pytest.approx(1.0)
+
+
+def test_adversarial_training_batch_replaces_its_share_within_the_budget(crops):
+    from training.train import adversarial_batch
+
+    x_u8, y_np = crops
+    x = (torch.from_numpy(x_u8).permute(0, 3, 1, 2).float() / 255.0 - 0.5) / 0.5
+    y = torch.from_numpy(y_np.astype(np.float32))
+    model = Brightness()
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+    torch.manual_seed(0)
+    out = adversarial_batch(model, x, y, share=0.5, eps=4.0, mean=(0.5,) * 3, std=(0.5,) * 3, loss_fn=loss_fn)
+    assert out.shape == x.shape
+    changed = (out - x).abs().reshape(len(x), -1).amax(dim=1) * 0.5 * 255  # back to the 0..255 scale
+    assert (changed[:6] > 0).all() and (changed[6:] == 0).all()  # the first half: 6 of 12
+    assert (changed <= 4.0 + 1e-3).all()
+    before = torch.nn.functional.binary_cross_entropy_with_logits(model(x[:6]).reshape(-1), y[:6])
+    after = torch.nn.functional.binary_cross_entropy_with_logits(model(out[:6]).reshape(-1), y[:6])
+    assert after > before
+    assert adversarial_batch(model, x, y, share=0.0, eps=4.0, mean=(0.5,) * 3, std=(0.5,) * 3,
+                             loss_fn=loss_fn) is x
