@@ -79,3 +79,24 @@ def test_adversarial_training_batch_replaces_its_share_within_the_budget(crops):
     assert after > before
     assert adversarial_batch(model, x, y, share=0.0, eps=4.0, mean=(0.5,) * 3, std=(0.5,) * 3,
                              loss_fn=loss_fn) is x
+
+
+def test_attacking_the_photo_changes_only_the_face_within_the_budget(astronaut, tiny_model):
+    from detector.api import Detector
+    from detector.media import Frame
+    from training.robustness.transfer import attack_photo, transfer
+
+    detector = Detector.load(tiny_model)
+    image = np.ascontiguousarray(astronaut)
+    attacked = attack_photo(detector, Brightness(), image, 1, Attack(eps=4, steps=3))
+    assert attacked.shape == image.shape and attacked.dtype == np.uint8
+    change = np.abs(attacked.astype(int) - image).max(axis=2)
+    assert 0 < change.max() <= 4 + 1  # the budget, plus rounding; bilinear warping cannot exceed it
+    ys, xs = np.nonzero(change)
+    face = max(detector.faces.extract_frames([Frame(0, 0.0, image)]), key=lambda f: f.quality.size_px)
+    x1, y1, x2, y2 = face.box
+    side = max(x2 - x1, y2 - y1)  # the crop reaches a margin beyond the box, not across the photo
+    assert xs.min() > x1 - side and xs.max() < x2 + side and ys.min() > y1 - side and ys.max() < y2 + side
+    out = transfer(detector, Brightness(), image, 1, Attack(eps=4, steps=3), jpeg_quality=90)
+    assert out.clean_probability is not None and out.attacked_probability is not None and out.linf > 0
+    assert attack_photo(detector, Brightness(), np.full((200, 300, 3), 90, np.uint8), 1, Attack.fgsm(4)) is None
