@@ -146,10 +146,13 @@ class ScanRecipe:
         reject_unknown_keys(cls, data, what="scan recipe")
         parts: dict[str, Any] = {}
         for f in fields(cls):
-            spec_type = {"sampling": SamplingSpec, "detection": DetectionSpec, "verdict": VerdictRules}[f.name]
+            spec_type = _SECTIONS[f.name]
             section = data.get(f.name) or {}
             if not isinstance(section, Mapping):
                 raise ConfigError(f"scan recipe section {f.name!r} must be an object, got {section!r}")
             reject_unknown_keys(spec_type, section, what=f"scan recipe {f.name}")
             parts[f.name] = spec_type(**section)
         return cls(**parts)
+
+
+_SECTIONS: dict[str, type] = {"sampling": SamplingSpec, "detection": DetectionSpec, "verdict": VerdictRules}

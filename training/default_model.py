@@ -83,12 +83,9 @@ def build(config: TrainConfig, *, eval_data: Sequence[str], eval_split: str | No
     onnx_path, card_path = export(best, out_dir, name=NAME, version=version, calibration=calibration,
                                   extra={"training_data": training_data, "aggregation": {"strategy": "mean"}})
     clf = Classifier.load(onnx_path)
-    from .data import load_dataset
+    from .data import load_datasets
 
-    eval_items = []
-    for spec in eval_data:
-        eval_items.extend(load_dataset(spec, split=eval_split) if str(spec).endswith(".csv") and eval_split
-                          else load_dataset(spec))
+    eval_items = load_datasets(eval_data, split=eval_split)
     metrics: dict[str, Any] = {"validation": report(score_items(clf, val_items, cache_root=config.cache,
                                                                 config=ScanConfig(frames=config.frames_per_video),
                                                                 max_faces_per_frame=TRAIN_FACES_PER_FRAME))}

@@ -188,13 +188,10 @@ def get_args_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from .data import load_dataset
+    from .data import load_datasets
 
     args = get_args_parser().parse_args(argv)
-    items: list[MediaItem] = []
-    for spec in args.data:
-        items.extend(load_dataset(spec, split=args.split) if str(spec).endswith(".csv") and args.split
-                     else load_dataset(spec))
+    items = load_datasets(args.data, split=args.split)
     classifier = Classifier.load(args.model)
     scores = score_items(classifier, items, cache_root=args.cache, config=ScanConfig(frames=args.frames),
                          strategy=args.strategy)

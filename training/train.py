@@ -171,12 +171,9 @@ def _worker_init(worker_id: int) -> None:
 
 
 def load_items(config: TrainConfig):
-    from .data import load_dataset
+    from .data import load_datasets
 
-    items = []
-    for spec in config.data:
-        kwargs = {"split": config.data_split} if str(spec).endswith(".csv") and config.data_split else {}
-        items.extend(load_dataset(spec, **kwargs) if kwargs else load_dataset(spec))
+    items = load_datasets(config.data, split=config.data_split)
     if not items:
         raise ConfigError(f"no media items in {list(config.data)}")
     return items

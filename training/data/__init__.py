@@ -13,6 +13,7 @@ from .adapters import (
     from_folders,
     from_manifest,
     load_dataset,
+    load_datasets,
     parse_label,
 )
 from .items import MediaItem
@@ -30,6 +31,7 @@ __all__ = [
     "group_split",
     "group_unit",
     "load_dataset",
+    "load_datasets",
     "parse_label",
     "summarize",
 ]

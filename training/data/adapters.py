@@ -554,6 +554,16 @@ def detect_layout(spec: str | os.PathLike[str]) -> tuple[str, Path]:
     raise ConfigError(f"cannot tell the dataset layout of {path}\n{SUPPORTED_LAYOUTS}", path=str(path))
 
 
+def load_datasets(specs: Sequence[str | os.PathLike[str]], *, split: str | None = None) -> list[MediaItem]:
+    """Items of several dataset specs, in order; ``split`` selects rows of manifest CSVs (other layouts have no
+    split column and are loaded whole)."""
+    items: list[MediaItem] = []
+    for spec in specs:
+        manifest_split = split if str(spec).endswith(".csv") and split else None
+        items.extend(load_dataset(spec, split=manifest_split) if manifest_split else load_dataset(spec))
+    return items
+
+
 def load_dataset(spec: str | os.PathLike[str], **options: object) -> list[MediaItem]:
     """Load a dataset in any supported layout (see :func:`detect_layout`).
 

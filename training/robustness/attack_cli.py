@@ -45,17 +45,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     from detector.classifier import Classifier
 
     from ..crops import CropCache, CropCacheConfig
-    from ..data import load_dataset
+    from ..data import load_datasets
     from ..export import load_checkpoint
     from .attacks import Attack, evaluate, logits
 
     args = get_args_parser().parse_args(argv)
     classifier = Classifier.default() if args.model is None else Classifier.load(args.model)
     card = classifier.card
-    items = []
-    for spec in args.data:
-        items.extend(load_dataset(spec, split=args.split) if str(spec).endswith(".csv") and args.split
-                     else load_dataset(spec))
+    items = load_datasets(args.data, split=args.split)
     cache = CropCache(args.cache, CropCacheConfig.from_recipe(card.scan, classifier.align, max_faces_per_frame=None))
     cache.build(items, progress=sys.stderr.isatty())
     crops, labels = [], []

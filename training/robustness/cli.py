@@ -64,14 +64,11 @@ def plot(rows: Sequence[dict[str, Any]], path: Path) -> Path:
 def main(argv: Sequence[str] | None = None) -> int:
     from detector.api import Detector
 
-    from ..data import load_dataset
+    from ..data import load_datasets
     from .harness import run, summary
 
     args = get_args_parser().parse_args(argv)
-    items = []
-    for spec in args.data:
-        items.extend(load_dataset(spec, split=args.split) if str(spec).endswith(".csv") and args.split
-                     else load_dataset(spec))
+    items = load_datasets(args.data, split=args.split)
     if args.limit and args.limit < len(items):  # every k-th item: both labels and every source stay in
         step = len(items) / args.limit
         items = [items[int(i * step)] for i in range(args.limit)]

@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from detector.api import Detector
-from detector.errors import file_error
 from detector.media import open_media
 from detector.results import MediaResult
 from detector.video_writer import VideoWriter
@@ -60,14 +59,14 @@ def scan_perturbed(detector: Detector, item: MediaItem, perturbation: Perturbati
             with tempfile.TemporaryDirectory(dir=workdir) as tmp:
                 out = Path(tmp) / "perturbed.mp4"
                 reencode(path, out, crf=int(perturbation.param))
-                return _renamed(detector.scan(out), path)
+                return replace(detector.scan(out), path=path)
         kind, frames = detector.sample(path, detector.sampling, limits=detector.config.limits)
         # One seed per frame, so random types (noise, blocks) differ between frames as real noise does.
         degraded = [perturbation.apply(f.image, seed=seed + i) for i, f in enumerate(frames)]
         timestamps = [f.timestamp for f in frames]
         return detector.scan_frames(degraded, name=path, media=kind, timestamps=timestamps)
-    except Exception as exc:  # noqa: BLE001 - the batch boundary (file_error logs it)
-        return detector.failed(path, file_error(exc, path))
+    except Exception as exc:  # noqa: BLE001 - the batch boundary (Detector.failed -> file_error logs it)
+        return detector.failed(path, exc)
 
 
 def reencode(src: str | Path, dst: str | Path, *, crf: int) -> Path:
@@ -76,12 +75,6 @@ def reencode(src: str | Path, dst: str | Path, *, crf: int) -> Path:
         for frame in media.every_frame():
             writer.write(frame.image)
     return Path(dst)
-
-
-def _renamed(result: MediaResult, path: str) -> MediaResult:
-    from dataclasses import replace
-
-    return replace(result, path=path)
 
 
 def item_score(item: MediaItem, result: MediaResult) -> ItemScore:
