@@ -103,6 +103,13 @@ def _attack(argv: list[str]) -> int | None:
     return run(argv)
 
 
+@delegated("face-evasion", "how much random noise makes the face detector miss the face: no_face (train extra)")
+def _face_evasion(argv: list[str]) -> int | None:
+    from training.robustness.face_evasion_cli import main as run
+
+    return run(argv)
+
+
 @delegated("export", "export a checkpoint to ONNX with its model card (train extra)")
 def _export(argv: list[str]) -> int | None:
     from training.export import main as run

@@ -14,7 +14,8 @@ from detector.api import Detector, ScanConfig
 from detector.media import open_media
 from training.data import MediaItem
 from training.robustness import DEEPERFORENSICS, Perturbation, all_perturbations, run, scan_perturbed, summary
-from training.robustness.harness import reencode
+from training.robustness.harness import on_ticks, reencode
+from training.robustness.perturbations import DFDC, MIX_TYPES, Mix, Reencoding, random_mixes
 
 pytest.importorskip("sklearn")
 
@@ -148,10 +149,14 @@ def test_cli_writes_json_and_plot(tmp_path, items, tiny_model):
     shutil.copy(items[1].path, data / "fake" / "b.mp4")
     out = tmp_path / "out"
     assert main(["--model", str(tiny_model), "--data", str(data), "--types", "contrast", "--levels", "5",
-                 "--out", str(out)]) == 0
+                 "--mixes", "1", "--out", str(out)]) == 0
     result = json.loads((out / "robustness.json").read_text())
-    assert [r["condition"] for r in result["rows"]] == ["clean", "contrast-5"]
+    mix = random_mixes(1, seed=0)[0]  # the CLI draws its mixes from --seed (0 by default)
+    assert [r["condition"] for r in result["rows"]] == ["clean", "contrast-5", mix.name]
+    assert result["rows"][2]["kind"] == "mix" and result["rows"][2]["param"] == mix.param
     assert (out / "robustness.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    html = (out / "robustness.html").read_text()
+    assert "contrast-5" in html and mix.name in html
 
 
 def test_mean_drop_needs_all_seven_types():
@@ -167,3 +172,217 @@ def test_mean_drop_needs_all_seven_types():
     assert out["mean_auc_drop_by_level"] == {} and sum(r["auc_drop"] is not None for r in out["rows"]) == 7
     out = summary(conditions[:-1] + [Condition(Perturbation("blur", 5), rep(0.7))], [])
     assert out["mean_auc_drop_by_level"] == {}  # neither level ran all seven types
+
+
+# -- DFDC's re-encodings -------------------------------------------------------------------------------
+
+
+def test_dfdc_levels_are_codec_types_for_videos_only(photo):
+    assert len(DFDC) == 3 and [p.name for p in all_perturbations(("dfdc",))] == ["dfdc-1", "dfdc-2", "dfdc-3"]
+    assert Perturbation("dfdc", 1).reencoding == Reencoding(23, 15.0, 1.0)
+    assert Perturbation("dfdc", 2).reencoding == Reencoding(28, 15.0, 0.5)  # DFDC's 1/4 area: each side /2
+    assert Perturbation("dfdc", 3).reencoding == Reencoding(33, 15.0, 0.5)
+    assert Perturbation("dfdc", 2).param == "15 fps, sides x0.5, CRF 28"
+    assert Perturbation("video", 4).reencoding == Reencoding(38) and Perturbation("blur", 1).reencoding is None
+    assert Perturbation("dfdc", 3).needs_reencode
+    assert np.array_equal(Perturbation("dfdc", 3).apply(photo), photo)  # acts on the file, not on frames
+    with pytest.raises(ValueError):
+        Perturbation("dfdc", 4)
+    from training.robustness.cli import get_args_parser
+
+    assert get_args_parser().parse_args(["--types", "dfdc", "blur"]).types == ["dfdc", "blur"]
+
+
+@pytest.fixture(scope="module")
+def clip30(tmp_path_factory):
+    """1 s at 30 fps, 320 x 240 of scrolling noise (costly to encode, so a worse encode shows in the size)."""
+    from detector.outputs.demo import write_video
+
+    base = np.random.default_rng(0).integers(0, 256, (240, 320, 3), dtype=np.uint8)
+    return write_video(tmp_path_factory.mktemp("clip30") / "c.mp4", [np.roll(base, 4 * i, axis=1) for i in range(30)],
+                       fps=30)
+
+
+def _frames_and_rate(path):
+    with open_media(path) as media:
+        return [f.image for f in media.every_frame()], media.frame_rate
+
+
+def test_dfdc_reencode_halves_the_rate_and_the_sides(tmp_path, clip30):
+    frames, rate = _frames_and_rate(clip30)
+    assert (len(frames), rate, frames[0].shape) == (30, 30, (240, 320, 3))
+    sizes = {}
+    for level in (1, 2, 3):
+        r = Perturbation("dfdc", level).reencoding
+        out = reencode(clip30, tmp_path / f"dfdc{level}.mp4", crf=r.crf, fps=r.fps, scale=r.scale)
+        frames, rate = _frames_and_rate(out)
+        assert rate == 15 and abs(len(frames) - 15) <= 1, level
+        assert frames[0].shape == ((240, 320, 3) if level == 1 else (120, 160, 3)), level
+        sizes[level] = out.stat().st_size
+    assert sizes[3] < sizes[2] < sizes[1] < clip30.stat().st_size
+
+
+def test_a_source_under_the_rate_keeps_every_frame_and_sides_stay_even(tmp_path):
+    from detector.outputs.demo import write_video
+
+    src = write_video(tmp_path / "ten.mp4", [np.full((202, 246, 3), 10 * i, np.uint8) for i in range(10)], fps=10)
+    frames, rate = _frames_and_rate(reencode(src, tmp_path / "out.mp4", crf=28, fps=15.0, scale=0.5))
+    # 10 fps is under 15: nothing dropped; 246 x 202 halved is 123 x 101, rounded to even sides by the resize.
+    assert rate == 10 and len(frames) == 10 and frames[0].shape == (100, 122, 3)
+
+
+def _ticks(times):
+    from detector.media import Frame
+
+    blank = np.zeros((2, 2, 3), np.uint8)
+    return [round(f.timestamp, 4) for f in on_ticks((Frame(i, t, blank) for i, t in enumerate(times)), 15.0)]
+
+
+def test_frame_dropping_follows_time_not_count():
+    assert len(_ticks([i / 30 for i in range(30)])) == 15  # 30 fps, 1 s: every other frame
+    kept = _ticks([i / 25 for i in range(50)])  # 25 fps, 2 s: 3 frames in 5, not every other one (25)
+    assert len(kept) == 30 and kept[:4] == [0.0, 0.08, 0.16, 0.2]
+    assert len(_ticks([7.5 + i / 30 for i in range(30)])) == 15  # the clock starts at the first frame
+    # Variable rate: a 120 fps burst for 0.5 s (8 ticks), then 10 fps (each frame on a new tick); keeping every
+    # other frame would keep 30 + 3.
+    burst = [i / 120 for i in range(60)] + [0.55 + i / 10 for i in range(5)]
+    assert len(_ticks(burst)) == 8 + 5
+
+
+def test_harness_hands_dfdc_settings_to_the_reencode(tmp_path, items, tiny_model, monkeypatch):
+    from training.robustness import harness
+
+    calls = []
+
+    def fake_reencode(src, dst, **kwargs):  # the settings reach the encoder; the clip itself stays as it is
+        calls.append(kwargs)
+        shutil.copy(src, dst)
+
+    monkeypatch.setattr(harness, "reencode", fake_reencode)
+    detector = Detector.load(tiny_model, config=ScanConfig(frames=4))
+    conditions = run(detector, items[:2], [Perturbation("dfdc", 2)])
+    assert calls == [{"crf": 28, "fps": 15.0, "scale": 0.5}]  # one call: the photo is left out
+    assert conditions[1].name == "dfdc-2" and conditions[1].report["n_items"] == 1
+
+
+# -- mixes ---------------------------------------------------------------------------------------------
+
+
+def test_random_mixes_are_seeded_distinct_and_frame_types_only():
+    mixes = random_mixes(40, seed=3)
+    assert mixes == random_mixes(40, seed=3) and mixes != random_mixes(40, seed=4)
+    assert len({m.name for m in mixes}) == 40  # names key the reports: no two alike
+    assert {len(m.parts) for m in mixes} == {2, 3}
+    for m in mixes:
+        kinds = [p.kind for p in m.parts]
+        assert len(set(kinds)) == len(kinds) and set(kinds) <= set(MIX_TYPES)
+        assert m.kind == "mix" and m.level == max(p.level for p in m.parts) and not m.needs_reencode
+    assert "video" not in MIX_TYPES and "dfdc" not in MIX_TYPES and len(MIX_TYPES) == 6
+    assert random_mixes(0) == []
+    for bad in ((Perturbation("blur", 1),), (Perturbation("blur", 1), Perturbation("blur", 2)),
+                (Perturbation("blur", 1), Perturbation("video", 1)), (Perturbation("blur", 1), Perturbation("dfdc", 1)),
+                tuple(Perturbation(k, 1) for k in MIX_TYPES[:4])):
+        with pytest.raises(ValueError):
+            Mix(bad)
+
+
+def test_a_mix_applies_each_part_in_order(photo):
+    small = np.ascontiguousarray(photo[:256, :256])
+    parts = (Perturbation("blur", 2), Perturbation("noise", 1), Perturbation("contrast", 3))
+    mix = Mix(parts)
+    by_hand = parts[2].apply(parts[1].apply(parts[0].apply(small, seed=5), seed=5), seed=5)
+    out = mix.apply(small, seed=5)
+    assert np.array_equal(out, by_hand) and np.array_equal(out, mix.apply(small, seed=5))
+    assert not np.array_equal(out, mix.apply(small, seed=6))  # the seed reaches the noise
+    assert not np.array_equal(out, parts[2].apply(parts[1].apply(small, seed=5), seed=5))  # blur did act
+    assert (mix.name, mix.level, mix.param) == ("blur-2+noise-1+contrast-3", 3, "blur 9 + noise 0.001 + contrast 0.6")
+
+
+def test_mix_rows_stay_out_of_the_level_means():
+    from training.robustness.harness import Condition
+
+    def rep(auc, items=()):
+        return {"item_level": {"n": 4, "auc": auc}, "items": list(items), "threshold": 0.5, "per_manipulation": {}}
+
+    # Clean videos that rank perfectly, so "video" has a drop too and level 3 has all seven types.
+    videos = [{"label": lb, "score": s, "media": "video"} for lb, s in ((0, 0.1), (0, 0.2), (1, 0.8), (1, 0.9))]
+    conditions = [Condition(None, rep(1.0, videos)), *(Condition(Perturbation(k, 3), rep(0.9)) for k in DEEPERFORENSICS),
+                  Condition(Mix((Perturbation("blur", 3), Perturbation("noise", 1))), rep(0.2)),
+                  Condition(Perturbation("dfdc", 3), rep(0.3))]
+    out = summary(conditions, [])
+    assert out["mean_auc_drop_by_level"] == {"3": pytest.approx(0.1)}  # the mix (drop 0.8) and dfdc stay out
+    mix_row, dfdc_row = out["rows"][-2:]
+    assert (mix_row["condition"], mix_row["kind"], mix_row["level"]) == ("blur-3+noise-1", "mix", 3)
+    assert mix_row["param"] == "blur 13 + noise 0.001" and mix_row["auc_drop"] == pytest.approx(0.8)
+    assert dfdc_row["auc_drop"] == pytest.approx(0.7)  # against the clean videos
+
+
+def test_harness_runs_a_mix_like_a_perturbation(items, tiny_model, tmp_path, astronaut):
+    detector = Detector.load(tiny_model, config=ScanConfig(frames=4))
+    mix = Mix((Perturbation("flip", 1), Perturbation("contrast", 2)))
+    mixed = tmp_path / "mixed.png"
+    cv2.imwrite(str(mixed), cv2.cvtColor(mix.apply(astronaut), cv2.COLOR_RGB2BGR))
+    via_harness = scan_perturbed(detector, items[0], mix)
+    assert via_harness.fake_probability == pytest.approx(detector.scan(mixed).fake_probability, abs=1e-6)
+    conditions = run(detector, items[:2], [mix])
+    assert conditions[1].name == "flip-1+contrast-2" and conditions[1].report["n_items"] == 2
+
+
+# -- the HTML view -------------------------------------------------------------------------------------
+
+
+def _result(conditions=("clean", "blur-3", "blur-3+noise-1", "dfdc-2"), mean_drop=None, model="tiny"):
+    rows = []
+    for i, name in enumerate(conditions):
+        kind = None if name == "clean" else "mix" if "+" in name else name.split("-")[0]
+        rows.append({"condition": name, "kind": kind, "level": None if kind is None else 3,
+                     "param": None if kind is None else 13 if kind == "blur" else f"{name} settings",
+                     "n": 4, "auc": 0.9 - 0.1 * i, "auc_95ci": [0.5, 1.0], "auc_drop": 0.1 * i, "false_fake": 0.25,
+                     "n_real": 2, "no_face": i, "errors": 0, "verdicts": {}, "families": {}})
+    return {"model": {"name": model, "version": "1", "sha256": "ab" * 32}, "items": 4, "seed": 0, "threshold": 0.5,
+            "rows": rows, "mean_auc_drop_by_level": mean_drop if mean_drop is not None else {"3": 0.04, "5": 0.2}}
+
+
+def test_html_lists_every_condition_and_marks_the_targets(html_cells):
+    from detector.outputs.html import CSP
+    from training.robustness.report_html import render
+
+    html = render(_result(), png=b"\x89PNG\r\n\x1a\n and the rest")
+    cells = html_cells(html)
+    table = {row[0]: row for row in cells.rows if row}
+    for name in ("clean", "blur-3", "blur-3+noise-1", "dfdc-2"):
+        assert name in table, name
+    assert table["blur-3"][1:7] == ["blur", "13", "4", "0.800", "[0.500, 1.000]", "+0.100"]
+    assert table["dfdc-2"][2] == "dfdc-2 settings"
+    # Level 3: 0.04 <= 0.05 met; level 5: 0.20 > 0.10 unmet.
+    assert table["3"][1:] == ["+0.040", "≤ 0.05", "met"] and table["5"][1:] == ["+0.200", "≤ 0.10", "unmet"]
+    # The CSP lets images in from data: URIs only, so the plot is embedded, and linked as the file beside it.
+    assert "img-src data:" in CSP and "<img src=\"data:image/png;base64,iVBORw0KGgo" in html
+    assert "href=\"robustness.png\"" in html
+    only_3 = {row[0]: row for row in html_cells(render(_result(mean_drop={"3": 0.07}))).rows if row}
+    assert only_3["3"][-1] == "unmet" and only_3["5"][-1] == "not measured"
+
+
+def test_html_escapes_names(html_cells):
+    from training.robustness.report_html import render
+
+    evil = "<script>alert(1)</script>"
+    html = render(_result(conditions=("clean", evil), model="<img src=x onerror=alert(1)>"))
+    assert "<script>" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;" in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert any(row and row[0] == evil for row in html_cells(html).rows)  # shown as text, as written
+
+
+def test_render_rewrites_the_views_from_the_json_alone(tmp_path, capsys):
+    from training.robustness.cli import main
+
+    (tmp_path / "robustness.json").write_text(json.dumps(_result()))
+    assert main(["--render", str(tmp_path)]) == 0  # no --data, no --out: nothing is scanned
+    png = (tmp_path / "robustness.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    html = (tmp_path / "robustness.html").read_text()
+    import base64
+
+    assert base64.b64encode(png).decode() in html and "blur-3+noise-1" in html
+    with pytest.raises(SystemExit):
+        main(["--types", "blur"])  # without --render, --data and --out are required

@@ -1,9 +1,14 @@
 """``deepfake robustness``: how the scan's accuracy holds up under everyday degradations.
 
     deepfake robustness --data ../shared/data/MANIFEST.csv --split eval --levels 3 5 --out runs/robustness
+    deepfake robustness --data ... --types dfdc --mixes 10 --out runs/robustness-dfdc
+    deepfake robustness --render runs/robustness
 
-Writes ``robustness.json`` (every condition's figures and every item's score) and ``robustness.png`` (AUC by
-level, one line per type), and prints one row per condition.
+Writes ``robustness.json`` (every condition's figures and every item's score), ``robustness.png`` (AUC by
+level, one line per type, mixes as crosses at their strongest part's level) and ``robustness.html`` (the
+table, the per-level targets and the plot), and prints one row per condition. ``--mixes N`` adds N random
+mixes of 2-3 DeeperForensics frame types at random levels (drawn from ``--seed``, whatever ``--levels``
+says). ``--render DIR`` rewrites the PNG and HTML from ``DIR/robustness.json`` without scanning anything.
 """
 
 from __future__ import annotations
@@ -15,26 +20,32 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .perturbations import DEEPERFORENSICS, PARAMETERS, all_perturbations
+from .perturbations import DEEPERFORENSICS, PARAMETERS, all_perturbations, random_mixes
+
+JSON_NAME, PNG_NAME, HTML_NAME = "robustness.json", "robustness.png", "robustness.html"
 
 
 def get_args_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="deepfake robustness", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, help="model .onnx with its card beside it (default: bundled)")
-    parser.add_argument("--data", nargs="+", required=True, help="dataset specs (manifest CSV or folders)")
+    # Required unless --render (checked in main: argparse cannot say "one of these modes").
+    parser.add_argument("--data", nargs="+", help="dataset specs (manifest CSV or folders)")
     parser.add_argument("--split", help="manifest split to use (e.g. eval)")
     parser.add_argument("--types", nargs="+", choices=sorted(PARAMETERS), default=list(DEEPERFORENSICS),
-                        help="perturbation types (default: DeeperForensics' seven)")
+                        help="perturbation types (default: DeeperForensics' seven; dfdc: DFDC's re-encodings)")
     parser.add_argument("--levels", nargs="+", type=int, help="levels to run (default: all a type has)")
+    parser.add_argument("--mixes", type=int, default=0, help="add N random mixes of 2-3 frame types (default 0)")
     parser.add_argument("--limit", type=int, help="use N items spread evenly over the set (quick looks)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, required=True, help="directory for robustness.json and .png")
+    parser.add_argument("--out", type=Path, help="directory for robustness.json, .png and .html")
+    parser.add_argument("--render", type=Path, metavar="DIR",
+                        help="only rewrite DIR's robustness.png and .html from its robustness.json (no scan)")
     return parser
 
 
 def plot(rows: Sequence[dict[str, Any]], path: Path) -> Path:
-    """AUC against level, one line per type, the clean AUC as a dashed line."""
+    """AUC against level, one line per type, mixes as crosses, the clean AUC as a dashed line."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -42,10 +53,14 @@ def plot(rows: Sequence[dict[str, Any]], path: Path) -> Path:
 
     clean = next(r["auc"] for r in rows if r["kind"] is None)
     fig, ax = plt.subplots(figsize=(7, 4.2), dpi=120)
-    for kind in dict.fromkeys(r["kind"] for r in rows if r["kind"] is not None):
+    for kind in dict.fromkeys(r["kind"] for r in rows if r["kind"] not in (None, "mix")):
         pts = sorted((r["level"], r["auc"]) for r in rows if r["kind"] == kind and r["auc"] is not None)
         if pts:
             ax.plot(*zip(*pts), marker="o", label=kind)
+    # A mix has no level of its own: a cross at its strongest part's level, not a line through unrelated mixes.
+    mixes = [(r["level"], r["auc"]) for r in rows if r["kind"] == "mix" and r["auc"] is not None]
+    if mixes:
+        ax.scatter(*zip(*mixes), marker="x", color="black", label="mixes")
     if clean is not None:
         ax.axhline(clean, color="black", linestyle="--", linewidth=1, label=f"clean {clean:.3f}")
     ax.set_xticks(range(1, 6))
@@ -61,18 +76,59 @@ def plot(rows: Sequence[dict[str, Any]], path: Path) -> Path:
     return path
 
 
+def write_views(result: dict[str, Any], out: Path) -> tuple[Path, Path]:
+    """``robustness.png`` and ``robustness.html`` in ``out``, from ``result`` (the JSON's content)."""
+    from .report_html import render
+
+    png = plot(result["rows"], out / PNG_NAME)
+    html = out / HTML_NAME
+    html.write_text(render(result, png=png.read_bytes()), encoding="utf-8")
+    return png, html
+
+
+def print_rows(result: dict[str, Any]) -> None:
+    width = max([16, *(len(r["condition"]) for r in result["rows"])])
+    print(f"\n{'condition':<{width}} {'param':>7} {'n':>4} {'AUC':>6} {'drop':>6} {'false-fake':>10} {'no face':>7}")
+    for r in result["rows"]:
+        auc = "-" if r["auc"] is None else f"{r['auc']:.3f}"
+        drop = "-" if r["auc_drop"] is None else f"{r['auc_drop']:+.3f}"
+        ff = "-" if r["false_fake"] is None else f"{r['false_fake']:.0%}"
+        param = r["param"] if isinstance(r["param"], str) else "" if r["param"] is None else f"{r['param']:g}"
+        print(f"{r['condition']:<{width}} {param:>7} {r['n'] or 0:>4} {auc:>6} {drop:>6} {ff:>10} "
+              f"{r['no_face'] or 0:>7}")
+    for level, drop in result["mean_auc_drop_by_level"].items():
+        print(f"DeeperForensics level {level}: mean AUC drop over the 7 types {drop:+.3f}")
+
+
+def render_dir(directory: Path) -> int:
+    """``--render``: the views again from a finished run's JSON (a changed plot or page, no rescan)."""
+    result = json.loads((directory / JSON_NAME).read_text())
+    png, html = write_views(result, directory)
+    print(f"wrote {png} and {html}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    parser = get_args_parser()
+    args = parser.parse_args(argv)
+    if args.render is not None:
+        return render_dir(args.render)
+    if not args.data or args.out is None:
+        parser.error("--data and --out are required (unless --render DIR)")
+    if args.mixes < 0:
+        parser.error("--mixes must be 0 or more")
+
     from detector.api import Detector
 
     from ..data import load_datasets
     from .harness import run, summary
 
-    args = get_args_parser().parse_args(argv)
     items = load_datasets(args.data, split=args.split)
     if args.limit and args.limit < len(items):  # every k-th item: both labels and every source stay in
         step = len(items) / args.limit
         items = [items[int(i * step)] for i in range(args.limit)]
-    perturbations = all_perturbations(tuple(args.types), tuple(args.levels) if args.levels else None)
+    perturbations = [*all_perturbations(tuple(args.types), tuple(args.levels) if args.levels else None),
+                     *random_mixes(args.mixes, seed=args.seed)]
     detector = Detector.load(args.model)
 
     def progress(name: str, n: int, total: int) -> None:
@@ -85,18 +141,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     result = {"model": detector.model.to_dict(), "items": len(items), "seed": args.seed, **summary(conditions, items),
               "reports": {c.name: c.report for c in conditions}}
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "robustness.json").write_text(json.dumps(result, indent=2) + "\n")
-    plot(result["rows"], args.out / "robustness.png")
-    print(f"\n{'condition':<16} {'param':>7} {'n':>4} {'AUC':>6} {'drop':>6} {'false-fake':>10} {'no face':>7}")
-    for r in result["rows"]:
-        auc = "-" if r["auc"] is None else f"{r['auc']:.3f}"
-        drop = "-" if r["auc_drop"] is None else f"{r['auc_drop']:+.3f}"
-        ff = "-" if r["false_fake"] is None else f"{r['false_fake']:.0%}"
-        param = "" if r["param"] is None else f"{r['param']:g}"
-        print(f"{r['condition']:<16} {param:>7} {r['n'] or 0:>4} {auc:>6} {drop:>6} {ff:>10} {r['no_face'] or 0:>7}")
-    for level, drop in result["mean_auc_drop_by_level"].items():
-        print(f"DeeperForensics level {level}: mean AUC drop over the 7 types {drop:+.3f}")
-    print(f"wrote {args.out / 'robustness.json'} and {args.out / 'robustness.png'}")
+    (args.out / JSON_NAME).write_text(json.dumps(result, indent=2) + "\n")
+    png, html = write_views(result, args.out)
+    print_rows(result)
+    print(f"wrote {args.out / JSON_NAME}, {png} and {html}")
     return 0
 
 

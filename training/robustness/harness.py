@@ -4,9 +4,10 @@ The perturbation acts on the media, before anything else runs: faces are found o
 on a user's degraded upload. Frame types (colour, blocks, noise, blur, pixelation, JPEG, resize, grey,
 flip) act on the frames a scan samples (``Detector.sample``), which are then scanned with
 ``Detector.scan_frames`` - the same result as scanning a file holding those frames, without writing one.
-Codec types (``video``: H.264 at a CRF) re-encode the whole video into a temporary file that is scanned
-like any upload; they apply to videos only, and their rows count videos only (the clean row they are
-compared with too).
+Mixes of frame types act the same way, one type after another. Codec types (``video``: H.264 at a CRF;
+``dfdc``: DFDC's 15 fps, half the sides and a worse encode) re-encode the whole video into a temporary file
+that is scanned like any upload; they apply to videos only, and their rows count videos only (the clean row
+they are compared with too).
 
 Each condition reports what ``deepfake eval`` reports (AUC with its interval, per manipulation family, the
 false-fake rate on reals at the model's threshold), and its drop against the clean run.
@@ -14,29 +15,32 @@ false-fake rate on reals at the model's threshold), and its drop against the cle
 
 from __future__ import annotations
 
+import math
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 
 from detector.api import Detector
-from detector.media import open_media
+from detector.media import Frame, open_media
 from detector.results import MediaResult
 from detector.video_writer import VideoWriter
 
 from ..data.items import MediaItem
 from ..evaluate import ItemScore, report
-from .perturbations import DEEPERFORENSICS, Perturbation
+from .perturbations import DEEPERFORENSICS, Degradation
 
 
 @dataclass(frozen=True)
 class Condition:
     """One row: a perturbation (``None``: clean) and the report of the items it applies to."""
 
-    perturbation: Perturbation | None
+    perturbation: Degradation | None
     report: dict[str, Any]
 
     @property
@@ -44,21 +48,22 @@ class Condition:
         return "clean" if self.perturbation is None else self.perturbation.name
 
 
-def applies(perturbation: Perturbation | None, item: MediaItem) -> bool:
+def applies(perturbation: Degradation | None, item: MediaItem) -> bool:
     return perturbation is None or not perturbation.needs_reencode or item.media == "video"
 
 
-def scan_perturbed(detector: Detector, item: MediaItem, perturbation: Perturbation | None, *, seed: int = 0,
+def scan_perturbed(detector: Detector, item: MediaItem, perturbation: Degradation | None, *, seed: int = 0,
                    workdir: Path | None = None) -> MediaResult:
     """The scan of ``item`` degraded by ``perturbation``; a failure is the item's ``error`` result."""
     path = str(item.path)
     try:
         if perturbation is None:
             return detector.scan(path)
-        if perturbation.needs_reencode:
+        if perturbation.reencoding is not None:
+            r = perturbation.reencoding
             with tempfile.TemporaryDirectory(dir=workdir) as tmp:
                 out = Path(tmp) / "perturbed.mp4"
-                reencode(path, out, crf=int(perturbation.param))
+                reencode(path, out, crf=r.crf, fps=r.fps, scale=r.scale)
                 return replace(detector.scan(out), path=path)
         kind, frames = detector.sample(path, detector.sampling, limits=detector.config.limits)
         # One seed per frame, so random types (noise, blocks) differ between frames as real noise does.
@@ -69,12 +74,41 @@ def scan_perturbed(detector: Detector, item: MediaItem, perturbation: Perturbati
         return detector.failed(path, exc)
 
 
-def reencode(src: str | Path, dst: str | Path, *, crf: int) -> Path:
-    """Every frame of ``src`` through H.264 at ``crf``, at the source's frame rate."""
-    with open_media(src) as media, VideoWriter(dst, rate=media.frame_rate or 25, crf=crf) as writer:
-        for frame in media.every_frame():
-            writer.write(frame.image)
+def reencode(src: str | Path, dst: str | Path, *, crf: int, fps: float | None = None, scale: float = 1.0) -> Path:
+    """``src`` through H.264 at ``crf``: every frame at the source's rate, or at most ``fps`` frames a second
+    (a source at or under ``fps`` keeps them all), each side times ``scale``."""
+    with open_media(src) as media:
+        rate: Fraction = media.frame_rate or Fraction(25)
+        frames: Iterable[Frame] = media.every_frame()
+        if fps is not None and rate > fps:
+            rate = Fraction(fps).limit_denominator(1001)
+            frames = on_ticks(frames, float(fps))
+        with VideoWriter(dst, rate=rate, crf=crf) as writer:
+            for frame in frames:
+                writer.write(frame.image if scale == 1.0 else shrink(frame.image, scale))
     return Path(dst)
+
+
+def on_ticks(frames: Iterable[Frame], fps: float) -> Iterator[Frame]:
+    """The frames that reach the next tick of a ``1 / fps`` clock started at the first frame: by time, not by
+    count, so 25 fps keeps 3 frames in 5 and variable-rate footage keeps its pace."""
+    last_tick = -1
+    start: float | None = None
+    for frame in frames:
+        start = frame.timestamp if start is None else start
+        # A microsecond's slack: a frame exactly on a tick must not miss it by a rounding error.
+        tick = math.floor((frame.timestamp - start) * fps + 1e-6)
+        if tick > last_tick:
+            last_tick = tick
+            yield frame
+
+
+def shrink(rgb: np.ndarray, scale: float) -> np.ndarray:
+    """``rgb`` with each side times ``scale``, rounded to even numbers (H.264's 4:2:0 needs even sides; the
+    writer would otherwise cut a row or column), by area averaging as a downscaling encoder does."""
+    h, w = rgb.shape[:2]
+    size = (max(2, round(w * scale) // 2 * 2), max(2, round(h * scale) // 2 * 2))
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
 
 
 def item_score(item: MediaItem, result: MediaResult) -> ItemScore:
@@ -82,7 +116,7 @@ def item_score(item: MediaItem, result: MediaResult) -> ItemScore:
     return ItemScore(item, result.fake_probability, len(probs), probs, (), result.verdict, result.reasons)
 
 
-def run(detector: Detector, items: Sequence[MediaItem], perturbations: Sequence[Perturbation], *, seed: int = 0,
+def run(detector: Detector, items: Sequence[MediaItem], perturbations: Sequence[Degradation], *, seed: int = 0,
         progress: Callable[[str, int, int], None] | None = None) -> list[Condition]:
     """The clean condition first, then one per perturbation."""
     conditions = []
@@ -114,7 +148,8 @@ def summary(conditions: Sequence[Condition], items: Sequence[MediaItem]) -> dict
         row["auc_drop"] = _drop(_headline(base)["auc"], row["auc"])
         row["families"] = {k: v.get("auc") for k, v in rep.get("per_manipulation", {}).items()}
         rows.append(row)
-    # The issue's headline: DeeperForensics' seven types averaged per level (only levels that ran all seven).
+    # The issue's headline: DeeperForensics' seven types averaged per level (only levels that ran all seven;
+    # mixes and dfdc are other kinds, so they stay out).
     by_level: dict[int, list[float]] = {}
     for r in rows:
         if r["kind"] in DEEPERFORENSICS and r["auc_drop"] is not None:

@@ -20,12 +20,30 @@ video (VC)          30, 32, 35, 38, 40                          H.264 re-encode 
 ==================  ==========================================  =====================================
 
 Beside them, what platforms and messengers do (``REAL_WORLD``): JPEG at a given quality, a resize to 360 or
-240 lines, grey, a horizontal flip. Every perturbation is deterministic given its seed.
+240 lines, grey, a horizontal flip.
+
+``dfdc`` is what the DFDC data set's augmentations did to its test videos (Dolhansky et al., "The DeepFake
+Detection Challenge (DFDC) Dataset", 2020, section on augmentations): frame rate cut to 15 fps, resolution cut
+to 1/4 and the encoding quality lowered. The paper states no codec settings, so the levels are ours, mildest
+first, each an H.264 re-encode of the whole video (videos only, as ``video``):
+
+=====  ===========  ==============  ====  ===================================================
+level  frame rate   sides           CRF   why
+=====  ===========  ==============  ====  ===================================================
+1      15 fps       unchanged       23    the rate cut alone, at x264's default quality
+2      15 fps       halved          28    + DFDC's 1/4 resolution (1/4 of the area: each side /2)
+3      15 fps       halved          33    + a visibly worse encode
+=====  ===========  ==============  ====  ===================================================
+
+A source already at or under 15 fps keeps its rate and every frame. ``Mix`` chains two or three frame types
+(DeeperForensics-1.0's "mixed" distortions); ``random_mixes`` draws them. Every perturbation is deterministic
+given its seed.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import cv2
 import numpy as np
@@ -47,9 +65,32 @@ REAL_WORLD: dict[str, tuple[float, ...]] = {
     "grey": (1,),
     "flip": (1,),
 }
-PARAMETERS: dict[str, tuple[float, ...]] = {**DEEPERFORENSICS, **REAL_WORLD}
+
+
+@dataclass(frozen=True)
+class Reencoding:
+    """One H.264 re-encode of a whole video: at ``crf``, at most ``fps`` frames a second, each side x ``scale``."""
+
+    crf: int
+    fps: float | None = None  # None: the source's rate
+    scale: float = 1.0
+
+    @property
+    def label(self) -> str:
+        parts = [] if self.fps is None else [f"{self.fps:g} fps"]
+        parts += [] if self.scale == 1.0 else [f"sides x{self.scale:g}"]
+        return ", ".join([*parts, f"CRF {self.crf}"])
+
+
+# DFDC's re-encodings per level, mildest first (module docstring). DFDC's "1/4 of the original resolution" is
+# read as a quarter of the pixels, so each side is halved (a quarter of each side would be 1/16 of the area).
+DFDC: tuple[Reencoding, ...] = (Reencoding(23, 15.0), Reencoding(28, 15.0, 0.5), Reencoding(33, 15.0, 0.5))
+# "dfdc" is listed by its CRFs, so levels count and check as for the other types (its param spells all three).
+PARAMETERS: dict[str, tuple[float, ...]] = {**DEEPERFORENSICS, **REAL_WORLD, "dfdc": tuple(r.crf for r in DFDC)}
 # Types that need the whole video re-encoded (the others act on decoded frames).
-CODEC_TYPES = frozenset({"video"})
+CODEC_TYPES = frozenset({"video", "dfdc"})
+# What random_mixes draws from: DeeperForensics' types that act on frames.
+MIX_TYPES = tuple(k for k in DEEPERFORENSICS if k not in CODEC_TYPES)
 BLOCK_PX = 8  # DeeperForensics' block side
 BLOCK_GREY = 128
 
@@ -68,8 +109,18 @@ class Perturbation:
             raise ValueError(f"{self.kind} has levels 1..{len(PARAMETERS[self.kind])}, got {self.level}")
 
     @property
-    def param(self) -> float:
+    def param(self) -> float | str:
+        """The table's value; for ``dfdc``, whose levels have three settings, their description."""
+        if self.kind == "dfdc":
+            return DFDC[self.level - 1].label
         return PARAMETERS[self.kind][self.level - 1]
+
+    @property
+    def reencoding(self) -> Reencoding | None:
+        """What a codec type does to the file; ``None`` for frame types."""
+        if self.kind == "video":
+            return Reencoding(int(self.param))
+        return DFDC[self.level - 1] if self.kind == "dfdc" else None
 
     @property
     def name(self) -> str:
@@ -84,6 +135,67 @@ class Perturbation:
         rgb = np.ascontiguousarray(rgb, np.uint8)
         fn = _FRAME_FUNCTIONS.get(self.kind)
         return rgb.copy() if fn is None else fn(rgb, self.param, np.random.default_rng(seed))
+
+
+@dataclass(frozen=True)
+class Mix:
+    """Two or three frame types applied one after another (DeeperForensics-1.0's "mixed" distortions).
+
+    It stands wherever a :class:`Perturbation` does (the harness, the summary); ``level`` is its strongest
+    component's, ``kind`` is ``"mix"``, so its rows stay out of the per-level means of the seven types.
+    """
+
+    parts: tuple[Perturbation, ...]
+    kind: ClassVar[str] = "mix"
+    needs_reencode: ClassVar[bool] = False
+    reencoding: ClassVar[None] = None
+
+    def __post_init__(self) -> None:
+        if not 2 <= len(self.parts) <= 3:
+            raise ValueError(f"a mix has 2 or 3 parts, got {len(self.parts)}")
+        kinds = [p.kind for p in self.parts]
+        if len(set(kinds)) != len(kinds):
+            raise ValueError(f"a mix's types must differ, got {kinds}")
+        if any(p.needs_reencode for p in self.parts):
+            raise ValueError(f"a mix chains frame types only, got {kinds}")
+
+    @property
+    def level(self) -> int:
+        return max(p.level for p in self.parts)
+
+    @property
+    def param(self) -> str:
+        return " + ".join(f"{p.kind} {p.param:g}" for p in self.parts)
+
+    @property
+    def name(self) -> str:
+        return "+".join(p.name for p in self.parts)
+
+    def apply(self, rgb: np.ndarray, *, seed: int = 0) -> np.ndarray:
+        """Each part in order, each with ``seed`` (the parts' generators are their own, so sharing a seed
+        couples nothing that matters: block positions and noise values are drawn differently)."""
+        for part in self.parts:
+            rgb = part.apply(rgb, seed=seed)
+        return rgb
+
+
+# Anything the harness can run: one type at one level, or a mix of them.
+Degradation = Perturbation | Mix
+
+
+def random_mixes(n: int, seed: int = 0) -> list[Mix]:
+    """``n`` different mixes, each of 2 or 3 distinct types of ``MIX_TYPES`` at random levels, in random order."""
+    rng = np.random.default_rng(seed)
+    mixes: dict[str, Mix] = {}
+    for _ in range(100 * n):  # thousands of mixes exist: duplicates are rare and only redrawn
+        if len(mixes) == n:
+            break
+        kinds = rng.choice(MIX_TYPES, size=int(rng.integers(2, 4)), replace=False)
+        mix = Mix(tuple(Perturbation(str(k), int(rng.integers(1, len(PARAMETERS[k]) + 1))) for k in kinds))
+        mixes.setdefault(mix.name, mix)
+    if len(mixes) < n:
+        raise ValueError(f"could not draw {n} different mixes")
+    return list(mixes.values())
 
 
 def all_perturbations(kinds: tuple[str, ...] | None = None, levels: tuple[int, ...] | None = None
