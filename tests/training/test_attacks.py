@@ -81,6 +81,34 @@ def test_adversarial_training_batch_replaces_its_share_within_the_budget(crops):
                              loss_fn=loss_fn) is x
 
 
+def test_n_fgsm_starts_wider_and_is_not_projected_back(crops):
+    from training.train import adversarial_batch
+
+    x_u8, y_np = crops
+    # Mid-grey pixels, so clamping to 0..255 cannot hide how far the perturbation went.
+    x = torch.zeros((len(x_u8), 3, *x_u8.shape[1:3]))
+    y = torch.from_numpy(y_np.astype(np.float32))
+    model, loss_fn = Brightness(), torch.nn.BCEWithLogitsLoss()
+    kw = {"share": 1.0, "eps": 4.0, "mean": (0.5,) * 3, "std": (0.5,) * 3, "loss_fn": loss_fn}
+    torch.manual_seed(0)
+    wide = ((adversarial_batch(model, x, y, method="n-fgsm", **kw) - x).abs() * 0.5 * 255).amax()
+    torch.manual_seed(0)
+    ball = ((adversarial_batch(model, x, y, method="fgsm-rs", **kw) - x).abs() * 0.5 * 255).amax()
+    assert ball <= 4.0 + 1e-3  # FGSM-RS is projected into the eps ball
+    assert 4.0 + 1.0 < wide <= 3 * 4.0 + 1e-3  # N-FGSM: noise up to 2 eps plus an eps step, no projection
+    with pytest.raises(ValueError, match="unknown adversarial method"):
+        adversarial_batch(model, x, y, method="pgd", **kw)
+
+
+def test_training_config_rejects_an_unknown_adversarial_method():
+    from detector.errors import ConfigError
+    from training.train import TrainConfig
+
+    assert TrainConfig(adversarial_method="n-fgsm").adversarial_method == "n-fgsm"
+    with pytest.raises(ConfigError, match="adversarial_method"):
+        TrainConfig.from_dict({"adversarial_method": "nfgsm"})
+
+
 def test_attacking_the_photo_changes_only_the_face_within_the_budget(astronaut, tiny_model):
     from detector.api import Detector
     from detector.media import Frame
