@@ -386,3 +386,40 @@ def test_render_rewrites_the_views_from_the_json_alone(tmp_path, capsys):
     assert base64.b64encode(png).decode() in html and "blur-3+noise-1" in html
     with pytest.raises(SystemExit):
         main(["--types", "blur"])  # without --render, --data and --out are required
+
+
+def test_merge_joins_parts_and_recomputes_the_level_means(tmp_path, capsys):
+    from training.robustness.cli import main
+    from training.robustness.harness import merge
+
+    def part(levels):
+        rows = [{"condition": "clean", "kind": None, "level": None, "auc": 0.9, "auc_drop": 0.0}]
+        rows += [{"condition": f"{k}-{lv}", "kind": k, "level": lv, "auc": 0.9 - 0.01 * lv, "auc_drop": 0.01 * lv}
+                 for k in DEEPERFORENSICS for lv in levels]
+        return {"model": {"sha256": "ab"}, "items": 4, "seed": 0, "threshold": 0.5, "rows": rows,
+                "mean_auc_drop_by_level": {}, "reports": {r["condition"]: {"level": r["level"]} for r in rows}}
+
+    merged = merge([part([3, 5]), part([1, 5])])  # level 5 in both: kept once
+    names = [r["condition"] for r in merged["rows"]]
+    assert names[0] == "clean" and names.count("clean") == 1 and names.count("blur-5") == 1
+    assert len(names) == 1 + 3 * len(DEEPERFORENSICS)
+    assert merged["mean_auc_drop_by_level"] == pytest.approx({"1": 0.01, "3": 0.03, "5": 0.05})
+    assert set(merged["reports"]) == set(names)
+    for change in ({"seed": 1}, {"model": {"sha256": "cd"}}, {"items": 5}):
+        with pytest.raises(ValueError, match="different"):
+            merge([part([3]), {**part([1]), **change}])
+    other_clean = part([1])
+    other_clean["rows"][0] = {**other_clean["rows"][0], "auc": 0.8}
+    with pytest.raises(ValueError, match="clean AUCs differ"):
+        merge([part([3]), other_clean])
+    # The CLI: parts in two folders -> one JSON, plot and page in --out.
+    for name, levels in (("a", [3]), ("b", [1])):
+        (tmp_path / name).mkdir()
+        rows = _result(conditions=("clean", *(f"blur-{lv}" for lv in levels)))
+        (tmp_path / name / "robustness.json").write_text(json.dumps({**rows, "reports": {}}))
+    assert main(["--merge", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "all")]) == 0
+    out = json.loads((tmp_path / "all" / "robustness.json").read_text())
+    assert [r["condition"] for r in out["rows"]] == ["clean", "blur-3", "blur-1"]
+    assert (tmp_path / "all" / "robustness.html").is_file() and (tmp_path / "all" / "robustness.png").is_file()
+    with pytest.raises(SystemExit):
+        main(["--merge", str(tmp_path / "a")])  # --out is required

@@ -3,12 +3,14 @@
     deepfake robustness --data ../shared/data/MANIFEST.csv --split eval --levels 3 5 --out runs/robustness
     deepfake robustness --data ... --types dfdc --mixes 10 --out runs/robustness-dfdc
     deepfake robustness --render runs/robustness
+    deepfake robustness --merge runs/robustness runs/robustness-dfdc --out runs/robustness-all
 
 Writes ``robustness.json`` (every condition's figures and every item's score), ``robustness.png`` (AUC by
 level, one line per type, mixes as crosses at their strongest part's level) and ``robustness.html`` (the
 table, the per-level targets and the plot), and prints one row per condition. ``--mixes N`` adds N random
 mixes of 2-3 DeeperForensics frame types at random levels (drawn from ``--seed``, whatever ``--levels``
-says). ``--render DIR`` rewrites the PNG and HTML from ``DIR/robustness.json`` without scanning anything.
+says). ``--render DIR`` rewrites the PNG and HTML from ``DIR/robustness.json`` without scanning anything;
+``--merge DIR...`` joins runs of the same model on the same items (a grid run in parts) into ``--out``.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path, help="directory for robustness.json, .png and .html")
     parser.add_argument("--render", type=Path, metavar="DIR",
                         help="only rewrite DIR's robustness.png and .html from its robustness.json (no scan)")
+    parser.add_argument("--merge", type=Path, nargs="+", metavar="DIR",
+                        help="join these runs' robustness.json (same model and items) into --out (no scan)")
     return parser
 
 
@@ -100,6 +104,19 @@ def print_rows(result: dict[str, Any]) -> None:
         print(f"DeeperForensics level {level}: mean AUC drop over the 7 types {drop:+.3f}")
 
 
+def merge_dirs(directories: Sequence[Path], out: Path) -> int:
+    """``--merge``: one JSON, plot and page from several runs' JSONs."""
+    from .harness import merge
+
+    result = merge([json.loads((d / JSON_NAME).read_text()) for d in directories])
+    out.mkdir(parents=True, exist_ok=True)
+    (out / JSON_NAME).write_text(json.dumps(result, indent=2) + "\n")
+    png, html = write_views(result, out)
+    print_rows(result)
+    print(f"wrote {out / JSON_NAME}, {png} and {html}")
+    return 0
+
+
 def render_dir(directory: Path) -> int:
     """``--render``: the views again from a finished run's JSON (a changed plot or page, no rescan)."""
     result = json.loads((directory / JSON_NAME).read_text())
@@ -113,8 +130,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.render is not None:
         return render_dir(args.render)
+    if args.merge:
+        if args.out is None:
+            parser.error("--merge needs --out")
+        return merge_dirs(args.merge, args.out)
     if not args.data or args.out is None:
-        parser.error("--data and --out are required (unless --render DIR)")
+        parser.error("--data and --out are required (unless --render DIR or --merge DIR...)")
     if args.mixes < 0:
         parser.error("--mixes must be 0 or more")
 

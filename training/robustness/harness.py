@@ -148,14 +148,48 @@ def summary(conditions: Sequence[Condition], items: Sequence[MediaItem]) -> dict
         row["auc_drop"] = _drop(_headline(base)["auc"], row["auc"])
         row["families"] = {k: v.get("auc") for k, v in rep.get("per_manipulation", {}).items()}
         rows.append(row)
-    # The issue's headline: DeeperForensics' seven types averaged per level (only levels that ran all seven;
-    # mixes and dfdc are other kinds, so they stay out).
+    return {"threshold": clean.get("threshold"), "rows": rows, "mean_auc_drop_by_level": level_means(rows)}
+
+
+def level_means(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
+    """The issue's headline: DeeperForensics' seven types' AUC drops averaged per level (only levels that ran all
+    seven; mixes and dfdc are other kinds, so they stay out)."""
     by_level: dict[int, list[float]] = {}
     for r in rows:
         if r["kind"] in DEEPERFORENSICS and r["auc_drop"] is not None:
             by_level.setdefault(r["level"], []).append(r["auc_drop"])
-    mean_drop = {str(lv): float(np.mean(v)) for lv, v in sorted(by_level.items()) if len(v) == len(DEEPERFORENSICS)}
-    return {"threshold": clean.get("threshold"), "rows": rows, "mean_auc_drop_by_level": mean_drop}
+    return {str(lv): float(np.mean(v)) for lv, v in sorted(by_level.items()) if len(v) == len(DEEPERFORENSICS)}
+
+
+def merge(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """One result from runs of the same model on the same items, split by condition (two cores: a full grid is
+    hours, so it is run in parts and resumed across sessions). Every part starts with its own clean run, which
+    must agree: a different model, item count, seed, threshold or clean AUC means the parts are not comparable.
+    A condition in several parts is kept once, from the first part."""
+    if not results:
+        raise ValueError("nothing to merge")
+    first = results[0]
+    key = ("model", "items", "seed", "threshold")
+    for other in results[1:]:
+        for k in key:
+            if other.get(k) != first.get(k):
+                raise ValueError(f"cannot merge runs with different {k}: {first.get(k)!r} vs {other.get(k)!r}")
+        if _clean_row(other)["auc"] != _clean_row(first)["auc"]:
+            raise ValueError("cannot merge runs whose clean AUCs differ (different items or a changed scan)")
+    rows: dict[str, dict[str, Any]] = {}
+    reports: dict[str, Any] = {}
+    for result in results:
+        for row in result["rows"]:
+            rows.setdefault(row["condition"], row)
+        for name, rep in result.get("reports", {}).items():
+            reports.setdefault(name, rep)
+    merged = [_clean_row(first), *(r for r in rows.values() if r["kind"] is not None)]
+    return {**{k: first.get(k) for k in key}, "rows": merged, "mean_auc_drop_by_level": level_means(merged),
+            "reports": reports}
+
+
+def _clean_row(result: dict[str, Any]) -> dict[str, Any]:
+    return next(r for r in result["rows"] if r["kind"] is None)
 
 
 def _headline(rep: dict[str, Any]) -> dict[str, Any]:
