@@ -18,13 +18,13 @@ def backend_names() -> list[str]:
 
 
 def create_detector(name: str = "onnx", **kwargs: object) -> FaceDetector:
-    """Build a face detector by backend name."""
+    """Build a face detector by backend name (exact: names are identifiers; ``ONNX`` gets a hint)."""
     try:
         factory = BACKENDS[name]
     except KeyError:
         import difflib
 
-        close = difflib.get_close_matches(name, BACKENDS, n=1)
+        close = difflib.get_close_matches(name.lower(), BACKENDS, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         raise ConfigError(f"unknown face detector backend {name!r} (choose from {backend_names()}){hint}") from None
     return factory(**kwargs)

@@ -39,7 +39,9 @@ class Detections:
 
     def scaled(self, factor: float) -> Detections:
         """Coordinates multiplied by ``factor`` (maps a downscaled image's detections to the original)."""
-        return Detections(self.boxes * np.float32(factor), self.scores, self.landmarks * np.float32(factor))
+        # Scores copied too: the result shares no array with this one (a caller filtering it in place must not
+        # change the original).
+        return Detections(self.boxes * np.float32(factor), self.scores.copy(), self.landmarks * np.float32(factor))
 
     def __repr__(self) -> str:
         return f"Detections(n={len(self)})"

@@ -51,5 +51,10 @@ class FacenetMTCNN:
 
 
 def facenet_backend(*, min_face_size: float = 20.0, thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7),
-                     factor: float = 0.709, device: str | None = None, **_: object) -> FacenetMTCNN:
+                     factor: float = 0.709, device: str | None = None, providers: Sequence[str] | None = None,
+                     intra_op_threads: int | None = None) -> FacenetMTCNN:
+    """``providers`` and ``intra_op_threads`` are the ONNX backend's options, accepted (and not used: torch
+    picks its device from ``device`` and its threads process-wide) so that one set of options serves either
+    backend; any other name is a ``TypeError``, not silently dropped."""
+    del providers, intra_op_threads
     return FacenetMTCNN(min_face_size=min_face_size, thresholds=tuple(thresholds), factor=factor, device=device)

@@ -38,7 +38,7 @@ def test_options_reach_the_named_factory(monkeypatch):
     assert "fake" in backend_names()
 
 
-@pytest.mark.parametrize("name, hint", [("onxx", "onnx"), ("ONNX", None), ("facenett", "facenet"),
+@pytest.mark.parametrize("name, hint", [("onxx", "onnx"), ("ONNX", "onnx"), ("facenett", "facenet"),
                                         ("retinaface", None), ("", None)])
 def test_unknown_backend_is_a_config_error_with_a_hint(name, hint):
     with pytest.raises(ConfigError) as err:

@@ -44,6 +44,8 @@ def test_scaled_maps_coordinates_not_scores():
     np.testing.assert_array_equal(big.scores, dets.scores)
     assert big.boxes.dtype == big.landmarks.dtype == np.float32
     np.testing.assert_array_equal(dets.boxes, two_faces().boxes)  # the original is unchanged
+    big.scores[0] = -1.0  # no array is shared: changing the copy leaves the original alone
+    np.testing.assert_array_equal(dets.scores, two_faces().scores)
     assert len(Detections.empty().scaled(3.0)) == 0
 
 

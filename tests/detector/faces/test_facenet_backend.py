@@ -34,6 +34,8 @@ def test_options_reach_facenet_pytorch():
     assert (mtcnn.min_face_size, list(mtcnn.thresholds), mtcnn.factor, str(mtcnn.device)) == (48.0, [0.5, 0.6, 0.9],
                                                                                               0.6, "cpu")
     assert mtcnn.keep_all and mtcnn.select_largest  # every face, largest first
+    with pytest.raises(TypeError, match="min_face"):
+        create_detector("facenet", device="cpu", min_face=48.0)  # a misspelt option is an error, not ignored
 
 
 def test_a_batch_gives_one_detections_per_image(facenet, astronaut):
