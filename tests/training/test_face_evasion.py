@@ -197,6 +197,11 @@ def test_cli_end_to_end_on_a_folder_dataset(tmp_path, photo, capsys):
     limited = json.loads((tmp_path / "o2" / "face_evasion.json").read_text())
     assert limited["n_items"] == 1 and [r["setting"] for r in limited["settings"]] == ["sign-4"]
     assert not (tmp_path / "o2" / "face_evasion.png").exists()
+    # --render draws the PNG from the JSON alone (no --data, nothing probed).
+    assert main(["--render", str(tmp_path / "o2")]) == 0
+    assert (tmp_path / "o2" / "face_evasion.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(SystemExit):
+        main(["--eps", "4"])  # without --render, --data and --out are required
 
 
 def test_the_command_is_registered(capsys):

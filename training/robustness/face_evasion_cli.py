@@ -1,8 +1,8 @@
 """``deepfake face-evasion``: how much random noise makes the face detector miss the face (a ``no_face`` verdict,
 so the file is never classified: an evasion).
 
-    deepfake face-evasion --data ../shared/data/MANIFEST.csv --split eval --eps 2 4 8 16 32 64 \\
-        --sigma 4 8 16 32 64 --out runs/face-evasion
+    deepfake face-evasion --data ../shared/data/MANIFEST.csv --split eval --out runs/face-evasion
+    deepfake face-evasion --render runs/face-evasion
 
 Sign noise (every value +-eps) and Gaussian noise (sigma), both on the 0..255 scale, are added to the frames a
 scan samples, and the scan's face stage runs on them; items whose clean frames show no face are left out.
@@ -20,7 +20,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from .face_evasion import DEFAULT_EPS, DEFAULT_SIGMA, HIDE_RATE, FaceEvasionReport
+from .face_evasion import DEFAULT_EPS, DEFAULT_SIGMA, HIDE_RATE
 
 
 def get_args_parser() -> argparse.ArgumentParser:
@@ -28,7 +28,8 @@ def get_args_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, help="model .onnx with its card beside it (default: bundled); "
                                                    "its card's recipe sets the sampling and the face stage")
-    parser.add_argument("--data", nargs="+", required=True, help="dataset specs (manifest CSV or folders)")
+    # Required unless --render (checked in main).
+    parser.add_argument("--data", nargs="+", help="dataset specs (manifest CSV or folders)")
     parser.add_argument("--split", help="manifest split to use (e.g. eval)")
     parser.add_argument("--eps", nargs="*", type=float, default=list(DEFAULT_EPS),
                         help="sign-noise L-inf budgets, 0..255 scale, whole levels (none: skip this kind)")
@@ -37,33 +38,33 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser.add_argument("--limit", type=int, help="use N items spread evenly over the set (quick looks)")
     parser.add_argument("--seed", type=int, default=0, help="noise seed (>= 0)")
     parser.add_argument("--no-plot", action="store_true", help="skip face_evasion.png")
-    parser.add_argument("--out", type=Path, required=True, help="directory for face_evasion.json and .png")
+    parser.add_argument("--out", type=Path, help="directory for face_evasion.json and .png")
+    parser.add_argument("--render", type=Path, metavar="DIR",
+                        help="only redraw DIR's face_evasion.png from its face_evasion.json (no probing)")
     return parser
 
 
-def plot(report: FaceEvasionReport, path: Path) -> Path:
-    """Evasion rate (items whose face is lost) against the noise level, one line per kind, 95 % intervals."""
+def plot(result: dict[str, Any], path: Path) -> Path:
+    """Evasion rate (items whose face is lost) against the noise level, one line per kind, 95 % intervals; from
+    the JSON's content, so ``--render`` can redraw it without probing again."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import NullLocator
 
     fig, ax = plt.subplots(figsize=(7, 4.2), dpi=120)
     for kind, label in (("sign", "sign noise, L-inf eps"), ("gaussian", "Gaussian noise, sigma")):
-        rows = sorted((r for r in report.settings if r.noise.kind == kind and r.items.n), key=lambda r: r.noise.level)
+        rows = sorted((r for r in result["settings"] if r["kind"] == kind and r["n"]), key=lambda r: r["level"])
         if not rows:
             continue
-        x = [r.noise.level for r in rows]
-        y = [r.items.rate for r in rows]
-        lo = [max(0.0, r.items.rate - r.items.ci95[0]) for r in rows]
-        hi = [max(0.0, r.items.ci95[1] - r.items.rate) for r in rows]
-        ax.errorbar(x, y, yerr=[lo, hi], marker="o", capsize=3, label=label)
+        y = [r["evasion_rate"] for r in rows]
+        lo = [max(0.0, r["evasion_rate"] - r["evasion_95ci"][0]) for r in rows]
+        hi = [max(0.0, r["evasion_95ci"][1] - r["evasion_rate"]) for r in rows]
+        ax.errorbar([r["level"] for r in rows], y, yerr=[lo, hi], marker="o", capsize=3, label=label)
     ax.axhline(HIDE_RATE, color="grey", linestyle=":", linewidth=1)
-    ax.set_xscale("symlog", base=2, linthresh=1)
-    levels = sorted({r.noise.level for r in report.settings})
-    ax.set_xticks(levels, [f"{v:g}" for v in levels], minor=False)
-    ax.xaxis.set_minor_locator(NullLocator())
+    # A linear axis: the levels that matter sit between 96 and 255, where a log axis crowds their labels.
+    ax.set_xlim(0, 256)
+    ax.set_xticks(range(0, 257, 32))
     ax.set_xlabel("noise level (0..255 scale)")
     ax.set_ylabel("items whose face is lost (no_face)")
     ax.set_ylim(-0.02, 1.02)
@@ -112,7 +113,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ..data import load_datasets
     from .face_evasion import noise_settings, run
 
-    args = get_args_parser().parse_args(argv)
+    parser = get_args_parser()
+    args = parser.parse_args(argv)
+    if args.render is not None:
+        path = plot(json.loads((args.render / "face_evasion.json").read_text()), args.render / "face_evasion.png")
+        print(f"wrote {path}")
+        return 0
+    if not args.data or args.out is None:
+        parser.error("--data and --out are required (unless --render DIR)")
     if args.seed < 0:
         print("--seed must be >= 0", file=sys.stderr)
         return 2
@@ -141,7 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(table(result))
     written = [args.out / "face_evasion.json"]
     if not args.no_plot:
-        written.append(plot(report, args.out / "face_evasion.png"))
+        written.append(plot(result, args.out / "face_evasion.png"))
     print("wrote " + " and ".join(str(p) for p in written))
     return 0
 
