@@ -386,6 +386,18 @@ def test_load_dataset_detects_every_layout(folders_root, ffpp_root, dfdc_root, c
     assert load_dataset(csv_path.parent, split="train") == from_manifest(csv_path)
 
 
+def test_load_datasets_limit_spreads_over_the_set(folders_root, dfdc_root):
+    from training.data import load_datasets
+
+    whole = load_datasets([folders_root, dfdc_root])
+    assert len(whole) >= 4
+    picked = load_datasets([folders_root, dfdc_root], limit=2)
+    # Every k-th item, not the first two: the second comes from the later half (here: the second spec).
+    assert picked == [whole[0], whole[len(whole) // 2]]
+    assert load_datasets([folders_root, dfdc_root], limit=len(whole) + 5) == whole  # a limit above the size
+    assert load_datasets([folders_root, dfdc_root], limit=0) == whole  # 0 / None: no limit
+
+
 def test_load_dataset_explains_what_it_supports(tmp_path, folders_root):
     touch(tmp_path / "odd", "clips/x.mp4")
     with pytest.raises(ConfigError) as err:

@@ -554,13 +554,18 @@ def detect_layout(spec: str | os.PathLike[str]) -> tuple[str, Path]:
     raise ConfigError(f"cannot tell the dataset layout of {path}\n{SUPPORTED_LAYOUTS}", path=str(path))
 
 
-def load_datasets(specs: Sequence[str | os.PathLike[str]], *, split: str | None = None) -> list[MediaItem]:
+def load_datasets(specs: Sequence[str | os.PathLike[str]], *, split: str | None = None,
+                  limit: int | None = None) -> list[MediaItem]:
     """Items of several dataset specs, in order; ``split`` selects rows of manifest CSVs (other layouts have no
-    split column and are loaded whole)."""
+    split column and are loaded whole). ``limit``: N items spread evenly over the set (every k-th, so both
+    labels and every source stay in, for quick looks), not the first N."""
     items: list[MediaItem] = []
     for spec in specs:
         manifest_split = split if str(spec).endswith(".csv") and split else None
         items.extend(load_dataset(spec, split=manifest_split) if manifest_split else load_dataset(spec))
+    if limit and limit < len(items):
+        step = len(items) / limit
+        items = [items[int(i * step)] for i in range(limit)]
     return items
 
 

@@ -144,10 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ..data import load_datasets
     from .harness import run, summary
 
-    items = load_datasets(args.data, split=args.split)
-    if args.limit and args.limit < len(items):  # every k-th item: both labels and every source stay in
-        step = len(items) / args.limit
-        items = [items[int(i * step)] for i in range(args.limit)]
+    items = load_datasets(args.data, split=args.split, limit=args.limit)
     perturbations = [*all_perturbations(tuple(args.types), tuple(args.levels) if args.levels else None),
                      *random_mixes(args.mixes, seed=args.seed)]
     detector = Detector.load(args.model)

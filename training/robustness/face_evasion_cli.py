@@ -127,10 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.eps and not args.sigma:
         print("nothing to run: give --eps or --sigma levels", file=sys.stderr)
         return 2
-    items = load_datasets(args.data, split=args.split)
-    if args.limit and args.limit < len(items):  # every k-th item: both labels and every source stay in
-        step = len(items) / args.limit
-        items = [items[int(i * step)] for i in range(args.limit)]
+    items = load_datasets(args.data, split=args.split, limit=args.limit)
     settings = noise_settings(args.eps, args.sigma)
     detector = Detector.load(args.model)
 
