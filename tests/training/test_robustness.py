@@ -338,7 +338,8 @@ def _result(conditions=("clean", "blur-3", "blur-3+noise-1", "dfdc-2"), mean_dro
         rows.append({"condition": name, "kind": kind, "level": None if kind is None else 3,
                      "param": None if kind is None else 13 if kind == "blur" else f"{name} settings",
                      "n": 4, "auc": 0.9 - 0.1 * i, "auc_95ci": [0.5, 1.0], "auc_drop": 0.1 * i, "false_fake": 0.25,
-                     "n_real": 2, "no_face": i, "errors": 0, "verdicts": {}, "families": {}})
+                     "n_real": 2, "no_face": i, "errors": 0, "verdicts": {},
+                     "families": {"stylegan": 0.95 - 0.1 * i} if i % 2 == 0 else {"stylegan": None, "swap": 0.7}})
     return {"model": {"name": model, "version": "1", "sha256": "ab" * 32}, "items": 4, "seed": 0, "threshold": 0.5,
             "rows": rows, "mean_auc_drop_by_level": mean_drop if mean_drop is not None else {"3": 0.04, "5": 0.2}}
 
@@ -354,6 +355,10 @@ def test_html_lists_every_condition_and_marks_the_targets(html_cells):
         assert name in table, name
     assert table["blur-3"][1:7] == ["blur", "13", "4", "0.800", "[0.500, 1.000]", "+0.100"]
     assert table["dfdc-2"][2] == "dfdc-2 settings"
+    # Per-family AUC: a column per family any row reports, "-" where a row has none.
+    header = table["condition"]
+    assert header[-2:] == ["AUC stylegan", "AUC swap"]
+    assert table["blur-3+noise-1"][-2:] == ["0.750", "-"] and table["dfdc-2"][-2:] == ["-", "0.700"]
     # Level 3: 0.04 <= 0.05 met; level 5: 0.20 > 0.10 unmet.
     assert table["3"][1:] == ["+0.040", "≤ 0.05", "met"] and table["5"][1:] == ["+0.200", "≤ 0.10", "unmet"]
     # The CSP lets images in from data: URIs only, so the plot is embedded, and linked as the file beside it.

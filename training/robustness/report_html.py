@@ -1,6 +1,6 @@
 """``robustness.html``: a ``deepfake robustness`` result as a page in the scan report's style.
 
-One table of every condition (what the CLI prints), the mean AUC drop per DeeperForensics level against the
+One table of every condition (what the CLI prints, and each manipulation family's AUC), the mean AUC drop per DeeperForensics level against the
 issue's targets, and the plot. The page shell is :func:`detector.outputs.html.page`, whose policy lets images
 load from ``data:`` URIs only, so the PNG is embedded rather than referenced (a relative ``src`` would be
 blocked); a plain link to the file beside it stays for a full-size view. Every piece of text is escaped: a
@@ -68,21 +68,26 @@ def _status(drop: float | None, target: float | None) -> str:
 
 
 def _rows(rows: Sequence[dict[str, Any]]) -> str:
+    # Per-family AUC after the headline columns: one column per manipulation family any row reports.
+    families = sorted({f for r in rows for f in (r.get("families") or {})})
     head = "".join(_cell("th", h, num) for h, num in (
         ("condition", False), ("kind", False), ("param", False), ("n", True), ("AUC", True), ("95% CI", True),
-        ("drop vs clean", True), ("false-fake", True), ("no face", True), ("errors", True)))
-    body = "".join(_row(r) for r in rows)
+        ("drop vs clean", True), ("false-fake", True), ("no face", True), ("errors", True),
+        *((f"AUC {f}", True) for f in families)))
+    body = "".join(_row(r, families) for r in rows)
     return (f"<section class=\"conditions\"><h2>Conditions</h2><table><thead><tr>{head}</tr></thead>"
             f"<tbody>{body}</tbody></table></section>")
 
 
-def _row(r: dict[str, Any]) -> str:
+def _row(r: dict[str, Any], families: Sequence[str] = ()) -> str:
     param = r.get("param")
+    by_family = r.get("families") or {}
     cells = [(str(r.get("condition", "")), False), (str(r.get("kind") or "clean"), False),
              ("" if param is None else param if isinstance(param, str) else f"{param:g}", False),
              (str(r.get("n") or 0), True), (_num(r.get("auc"), "{:.3f}"), True), (_ci(r.get("auc_95ci")), True),
              (_num(r.get("auc_drop"), "{:+.3f}"), True), (_num(r.get("false_fake"), "{:.0%}"), True),
-             (str(r.get("no_face") or 0), True), (str(r.get("errors") or 0), True)]
+             (str(r.get("no_face") or 0), True), (str(r.get("errors") or 0), True),
+             *((_num(by_family.get(f), "{:.3f}"), True) for f in families)]
     return "<tr>" + "".join(_cell("td", text, num) for text, num in cells) + "</tr>"
 
 
