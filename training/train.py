@@ -80,6 +80,8 @@ class TrainConfig:
             a held-out run at eps 2 resisted FGSM (71 % robust) and not PGD-10 (0 %), and FGSM at eps 1 beat
             it more often than at eps 2, the signature of a masked gradient; N-FGSM is the same cost and is
             reported not to.
+        augment_fade: share of training crops whose colour is faded (saturation x U(0, 1), both classes alike;
+            ``training.augment.AugmentConfig.p_fade``). 0: off, as in the shipped recipe.
         faces_per_item: faces drawn per media item per epoch.
         val_fraction: share of groups held out for validation / early stopping / calibration.
         patience: epochs without a better validation AUC before stopping.
@@ -114,6 +116,7 @@ class TrainConfig:
     adversarial_eps: float = 2.0
     adversarial_method: str = "fgsm-rs"
     augment_strength: float = 1.0
+    augment_fade: float = 0.0
     patience: int = 6
     max_steps: int = 0
     workers: int = 2
@@ -289,7 +292,8 @@ def train(config: TrainConfig, *, resume: bool = True, progress: bool = True) ->
     # The input normalisation the backbone's weights expect; export writes the same into the model card.
     norm = {"mean": tuple(backbone["mean"]), "std": tuple(backbone["std"])}
     train_ds = FaceCropDataset(train_faces, size=size, faces_per_item=config.faces_per_item, sbi=config.sbi,
-                               augment=build_augment(AugmentConfig(strength=config.augment_strength)),
+                               augment=build_augment(AugmentConfig(strength=config.augment_strength,
+                                                                    p_fade=config.augment_fade)),
                                seed=config.seed, resolution_match=ResolutionMatch(p=config.resolution_match), **norm)
     weights = epoch_weights(train_ds, config)
     data_summary["sampling"] = stratum_shares(train_ds.labels(), train_ds.sources(), weights)

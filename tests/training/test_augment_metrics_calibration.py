@@ -26,6 +26,26 @@ def test_zero_strength_is_identity(astronaut):
     assert np.array_equal(aug(image=crop)["image"], crop)
 
 
+def test_fade_scales_saturation_down_and_only_that(astronaut):
+    import cv2
+
+    # Only the fade on (every other transform's probability 0), on every crop.
+    off = {f: 0.0 for f in AugmentConfig.__dataclass_fields__ if f.startswith("p_")}
+    aug = build_augment(AugmentConfig(**{**off, "p_fade": 1.0}))
+    crop = astronaut[:128, 192:320].copy()
+
+    def saturation(image):
+        return float(cv2.cvtColor(image, cv2.COLOR_RGB2HSV)[..., 1].mean())
+
+    outs = [aug(image=crop)["image"] for _ in range(30)]
+    sats = np.array([saturation(o) for o in outs])
+    assert (sats <= saturation(crop) + 1.0).all()  # never more colourful
+    assert sats.min() < 0.25 * saturation(crop) and sats.max() > 0.75 * saturation(crop)  # factors span [0, 1]
+    grey = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY).astype(float)
+    assert all(np.abs(cv2.cvtColor(o, cv2.COLOR_RGB2GRAY) - grey).mean() < 4 for o in outs)  # brightness kept
+    assert np.array_equal(build_augment(AugmentConfig(**off))(image=crop)["image"], crop)  # p_fade 0: untouched
+
+
 def test_binary_metrics_on_known_scores():
     y = np.array([0, 0, 0, 0, 1, 1, 1, 1])
     p = np.array([0.1, 0.2, 0.3, 0.6, 0.4, 0.7, 0.8, 0.9])
