@@ -407,6 +407,7 @@ def test_merge_joins_parts_and_recomputes_the_level_means(tmp_path, capsys):
     merged = merge([part([3, 5]), part([1, 5])])  # level 5 in both: kept once
     names = [r["condition"] for r in merged["rows"]]
     assert names[0] == "clean" and names.count("clean") == 1 and names.count("blur-5") == 1
+    assert names[1:4] == [f"{next(iter(DEEPERFORENSICS))}-{lv}" for lv in (1, 3, 5)]  # by type, then level
     assert len(names) == 1 + 3 * len(DEEPERFORENSICS)
     assert merged["mean_auc_drop_by_level"] == pytest.approx({"1": 0.01, "3": 0.03, "5": 0.05})
     assert set(merged["reports"]) == set(names)
@@ -424,7 +425,7 @@ def test_merge_joins_parts_and_recomputes_the_level_means(tmp_path, capsys):
         (tmp_path / name / "robustness.json").write_text(json.dumps({**rows, "reports": {}}))
     assert main(["--merge", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "all")]) == 0
     out = json.loads((tmp_path / "all" / "robustness.json").read_text())
-    assert [r["condition"] for r in out["rows"]] == ["clean", "blur-3", "blur-1"]
+    assert [r["condition"] for r in out["rows"]] == ["clean", "blur-1", "blur-3"]  # levels in order
     assert (tmp_path / "all" / "robustness.html").is_file() and (tmp_path / "all" / "robustness.png").is_file()
     with pytest.raises(SystemExit):
         main(["--merge", str(tmp_path / "a")])  # --out is required

@@ -183,7 +183,11 @@ def merge(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
             rows.setdefault(row["condition"], row)
         for name, rep in result.get("reports", {}).items():
             reports.setdefault(name, rep)
-    merged = [_clean_row(first), *(r for r in rows.values() if r["kind"] is not None)]
+    # Grouped by type (in the order types first appear), levels ascending within a type: as one run lists them.
+    kinds = list(dict.fromkeys(r["kind"] for r in rows.values() if r["kind"] is not None))
+    others = sorted((r for r in rows.values() if r["kind"] is not None),
+                    key=lambda r: (kinds.index(r["kind"]), r["level"] if r["kind"] != "mix" else 0))
+    merged = [_clean_row(first), *others]
     return {**{k: first.get(k) for k in key}, "rows": merged, "mean_auc_drop_by_level": level_means(merged),
             "reports": reports}
 
