@@ -422,6 +422,8 @@ def test_merge_joins_parts_and_recomputes_the_level_means(tmp_path, capsys):
     for name, levels in (("a", [3]), ("b", [1])):
         (tmp_path / name).mkdir()
         rows = _result(conditions=("clean", *(f"blur-{lv}" for lv in levels)))
+        for row in rows["rows"][1:]:
+            row["level"] = int(row["condition"].split("-")[1])
         (tmp_path / name / "robustness.json").write_text(json.dumps({**rows, "reports": {}}))
     assert main(["--merge", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "all")]) == 0
     out = json.loads((tmp_path / "all" / "robustness.json").read_text())
