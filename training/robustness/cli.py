@@ -57,10 +57,14 @@ def plot(rows: Sequence[dict[str, Any]], path: Path) -> Path:
 
     clean = next(r["auc"] for r in rows if r["kind"] is None)
     fig, ax = plt.subplots(figsize=(7, 4.2), dpi=120)
-    for kind in dict.fromkeys(r["kind"] for r in rows if r["kind"] not in (None, "mix")):
+    # Up to 12 types: tab20's colours never repeat (the default cycle has 10); platform steps and DFDC dashed,
+    # so the seven DeeperForensics lines (the targets' subject) stand out.
+    colours = plt.get_cmap("tab20").colors
+    for i, kind in enumerate(dict.fromkeys(r["kind"] for r in rows if r["kind"] not in (None, "mix"))):
         pts = sorted((r["level"], r["auc"]) for r in rows if r["kind"] == kind and r["auc"] is not None)
         if pts:
-            ax.plot(*zip(*pts), marker="o", label=kind)
+            ax.plot(*zip(*pts), marker="o", label=kind, color=colours[(2 * i) % 20 + (2 * i) // 20],
+                    linestyle="-" if kind in DEEPERFORENSICS else "--")
     # A mix has no level of its own: a cross at its strongest part's level, not a line through unrelated mixes.
     mixes = [(r["level"], r["auc"]) for r in rows if r["kind"] == "mix" and r["auc"] is not None]
     if mixes:
