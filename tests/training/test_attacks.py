@@ -97,7 +97,23 @@ def test_n_fgsm_starts_wider_and_is_not_projected_back(crops):
     assert ball <= 4.0 + 1e-3  # FGSM-RS is projected into the eps ball
     assert 4.0 + 1.0 < wide <= 3 * 4.0 + 1e-3  # N-FGSM: noise up to 2 eps plus an eps step, no projection
     with pytest.raises(ValueError, match="unknown adversarial method"):
-        adversarial_batch(model, x, y, method="pgd", **kw)
+        adversarial_batch(model, x, y, method="cw", **kw)
+
+
+def test_pgd_training_examples_stay_in_the_ball_and_beat_a_single_step(crops):
+    from training.train import adversarial_batch
+
+    x_u8, y_np = crops
+    x = (torch.from_numpy(x_u8).permute(0, 3, 1, 2).float() / 255.0 - 0.5) / 0.5
+    y = torch.from_numpy(y_np.astype(np.float32))
+    model, loss_fn = Brightness(), torch.nn.BCEWithLogitsLoss()
+    kw = {"share": 1.0, "eps": 4.0, "mean": (0.5,) * 3, "std": (0.5,) * 3, "loss_fn": loss_fn}
+    torch.manual_seed(0)
+    pgd = adversarial_batch(model, x, y, method="pgd", steps=5, **kw)
+    assert ((pgd - x).abs() * 0.5 * 255).amax() <= 4.0 + 1e-3  # projected into the eps ball after every step
+    clean = torch.nn.functional.binary_cross_entropy_with_logits(model(x).reshape(-1), y)
+    attacked = torch.nn.functional.binary_cross_entropy_with_logits(model(pgd).reshape(-1), y)
+    assert attacked > clean
 
 
 def test_training_config_rejects_an_unknown_adversarial_method():
@@ -107,6 +123,8 @@ def test_training_config_rejects_an_unknown_adversarial_method():
     assert TrainConfig(adversarial_method="n-fgsm").adversarial_method == "n-fgsm"
     with pytest.raises(ConfigError, match="adversarial_method"):
         TrainConfig.from_dict({"adversarial_method": "nfgsm"})
+    with pytest.raises(ConfigError, match="adversarial_steps"):
+        TrainConfig(adversarial_method="pgd", adversarial_steps=0)
 
 
 def test_attacking_the_photo_changes_only_the_face_within_the_budget(astronaut, tiny_model):
