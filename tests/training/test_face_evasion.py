@@ -129,6 +129,24 @@ def test_items_without_a_clean_face_are_left_out(detector, tmp_path, item):
     assert out["per_item"][2]["error"] == "not_found"
 
 
+def test_an_unexpected_failure_is_that_items_error_not_the_end_of_the_run(detector, item, monkeypatch):
+    import training.robustness.face_evasion as fe
+
+    calls = {"n": 0}
+    real_face_boxes = fe.face_boxes
+
+    def flaky(det, frames):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("the face stage broke on this item")
+        return real_face_boxes(det, frames)
+
+    monkeypatch.setattr(fe, "face_boxes", flaky)
+    out = run(detector, [item, item], [Noise("sign", 0)]).to_dict()
+    assert out["per_item"][0]["error"] == "internal_error" and out["per_item"][1]["error"] is None
+    assert out["n_errors"] == 1 and out["n_with_face"] == 1
+
+
 def test_a_face_made_up_by_the_noise_is_not_the_original():
     clean = {0: np.array([[100.0, 100, 200, 200]]), 1: np.array([[100.0, 100, 200, 200]])}
     noisy = {0: np.array([[105.0, 102, 204, 198]]), 1: np.array([[370.0, 430, 390, 460]])}

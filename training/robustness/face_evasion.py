@@ -37,7 +37,7 @@ from typing import Any, Literal
 import numpy as np
 
 from detector.api import Detector
-from detector.errors import MediaError, file_error
+from detector.errors import file_error
 from detector.media import Frame
 
 from ..data.items import MediaItem
@@ -198,16 +198,16 @@ def probe_item(detector: Detector, item: MediaItem, settings: Sequence[Noise], *
     path = str(item.path)
     try:
         _, frames = detector.sample(path, detector.sampling, limits=detector.config.limits)
-    except MediaError as exc:
+        clean = face_boxes(detector, frames)
+        trials: dict[str, Trial] = {}
+        if clean:
+            for noise in settings:
+                noisy = [replace(f, image=noise.apply(f.image, (seed, index, i))) for i, f in enumerate(frames)]
+                db = [psnr(f.image, g.image) for f, g in zip(frames, noisy)]
+                found = face_boxes(detector, noisy)
+                trials[noise.name] = Trial(len(found), frames_keeping(clean, found), float(np.mean(db)))
+    except Exception as exc:  # noqa: BLE001 - one bad item is an error row, never the end of the run
         return ItemResult(path, item.label, item.media, error=file_error(exc, path)["code"])
-    clean = face_boxes(detector, frames)
-    trials: dict[str, Trial] = {}
-    if clean:
-        for noise in settings:
-            noisy = [replace(f, image=noise.apply(f.image, (seed, index, i))) for i, f in enumerate(frames)]
-            db = [psnr(f.image, g.image) for f, g in zip(frames, noisy)]
-            found = face_boxes(detector, noisy)
-            trials[noise.name] = Trial(len(found), frames_keeping(clean, found), float(np.mean(db)))
     return ItemResult(path, item.label, item.media, len(frames), len(clean), trials)
 
 
