@@ -136,6 +136,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"\r{n}/{total} items", end="" if n < total else "\n", file=sys.stderr, flush=True)
         elif n == total:
             print(f"{total} items probed", file=sys.stderr, flush=True)
+        elif n % max(1, total // 10) == 0:  # logs: a line per tenth (a full eval run takes ~half an hour)
+            print(f"{n}/{total} items probed", file=sys.stderr, flush=True)
 
     report = run(detector, items, settings, seed=args.seed, progress=progress)
     result = {"model": detector.model.to_dict(), "seed": args.seed, "eps": sorted(args.eps),
