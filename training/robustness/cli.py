@@ -23,8 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from .perturbations import DEEPERFORENSICS, PARAMETERS, all_perturbations, random_mixes
+from .report_html import PNG_NAME  # the page links the plot by this name: one definition
 
-JSON_NAME, PNG_NAME, HTML_NAME = "robustness.json", "robustness.png", "robustness.html"
+JSON_NAME, HTML_NAME = "robustness.json", "robustness.html"
 
 
 def get_args_parser() -> argparse.ArgumentParser:

@@ -121,11 +121,6 @@ def face_boxes(detector: Detector, frames: Sequence[Frame]) -> dict[int, np.ndar
     return {sample: np.array(b, np.float64).reshape(-1, 4) for sample, b in sorted(boxes.items())}
 
 
-def face_samples(detector: Detector, frames: Sequence[Frame]) -> tuple[int, ...]:
-    """Ordinals of the ``frames`` in which the scan's face stage keeps a face: empty means ``no_face``."""
-    return tuple(face_boxes(detector, frames))
-
-
 def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Intersection over union of every box of ``a`` (``(n, 4)``) with every box of ``b`` (``(m, 4)``)."""
     a, b = np.asarray(a, np.float64).reshape(-1, 4), np.asarray(b, np.float64).reshape(-1, 4)
