@@ -169,6 +169,36 @@ def zero_init_head(model: nn.Module) -> None:
             nn.init.zeros_(head.bias)
 
 
+def frozen_stem(model: nn.Module, stages: int) -> list[nn.Module]:
+    """Freeze the stem and the first ``stages`` stages of a timm EfficientNet / MobileNet; return them.
+
+    Their weights stop training and their batch-norm statistics stay ImageNet's (``keep_frozen_eval`` puts
+    them back in eval mode after every ``model.train()``): the early, high-resolution stages hold generic
+    edge and texture filters, and keeping them fixed both saves their backward pass (the costliest, at
+    full resolution) and keeps the features the fine-tuned head builds on from drifting towards one
+    source's look (frozen pretrained features generalise across generators: Ojha et al., CVPR 2023).
+    """
+    if stages < 0:
+        raise ConfigError(f"freeze_stages must be >= 0, got {stages}")
+    if stages == 0:
+        return []
+    blocks = getattr(model, "blocks", None)
+    if blocks is None or not hasattr(model, "conv_stem"):
+        raise ConfigError(f"freeze_stages needs a timm EfficientNet/MobileNet (conv_stem, blocks); got {type(model).__name__}")
+    if stages > len(blocks):
+        raise ConfigError(f"freeze_stages={stages} but the model has {len(blocks)} stages")
+    modules = [model.conv_stem, model.bn1, *blocks[:stages]]
+    for module in modules:
+        module.requires_grad_(False)
+    return modules
+
+
+def keep_frozen_eval(modules: list[nn.Module]) -> None:
+    """Put frozen modules back in eval mode (call after ``model.train()``) so their BN statistics stay fixed."""
+    for module in modules:
+        module.eval()
+
+
 class WithSigmoid(nn.Module):
     """Wraps a logit model for export: outputs ``logit`` and ``probability`` (uncalibrated)."""
 

@@ -134,3 +134,19 @@ def test_default_model_recipe_end_to_end(run, folder_dataset, tmp_path):
     assert card.metrics["eval"]["item_level"]["n"] == 24  # 12 real + 12 fake folders, all with a face
     assert card.training_data["summary"]["items"] > 0
     assert card.recipe["command"] == "python -m training.default_model"
+
+
+def test_freeze_stages_fine_tunes_only_the_later_stages(run, tmp_path):
+    """Fine-tuning from a checkpoint with freeze_stages=1: the stem and first stage (weights and BN running
+    statistics) come out exactly as they went in; the rest of the net moved."""
+    config, _, out = run
+    init = out / "run" / "best.pt"
+    tuned = apply_overrides(config, [f"out={tmp_path / 'frozen'}", f"init_from={init}", "freeze_stages=1", "epochs=1"])
+    train(tuned, progress=False)
+    before = torch.load(init, map_location="cpu", weights_only=False)["model"]
+    after = torch.load(tmp_path / "frozen" / "last.pt", map_location="cpu", weights_only=False)["model"]
+    early = [k for k in before if k.startswith(("conv_stem.", "bn1.", "blocks.0."))]
+    assert early and all(torch.equal(before[k], after[k]) for k in early)
+    assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith("blocks.2."))
+    with pytest.raises(ConfigError, match="freeze_stages"):
+        TrainConfig(freeze_stages=-1)
