@@ -146,3 +146,19 @@ def test_attacking_the_photo_changes_only_the_face_within_the_budget(astronaut, 
     out = transfer(detector, Brightness(), image, 1, Attack(eps=4, steps=3), jpeg_quality=90)
     assert out.clean_probability is not None and out.attacked_probability is not None and out.linf > 0
     assert attack_photo(detector, Brightness(), np.full((200, 300, 3), 90, np.uint8), 1, Attack.fgsm(4)) is None
+
+
+def test_direction_stats_counts_each_direction_and_leaves_empty_ones_none():
+    """Evasion is judged on fakes, framing on reals; success counts only items the model had right."""
+    from training.robustness.attacks import direction_stats
+
+    labels = np.array([1, 1, 1, 1, 0, 0])
+    clean_right = np.array([1, 1, 1, 0, 1, 0], bool)
+    robust_right = np.array([0, 1, 1, 0, 1, 0], bool)
+    evasion, framing = direction_stats(labels, clean_right, robust_right)
+    assert (evasion.direction, evasion.n, evasion.clean_accuracy, evasion.robust_accuracy) == ("evasion", 4, 0.75, 0.5)
+    assert evasion.success_rate == pytest.approx(1 / 3)
+    assert (framing.n, framing.clean_accuracy, framing.robust_accuracy, framing.success_rate) == (2, 0.5, 0.5, 0.0)
+    only_fakes = direction_stats(np.array([1]), np.array([False]), np.array([False]))
+    assert only_fakes[0].success_rate is None  # nothing was right to begin with
+    assert only_fakes[1].n == 0 and only_fakes[1].clean_accuracy is None and only_fakes[1].robust_accuracy is None

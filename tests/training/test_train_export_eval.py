@@ -150,3 +150,24 @@ def test_freeze_stages_fine_tunes_only_the_later_stages(run, tmp_path):
     assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith("blocks.2."))
     with pytest.raises(ConfigError, match="freeze_stages"):
         TrainConfig(freeze_stages=-1)
+
+
+def test_attack_cli_on_the_exported_model(run, folder_dataset, tmp_path):
+    """``deepfake attack`` end to end: parity check of checkpoint against its export, white-box FGSM/PGD in both
+    directions, and ``--transfer`` (attack the photo, re-scan, as is and after JPEG 90), all in the JSON."""
+    from training.robustness.attack_cli import main as attack_main
+
+    _, _, out = run
+    onnx_path, _ = export(out / "run" / "best.pt", tmp_path / "m", name="tiny")
+    result = tmp_path / "attack.json"
+    assert attack_main(["--checkpoint", str(out / "run" / "best.pt"), "--model", str(onnx_path), "--data",
+                        str(folder_dataset), "--eps", "8", "--steps", "2", "--cache", str(tmp_path / "c"),
+                        "--transfer", "--out", str(result)]) == 0
+    report = json.loads(result.read_text())
+    assert report["crops"] == 24 and report["parity"] <= 1e-2
+    assert {(r["attack"], r["direction"]) for r in report["results"]} == {
+        (a, d) for a in ("fgsm-eps8", "pgd2-eps8") for d in ("evasion", "framing")}
+    assert all(r["n"] == 12 and 0 <= r["robust_accuracy"] <= 1 for r in report["results"])
+    rows = report["transfer"]
+    assert {(r["jpeg"], r["direction"]) for r in rows} == {(q, d) for q in (None, 90) for d in ("evasion", "framing")}
+    assert all(r["n"] == 12 and 0 < r["max_linf"] <= 8 + 1e-6 for r in rows)

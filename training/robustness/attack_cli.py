@@ -94,7 +94,7 @@ def _transfer(args: argparse.Namespace, items: list, model, classifier, card) ->
     from detector.api import Detector
     from detector.media import read_frames
 
-    from .attacks import Attack
+    from .attacks import Attack, direction_stats
     from .transfer import transfer
 
     detector = Detector(classifier)
@@ -112,14 +112,12 @@ def _transfer(args: argparse.Namespace, items: list, model, classifier, card) ->
                 right = (out.clean_probability >= card.threshold) == bool(item.label)
                 still = (out.attacked_probability >= card.threshold) == bool(item.label)
                 outcomes.append((item.label, right, still, out.linf))
-            for direction, label in (("evasion", 1), ("framing", 0)):
-                sel = [o for o in outcomes if o[0] == label]
-                had = [o for o in sel if o[1]]
-                rows.append({"attack": f"pgd{args.steps}-eps{eps:g}", "jpeg": quality, "direction": direction,
-                             "n": len(sel), "clean_accuracy": float(np.mean([o[1] for o in sel])) if sel else None,
-                             "robust_accuracy": float(np.mean([o[2] for o in sel])) if sel else None,
-                             "success_rate": float(np.mean([not o[2] for o in had])) if had else None,
-                             "max_linf": max((o[3] for o in sel), default=0.0)})
+            labels, right, still, linf = (np.array([o[i] for o in outcomes]) for i in range(4))
+            for label, stats in zip((1, 0), direction_stats(labels, right, still), strict=True):
+                rows.append({"attack": f"pgd{args.steps}-eps{eps:g}", "jpeg": quality, "direction": stats.direction,
+                             "n": stats.n, "clean_accuracy": stats.clean_accuracy,
+                             "robust_accuracy": stats.robust_accuracy, "success_rate": stats.success_rate,
+                             "max_linf": float(linf[labels == label].max(initial=0.0)) if len(linf) else 0.0})
     print("through the pipeline (photos: attack the crop, warp it back, re-scan):")
     for r in rows:
         success = "-" if r["success_rate"] is None else f"{r['success_rate']:.0%}"

@@ -99,6 +99,32 @@ class AttackResult:
     mean_linf: float  # measured, 0..255 scale
 
 
+@dataclass(frozen=True)
+class DirectionStats:
+    """One attack direction's outcome: ``None`` rates where the direction had no item (or none right)."""
+
+    direction: str  # "evasion" (fakes) or "framing" (reals)
+    n: int
+    clean_accuracy: float | None
+    robust_accuracy: float | None
+    success_rate: float | None  # of the items the model had right, the share flipped
+
+
+def direction_stats(labels: np.ndarray, clean_right: np.ndarray, robust_right: np.ndarray) -> list[DirectionStats]:
+    """Evasion (label 1) and framing (label 0) from per-item correctness before and after the attack."""
+    labels, clean_right, robust_right = (np.asarray(a) for a in (labels, clean_right, robust_right))
+    clean_right, robust_right = clean_right.astype(bool), robust_right.astype(bool)
+    stats = []
+    for direction, label in (("evasion", 1), ("framing", 0)):
+        sel = labels == label
+        had = sel & clean_right
+        stats.append(DirectionStats(direction, int(sel.sum()),
+                                    float(clean_right[sel].mean()) if sel.any() else None,
+                                    float(robust_right[sel].mean()) if sel.any() else None,
+                                    float((~robust_right[had]).mean()) if had.any() else None))
+    return stats
+
+
 def evaluate(model: nn.Module, crops: np.ndarray, labels: np.ndarray, attacks: list[Attack], *,
              calibration: Calibration, threshold: float, mean: float = 0.5, std: float = 0.5,
              seed: int = 0) -> list[AttackResult]:
@@ -110,13 +136,9 @@ def evaluate(model: nn.Module, crops: np.ndarray, labels: np.ndarray, attacks: l
         adv = perturb(model, crops, labels, attack, mean=mean, std=std, seed=seed)
         right = (calibration.apply(logits(model, adv, mean=mean, std=std)) >= threshold) == labels
         linf = np.abs(adv.astype(np.int16) - crops.astype(np.int16)).reshape(len(crops), -1).max(axis=1)
-        for direction, label in (("evasion", 1), ("framing", 0)):
-            sel = labels == label
-            if not sel.any():
-                continue
-            had = sel & clean_right
-            results.append(AttackResult(
-                attack.name, attack.eps, direction, int(sel.sum()), float(clean_right[sel].mean()),
-                float(right[sel].mean()), float((~right[had]).mean()) if had.any() else None,
-                float(linf[sel].mean())))
+        for label, stats in zip((1, 0), direction_stats(labels, clean_right, right), strict=True):
+            if stats.n:
+                results.append(AttackResult(attack.name, attack.eps, stats.direction, stats.n, stats.clean_accuracy,
+                                            stats.robust_accuracy, stats.success_rate,
+                                            float(linf[labels == label].mean())))
     return results
