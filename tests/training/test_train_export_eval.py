@@ -170,4 +170,7 @@ def test_attack_cli_on_the_exported_model(run, folder_dataset, tmp_path):
     assert all(r["n"] == 12 and 0 <= r["robust_accuracy"] <= 1 for r in report["results"])
     rows = report["transfer"]
     assert {(r["jpeg"], r["direction"]) for r in rows} == {(q, d) for q in (None, 90) for d in ("evasion", "framing")}
-    assert all(r["n"] == 12 and 0 < r["max_linf"] <= 8 + 1e-6 for r in rows)
+    assert all(r["n"] == 12 and r["max_linf"] > 0 for r in rows)
+    # The budget holds on the photo itself (warping a crop's change back does not enlarge it); JPEG's own error
+    # comes on top of it, so rows after JPEG are not bounded by eps.
+    assert all(r["max_linf"] <= 8 for r in rows if r["jpeg"] is None)
