@@ -82,7 +82,8 @@ class TrainConfig:
             reported not to.
             ``pgd`` (Madry et al. 2018): ``adversarial_steps`` projected steps of 2.5 eps / steps from a uniform
             start in the ball: the field's standard defence against PGD, at ``adversarial_steps`` extra
-            forward/backward passes over the share (not yet run here).
+            forward/backward passes over the share (run here at 3 steps: 2.2x a plain epoch, and PGD-10 still
+            beat it; see the model README).
         adversarial_steps: PGD steps for ``adversarial_method`` ``pgd``.
         augment_fade: share of training crops whose colour is faded (saturation x U(0, 1), both classes alike;
             ``training.augment.AugmentConfig.p_fade``). 0: off, as in the shipped recipe.
