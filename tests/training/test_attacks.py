@@ -156,7 +156,8 @@ def test_direction_stats_counts_each_direction_and_leaves_empty_ones_none():
     clean_right = np.array([1, 1, 1, 0, 1, 0], bool)
     robust_right = np.array([0, 1, 1, 0, 1, 0], bool)
     evasion, framing = direction_stats(labels, clean_right, robust_right)
-    assert (evasion.direction, evasion.n, evasion.clean_accuracy, evasion.robust_accuracy) == ("evasion", 4, 0.75, 0.5)
+    assert (evasion.direction, evasion.label, evasion.n, evasion.clean_accuracy, evasion.robust_accuracy) == (
+        "evasion", 1, 4, 0.75, 0.5)
     assert evasion.success_rate == pytest.approx(1 / 3)
     assert (framing.n, framing.clean_accuracy, framing.robust_accuracy, framing.success_rate) == (2, 0.5, 0.5, 0.0)
     only_fakes = direction_stats(np.array([1]), np.array([False]), np.array([False]))

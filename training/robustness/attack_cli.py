@@ -113,11 +113,11 @@ def _transfer(args: argparse.Namespace, items: list, model, classifier, card) ->
                 still = (out.attacked_probability >= card.threshold) == bool(item.label)
                 outcomes.append((item.label, right, still, out.linf))
             labels, right, still, linf = (np.array([o[i] for o in outcomes]) for i in range(4))
-            for label, stats in zip((1, 0), direction_stats(labels, right, still), strict=True):
+            for stats in direction_stats(labels, right, still):
                 rows.append({"attack": f"pgd{args.steps}-eps{eps:g}", "jpeg": quality, "direction": stats.direction,
                              "n": stats.n, "clean_accuracy": stats.clean_accuracy,
                              "robust_accuracy": stats.robust_accuracy, "success_rate": stats.success_rate,
-                             "max_linf": float(linf[labels == label].max(initial=0.0)) if len(linf) else 0.0})
+                             "max_linf": float(linf[labels == stats.label].max(initial=0.0)) if len(linf) else 0.0})
     print("through the pipeline (photos: attack the crop, warp it back, re-scan):")
     for r in rows:
         success = "-" if r["success_rate"] is None else f"{r['success_rate']:.0%}"

@@ -104,6 +104,7 @@ class DirectionStats:
     """One attack direction's outcome: ``None`` rates where the direction had no item (or none right)."""
 
     direction: str  # "evasion" (fakes) or "framing" (reals)
+    label: int  # the items' true label: 1 for evasion, 0 for framing
     n: int
     clean_accuracy: float | None
     robust_accuracy: float | None
@@ -118,7 +119,7 @@ def direction_stats(labels: np.ndarray, clean_right: np.ndarray, robust_right: n
     for direction, label in (("evasion", 1), ("framing", 0)):
         sel = labels == label
         had = sel & clean_right
-        stats.append(DirectionStats(direction, int(sel.sum()),
+        stats.append(DirectionStats(direction, label, int(sel.sum()),
                                     float(clean_right[sel].mean()) if sel.any() else None,
                                     float(robust_right[sel].mean()) if sel.any() else None,
                                     float((~robust_right[had]).mean()) if had.any() else None))
@@ -136,9 +137,9 @@ def evaluate(model: nn.Module, crops: np.ndarray, labels: np.ndarray, attacks: l
         adv = perturb(model, crops, labels, attack, mean=mean, std=std, seed=seed)
         right = (calibration.apply(logits(model, adv, mean=mean, std=std)) >= threshold) == labels
         linf = np.abs(adv.astype(np.int16) - crops.astype(np.int16)).reshape(len(crops), -1).max(axis=1)
-        for label, stats in zip((1, 0), direction_stats(labels, clean_right, right), strict=True):
+        for stats in direction_stats(labels, clean_right, right):
             if stats.n:
                 results.append(AttackResult(attack.name, attack.eps, stats.direction, stats.n, stats.clean_accuracy,
                                             stats.robust_accuracy, stats.success_rate,
-                                            float(linf[labels == label].mean())))
+                                            float(linf[labels == stats.label].mean())))
     return results
