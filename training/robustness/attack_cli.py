@@ -99,25 +99,26 @@ def _transfer(args: argparse.Namespace, items: list, model, classifier, card) ->
 
     detector = Detector(classifier)
     photos = [it for it in items if it.media == "image"]
+    settings = [(eps, quality) for eps in args.eps for quality in (None, 90)]
+    outcomes: dict[tuple[float, int | None], list[tuple]] = {setting: [] for setting in settings}
+    for item in photos:
+        _, frames = read_frames(item.path)  # once per photo, for every budget and re-compression
+        for eps, quality in settings:
+            out = transfer(detector, model, frames[0].image, item.label, Attack(eps=eps, steps=args.steps),
+                           jpeg_quality=quality)
+            if out.clean_probability is None or out.attacked_probability is None:
+                continue
+            right = (out.clean_probability >= card.threshold) == bool(item.label)
+            still = (out.attacked_probability >= card.threshold) == bool(item.label)
+            outcomes[eps, quality].append((item.label, right, still, out.linf))
     rows = []
-    for eps in args.eps:
-        for quality in (None, 90):
-            outcomes = []
-            for item in photos:
-                _, frames = read_frames(item.path)
-                out = transfer(detector, model, frames[0].image, item.label, Attack(eps=eps, steps=args.steps),
-                               jpeg_quality=quality)
-                if out.clean_probability is None or out.attacked_probability is None:
-                    continue
-                right = (out.clean_probability >= card.threshold) == bool(item.label)
-                still = (out.attacked_probability >= card.threshold) == bool(item.label)
-                outcomes.append((item.label, right, still, out.linf))
-            labels, right, still, linf = (np.array([o[i] for o in outcomes]) for i in range(4))
-            for stats in direction_stats(labels, right, still):
-                rows.append({"attack": f"pgd{args.steps}-eps{eps:g}", "jpeg": quality, "direction": stats.direction,
-                             "n": stats.n, "clean_accuracy": stats.clean_accuracy,
-                             "robust_accuracy": stats.robust_accuracy, "success_rate": stats.success_rate,
-                             "max_linf": float(linf[labels == stats.label].max(initial=0.0)) if len(linf) else 0.0})
+    for eps, quality in settings:
+        labels, right, still, linf = (np.array([o[i] for o in outcomes[eps, quality]]) for i in range(4))
+        for stats in direction_stats(labels, right, still):
+            rows.append({"attack": f"pgd{args.steps}-eps{eps:g}", "jpeg": quality, "direction": stats.direction,
+                         "n": stats.n, "clean_accuracy": stats.clean_accuracy,
+                         "robust_accuracy": stats.robust_accuracy, "success_rate": stats.success_rate,
+                         "max_linf": float(linf[labels == stats.label].max(initial=0.0))})
     print("through the pipeline (photos: attack the crop, warp it back, re-scan):")
     for r in rows:
         success = "-" if r["success_rate"] is None else f"{r['success_rate']:.0%}"
