@@ -31,7 +31,7 @@ from .calibrate import balanced_weights, fit_calibration
 from .crops import TRAIN_FACES_PER_FRAME
 from .evaluate import report, score_items
 from .export import export
-from .train import TrainConfig, apply_overrides, load_items, train
+from .train import TrainConfig, apply_overrides, exported_checkpoint, load_items, train
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = REPO / "training" / "configs" / "default.json"
@@ -70,7 +70,7 @@ def build(config: TrainConfig, *, eval_data: Sequence[str], eval_split: str | No
     summary = train(config)
     items = load_items(config)
     val_items = group_split(items, val_fraction=config.val_fraction, seed=config.seed)["val"]
-    best = Path(config.out) / "best.pt"
+    best = exported_checkpoint(config)
     raw_onnx, _ = export(best, out_dir / "uncalibrated", name=NAME, version=version)
     raw = Classifier.load(raw_onnx)
     # Validation items reuse the training crop cache (its 4-largest-faces-per-frame cap).

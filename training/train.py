@@ -11,6 +11,7 @@ The resolved config is saved beside the checkpoints.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import math
 import os
@@ -40,6 +41,7 @@ from .metrics import binary_metrics
 from .model import backbone_record, build_model, checkpoint_backbone, frozen_stem, keep_frozen_eval
 from .resolution_match import ResolutionMatch
 from .sampling import balance_domains, sample_domains, stratified_weights, stratum_shares
+from .weight_average import WeightAverage
 
 ADVERSARIAL_METHODS = ("fgsm-rs", "n-fgsm", "pgd")  # adversarial training (TrainConfig.adversarial_method)
 
@@ -87,6 +89,9 @@ class TrainConfig:
         adversarial_steps: PGD steps for ``adversarial_method`` ``pgd``.
         augment_fade: share of training crops whose colour is faded (saturation x U(0, 1), both classes alike;
             ``training.augment.AugmentConfig.p_fade``). 0: off, as in the shipped recipe.
+        weight_average_from: average the weights of every optimiser step from this epoch on (SWA / SWAD,
+            ``training.weight_average``) and export that average (``average.pt``) instead of the best epoch
+            (``best.pt``). 0: off, as in the shipped recipe.
         freeze_stages: keep the stem and this many early stages of the backbone at their pretrained weights and
             batch-norm statistics (``training.model.frozen_stem``). 0: all layers train, as in the shipped recipe.
         faces_per_item: faces drawn per media item per epoch.
@@ -126,6 +131,7 @@ class TrainConfig:
     augment_strength: float = 1.0
     augment_fade: float = 0.0
     freeze_stages: int = 0
+    weight_average_from: float = 0.0
     patience: int = 6
     max_steps: int = 0
     workers: int = 2
@@ -141,6 +147,8 @@ class TrainConfig:
             raise ConfigError(f"adversarial_steps must be >= 1, got {self.adversarial_steps}")
         if self.freeze_stages < 0:
             raise ConfigError(f"freeze_stages must be >= 0, got {self.freeze_stages}")
+        if not 0 <= self.weight_average_from < self.epochs:
+            raise ConfigError(f"weight_average_from must be in [0, epochs={self.epochs}), got {self.weight_average_from}")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
@@ -292,6 +300,23 @@ def adversarial_batch(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, sha
     return torch.cat([((adv - m) / s).to(x.dtype), x[n:]]).contiguous(memory_format=torch.channels_last)
 
 
+def exported_checkpoint(config: TrainConfig) -> Path:
+    """The checkpoint a run's model is exported from: the weight average if the run kept one, else the best epoch."""
+    return Path(config.out) / ("average.pt" if config.weight_average_from > 0 else "best.pt")
+
+
+def _save_average(model: nn.Module, average: WeightAverage, val_ds: FaceCropDataset, config: TrainConfig,
+                  device: torch.device, path: Path, *, epoch: int, backbone: dict[str, Any]) -> dict[str, Any]:
+    averaged = copy.deepcopy(model)
+    averaged.load_state_dict(average.state_dict())
+    logits, labels = predict_logits(averaged, _loader(val_ds, config, train=False), device)
+    metrics = binary_metrics(labels, 1 / (1 + np.exp(-logits)))
+    torch.save({"model": averaged.state_dict(), "config": config.to_dict(), "backbone": backbone, "epoch": epoch,
+                "val": metrics, "averaged_steps": average.count}, path)
+    print(f"weight average of {average.count} steps: val auc {metrics['auc']:.4f}", file=sys.stderr)
+    return {"steps": average.count, "val_auc": metrics["auc"]}
+
+
 def train(config: TrainConfig, *, resume: bool = True, progress: bool = True) -> dict[str, Any]:
     """Run (or resume) training; returns the summary also written to ``out/summary.json``."""
     out = Path(config.out)
@@ -337,6 +362,8 @@ def train(config: TrainConfig, *, resume: bool = True, progress: bool = True) ->
         return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, total - warmup))))
 
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
+    average_start = int(config.weight_average_from * steps_per_epoch) if config.weight_average_from > 0 else None
+    average = WeightAverage() if average_start is not None else None
     scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda")
     loss_fn = nn.BCEWithLogitsLoss()
     state = RunState()
@@ -347,6 +374,8 @@ def train(config: TrainConfig, *, resume: bool = True, progress: bool = True) ->
         opt.load_state_dict(ckpt["optimizer"])
         sched.load_state_dict(ckpt["scheduler"])
         state = RunState(**ckpt["state"])
+        if average is not None and ckpt.get("average"):
+            average = WeightAverage.restore(ckpt["average"])
         print(f"resumed from {last} at epoch {state.epoch}", file=sys.stderr)
     with open(out / "log.jsonl", "a", encoding="utf-8") as log:
         while state.epoch < config.epochs and state.epochs_since_best < config.patience:
@@ -375,6 +404,8 @@ def train(config: TrainConfig, *, resume: bool = True, progress: bool = True) ->
                 scaler.update()
                 sched.step()
                 state.step += 1
+                if average is not None and state.step > average_start:
+                    average.update(model)
                 losses.append(float(loss.detach()))
                 if not math.isfinite(losses[-1]):
                     raise FloatingPointError(f"training loss is {losses[-1]} at step {state.step}")
@@ -399,7 +430,8 @@ def train(config: TrainConfig, *, resume: bool = True, progress: bool = True) ->
             print(f"epoch {state.epoch}: loss {entry['train_loss']:.4f} val auc {auc:.4f} "
                   f"({entry['seconds']} s){' *' if improved else ''}", file=sys.stderr)
             ckpt = {"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-                    "state": asdict(state), "config": config.to_dict(), "backbone": backbone}
+                    "state": asdict(state), "config": config.to_dict(), "backbone": backbone,
+                    "average": average.save() if average is not None and average.count else None}
             torch.save(ckpt, out / "last.tmp")
             os.replace(out / "last.tmp", last)
             if improved:
@@ -407,6 +439,9 @@ def train(config: TrainConfig, *, resume: bool = True, progress: bool = True) ->
                             "epoch": state.epoch, "val": metrics}, out / "best.pt")
     summary = {"epochs": state.epoch, "steps": state.step, "best_val_auc": state.best_auc, "data": data_summary,
                "device": str(device)}
+    if average is not None and average.count:
+        summary["average"] = _save_average(model, average, val_ds, config, device, out / "average.pt",
+                                           epoch=state.epoch, backbone=backbone)
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
     return summary
 

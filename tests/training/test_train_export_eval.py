@@ -174,3 +174,28 @@ def test_attack_cli_on_the_exported_model(run, folder_dataset, tmp_path):
     # The budget holds on the photo itself (warping a crop's change back does not enlarge it); JPEG's own error
     # comes on top of it, so rows after JPEG are not bounded by eps.
     assert all(r["max_linf"] <= 8 for r in rows if r["jpeg"] is None)
+
+
+def test_weight_average_is_kept_across_resume_and_is_what_the_recipe_exports(run, tmp_path):
+    """``weight_average_from=1``: every step after the first epoch joins the mean; a resumed run continues the
+    same mean (its count covers the steps before the interruption); ``average.pt`` is what gets exported."""
+    from training.train import exported_checkpoint
+
+    config, _, _ = run
+    averaged = apply_overrides(config, [f"out={tmp_path / 'swa'}", "weight_average_from=1", "epochs=2"])
+    first = train(averaged, progress=False)
+    steps_per_epoch = first["steps"] // 2
+    assert first["average"]["steps"] == first["steps"] - steps_per_epoch
+    resumed = train(apply_overrides(averaged, ["epochs=3"]), progress=False)
+    assert resumed["average"]["steps"] == resumed["steps"] - steps_per_epoch
+    path = exported_checkpoint(apply_overrides(averaged, ["epochs=3"]))
+    assert path.name == "average.pt"
+    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    last = torch.load(tmp_path / "swa" / "last.pt", map_location="cpu", weights_only=False)["model"]
+    assert ckpt["averaged_steps"] == resumed["average"]["steps"] and ckpt["val"]["n"] > 0
+    assert any(not torch.equal(ckpt["model"][k], last[k]) for k in last if last[k].is_floating_point())
+    onnx_path, _ = export(path, tmp_path / "m", name="swa")
+    assert Classifier.load(onnx_path).card.input_size == config.align_size
+    assert exported_checkpoint(config).name == "best.pt"
+    with pytest.raises(ConfigError, match="weight_average_from"):
+        TrainConfig(epochs=5, weight_average_from=5)
