@@ -117,6 +117,13 @@ def _export(argv: list[str]) -> int | None:
     return run(argv)
 
 
+@delegated("quantize", "int8 copy of an exported classifier for faster CPU scans, with its drift (train extra)")
+def _quantize(argv: list[str]) -> int | None:
+    from training.quantize import main as run
+
+    return run(argv)
+
+
 @delegated("export-mtcnn", "re-export facenet-pytorch's MTCNN nets to ONNX (train extra)")
 def _export_mtcnn(argv: list[str]) -> int | None:
     from training.mtcnn_export import main as run

@@ -199,3 +199,18 @@ def test_weight_average_is_kept_across_resume_and_is_what_the_recipe_exports(run
     assert exported_checkpoint(config).name == "best.pt"
     with pytest.raises(ConfigError, match="weight_average_from"):
         TrainConfig(epochs=5, weight_average_from=5)
+
+
+def test_quantize_cli_on_the_exported_model(run, folder_dataset, tmp_path):
+    """``deepfake quantize``: calibration faces from a dataset through the model's own face stage and crop cache,
+    an int8 file beside its card, loadable and recording what it was made from."""
+    from pipelines.cli import main as cli_main
+
+    _, _, out = run
+    onnx_path, _ = export(out / "run" / "best.pt", tmp_path / "m", name="tiny")
+    assert cli_main(["quantize", str(onnx_path), "--data", str(folder_dataset), "--split", "", "--cache",
+                     str(tmp_path / "c"), "--faces", "12", "--out", str(tmp_path / "q")]) == 0
+    q = Classifier.load(tmp_path / "q" / "tiny-int8.onnx")
+    record = q.card.recipe["quantization"]
+    assert record["calibration_faces"] == 12 and 0 <= record["max_abs_probability_change_on_them"] < 1
+    assert record["float_model_sha256"] == Classifier.load(onnx_path).card.sha256
