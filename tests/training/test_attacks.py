@@ -145,6 +145,12 @@ def test_attacking_the_photo_changes_only_the_face_within_the_budget(astronaut, 
     assert xs.min() > x1 - side and xs.max() < x2 + side and ys.min() > y1 - side and ys.max() < y2 + side
     out = transfer(detector, Brightness(), image, 1, Attack(eps=4, steps=3), jpeg_quality=90)
     assert out.clean_probability is not None and out.attacked_probability is not None and out.linf > 0
+    # A clean scan the caller already has is used as given, not redone (a marked copy shows which was used).
+    from dataclasses import replace
+
+    marked = replace(detector.scan_image(image), fake_probability=0.123)
+    again = transfer(detector, Brightness(), image, 1, Attack(eps=4, steps=3), jpeg_quality=90, clean=marked)
+    assert again.clean_probability == 0.123 and again.attacked_probability == out.attacked_probability
     assert attack_photo(detector, Brightness(), np.full((200, 300, 3), 90, np.uint8), 1, Attack.fgsm(4)) is None
 
 

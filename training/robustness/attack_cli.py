@@ -102,10 +102,11 @@ def _transfer(args: argparse.Namespace, items: list, model, classifier, card) ->
     settings = [(eps, quality) for eps in args.eps for quality in (None, 90)]
     outcomes: dict[tuple[float, int | None], list[tuple]] = {setting: [] for setting in settings}
     for item in photos:
-        _, frames = read_frames(item.path)  # once per photo, for every budget and re-compression
+        _, frames = read_frames(item.path)  # read and scanned once per photo, for every budget and re-compression
+        clean = detector.scan_image(frames[0].image)
         for eps, quality in settings:
             out = transfer(detector, model, frames[0].image, item.label, Attack(eps=eps, steps=args.steps),
-                           jpeg_quality=quality)
+                           jpeg_quality=quality, clean=clean)
             if out.clean_probability is None or out.attacked_probability is None:
                 continue
             right = (out.clean_probability >= card.threshold) == bool(item.label)

@@ -17,6 +17,7 @@ from torch import nn
 from detector.api import Detector
 from detector.faces.align import alignment_matrix
 from detector.media import Frame
+from detector.results import MediaResult
 
 from .attacks import Attack, perturb
 from .perturbations import jpeg
@@ -54,8 +55,9 @@ def attack_photo(detector: Detector, model: nn.Module, image: np.ndarray, label:
 
 
 def transfer(detector: Detector, model: nn.Module, image: np.ndarray, label: int, attack: Attack, *,
-             jpeg_quality: int | None = None, seed: int = 0) -> TransferOutcome:
-    clean = detector.scan_image(image)
+             jpeg_quality: int | None = None, seed: int = 0, clean: MediaResult | None = None) -> TransferOutcome:
+    """``clean``: the clean photo's scan, when the caller already has it (one per photo for many settings)."""
+    clean = clean if clean is not None else detector.scan_image(image)
     attacked = attack_photo(detector, model, image, label, attack, jpeg_quality=jpeg_quality, seed=seed)
     if attacked is None:
         return TransferOutcome(clean.fake_probability, None, None, 0.0)
