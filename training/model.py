@@ -201,6 +201,22 @@ def keep_frozen_eval(modules: list[nn.Module]) -> None:
         module.eval()
 
 
+def set_trainable(model: nn.Module, *, head_only: bool, frozen: list[nn.Module]) -> None:
+    """Put ``model`` in training mode for one epoch: only its classifier head (``head_only``; the backbone's
+    batch-norm statistics fixed too), or every layer but the ``frozen`` ones (:func:`frozen_stem`)."""
+    head = model.get_classifier()
+    held = {id(p) for m in frozen for p in m.parameters()}
+    for p in model.parameters():
+        p.requires_grad_(not head_only and id(p) not in held)
+    if head_only:
+        model.eval()
+        head.requires_grad_(True)
+        head.train()
+    else:
+        model.train()
+        keep_frozen_eval(frozen)
+
+
 class WithSigmoid(nn.Module):
     """Wraps a logit model for export: outputs ``logit`` and ``probability`` (uncalibrated)."""
 

@@ -214,3 +214,22 @@ def test_quantize_cli_on_the_exported_model(run, folder_dataset, tmp_path):
     record = q.card.recipe["quantization"]
     assert record["calibration_faces"] == 12 and 0 <= record["max_abs_probability_change_on_them"] < 1
     assert record["float_model_sha256"] == Classifier.load(onnx_path).card.sha256
+
+
+def test_head_only_epochs_hold_the_backbone_then_train_it(run, tmp_path):
+    """LP-FT: with ``head_only_epochs=1`` the first epoch moves only the head (backbone weights and batch-norm
+    statistics exactly as they came from the checkpoint); the epoch after it trains the backbone too."""
+    config, _, out = run
+    init = out / "run" / "best.pt"
+    before = torch.load(init, map_location="cpu", weights_only=False)["model"]
+    probed = apply_overrides(config, [f"out={tmp_path / 'lp'}", f"init_from={init}", "head_only_epochs=1", "epochs=2"])
+    train(apply_overrides(probed, ["max_steps=2"]), progress=False)  # stops inside the head-only epoch
+    after = torch.load(tmp_path / "lp" / "last.pt", map_location="cpu", weights_only=False)["model"]
+    head = {k for k in before if k.startswith("classifier.")}
+    assert head and all(torch.equal(before[k], after[k]) for k in before if k not in head)
+    assert any(not torch.equal(before[k], after[k]) for k in head)
+    train(probed, progress=False)  # resumes into the second epoch: everything trains
+    final = torch.load(tmp_path / "lp" / "last.pt", map_location="cpu", weights_only=False)["model"]
+    assert any(not torch.equal(before[k], final[k]) for k in before if k.startswith("blocks.") and "running" in k)
+    with pytest.raises(ConfigError, match="head_only_epochs"):
+        TrainConfig(epochs=3, head_only_epochs=3)
