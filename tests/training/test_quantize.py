@@ -83,6 +83,7 @@ def test_quantized_model_is_int8_loads_and_ranks_like_float(lite0, faces, tmp_pa
     record = card.recipe["quantization"]
     assert record["float_model_sha256"] == float_card.sha256 and record["calibration_faces"] == 32
     assert card.calibration == float_card.calibration and card.input_size == float_card.input_size
+    assert card.name == f"{float_card.name}-int8" and card.version == float_card.version
     q, f = Classifier.load(q_path), Classifier.load(onnx_path)  # sha256 checked at load
     zq, zf = q.logits(faces[32:]), f.logits(faces[32:])  # faces the quantiser did not see
     assert np.isfinite(zq).all() and zq.shape == zf.shape
