@@ -95,17 +95,13 @@ def quantize_classifier(onnx_path: str | Path, crops: np.ndarray, out_dir: str |
                         quant_format=QuantFormat.QDQ, per_channel=True, weight_type=QuantType.QInt8,
                         activation_type=QuantType.QUInt8, calibrate_method=CalibrationMethod.MinMax,
                         nodes_to_exclude=kept_float)
-    card_path = out_dir / f"{name}.json"
     quantized = replace(card, name=f"{card.name}-int8", sha256=sha256_file(target))
-    quantized.save(card_path)
-    q = Classifier.load(target, card_path)
-    drift = float(np.abs(q.predict(crops) - source.predict(crops)).max())
+    drift = float(np.abs(Classifier(target, quantized).predict(crops) - source.predict(crops)).max())
     quantized = replace(quantized, recipe={**card.recipe, "quantization": {
         "method": "onnxruntime static QDQ, int8 per-channel weights, uint8 per-tensor activations (MinMax)",
         "calibration_faces": len(crops), "max_abs_probability_change_on_them": drift,
         "float_model_sha256": card.sha256}})
-    quantized.save(card_path)
-    return target, card_path
+    return target, quantized.save(out_dir / f"{name}.json")
 
 
 def _kept_float(model_path: Path) -> list[str]:

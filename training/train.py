@@ -312,12 +312,16 @@ def exported_checkpoint(config: TrainConfig) -> Path:
     return Path(config.out) / ("average.pt" if config.weight_average_from > 0 else "best.pt")
 
 
+def _val_metrics(model: nn.Module, val_ds: FaceCropDataset, config: TrainConfig, device: torch.device) -> dict[str, Any]:
+    logits, labels = predict_logits(model, _loader(val_ds, config, train=False), device)
+    return binary_metrics(labels, 1 / (1 + np.exp(-logits)))
+
+
 def _save_average(model: nn.Module, average: WeightAverage, val_ds: FaceCropDataset, config: TrainConfig,
                   device: torch.device, path: Path, *, epoch: int, backbone: dict[str, Any]) -> dict[str, Any]:
     averaged = copy.deepcopy(model)
     averaged.load_state_dict(average.state_dict())
-    logits, labels = predict_logits(averaged, _loader(val_ds, config, train=False), device)
-    metrics = binary_metrics(labels, 1 / (1 + np.exp(-logits)))
+    metrics = _val_metrics(averaged, val_ds, config, device)
     torch.save({"model": averaged.state_dict(), "config": config.to_dict(), "backbone": backbone, "epoch": epoch,
                 "val": metrics, "averaged_steps": average.count}, path)
     print(f"weight average of {average.count} steps: val auc {metrics['auc']:.4f}", file=sys.stderr)
@@ -421,8 +425,7 @@ def train(config: TrainConfig, *, resume: bool = True, progress: bool = True) ->
                           f"{np.mean(losses[-50:]):.4f} ({rate:.0f} faces/s)", file=sys.stderr, flush=True)
                 if config.max_steps and state.step >= config.max_steps:
                     break
-            logits, labels = predict_logits(model, _loader(val_ds, config, train=False), device)
-            metrics = binary_metrics(labels, 1 / (1 + np.exp(-logits)))
+            metrics = _val_metrics(model, val_ds, config, device)
             auc = metrics["auc"] if metrics["auc"] is not None else -1.0
             state.epoch += 1
             improved = auc > state.best_auc
