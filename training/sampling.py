@@ -63,6 +63,27 @@ def stratum_shares(labels: Sequence[int], sources: Sequence[str], weights: np.nd
     return {k: round(v, 4) for k, v in sorted(out.items(), key=lambda kv: -kv[1])}
 
 
+def reweight_within_strata(weights: np.ndarray, labels: Sequence[int], sources: Sequence[str],
+                           multipliers: np.ndarray) -> np.ndarray:
+    """Multiply each sample's weight, then rescale every ``(label, source)`` stratum back to its mass: which
+    samples of a stratum are drawn changes, how much each stratum is drawn does not.
+
+    >>> w = reweight_within_strata(np.array([0.25, 0.25, 0.5]), [0, 0, 1], ["a", "a", "b"], np.array([3.0, 1.0, 5.0]))
+    >>> [round(float(x), 3) for x in w]
+    [0.375, 0.125, 0.5]
+    """
+    w = np.asarray(weights, np.float64)
+    out = w * np.asarray(multipliers, np.float64)
+    if not len(w) == len(labels) == len(sources) == len(out):
+        raise ValueError("weights, labels, sources and multipliers differ in length")
+    keys = np.array([f"{int(y)}:{s}" for y, s in zip(labels, sources, strict=True)], dtype=object)
+    for key in set(keys.tolist()):
+        sel = keys == key
+        if out[sel].sum() > 0:
+            out[sel] *= w[sel].sum() / out[sel].sum()
+    return out / out.sum()
+
+
 def balance_domains(weights: np.ndarray, labels: Sequence[int], domains: Sequence[str]) -> np.ndarray:
     """Re-weight the real samples so that, inside every domain, reals carry the same mass as fakes.
 

@@ -40,7 +40,7 @@ from .device import resolve_device
 from .metrics import binary_metrics
 from .model import backbone_record, build_model, checkpoint_backbone, frozen_stem, set_trainable
 from .resolution_match import ResolutionMatch
-from .sampling import balance_domains, sample_domains, stratified_weights, stratum_shares
+from .sampling import balance_domains, reweight_within_strata, sample_domains, stratified_weights, stratum_shares
 from .weight_average import WeightAverage
 
 ADVERSARIAL_METHODS = ("fgsm-rs", "n-fgsm", "pgd")  # adversarial training (TrainConfig.adversarial_method)
@@ -93,6 +93,10 @@ class TrainConfig:
             statistics held at their starting values, then everything (LP-FT, Kumar et al., ICLR 2022: fitting the
             head before the backbone moves keeps a random head's early gradients from distorting pretrained
             features, which they found to cost out-of-distribution accuracy). 0: off, as in the shipped recipe.
+        content_balance: strength of content balancing (:mod:`training.content_balance`): real faces whose content,
+            as a frozen ImageNet net sees it, looks like their domain's fakes are drawn more often, by the
+            propensity odds to this power, clipped to ``[1/content_clip, content_clip]``. 0: off, as in the
+            shipped recipe.
         weight_average_from: average the weights of every optimiser step from this epoch on (SWA / SWAD,
             ``training.weight_average``) and export that average (``average.pt``) instead of the best epoch
             (``best.pt``). 0: off, as in the shipped recipe.
@@ -137,6 +141,8 @@ class TrainConfig:
     freeze_stages: int = 0
     weight_average_from: float = 0.0
     head_only_epochs: int = 0
+    content_balance: float = 0.0
+    content_clip: float = 3.0
     patience: int = 6
     max_steps: int = 0
     workers: int = 2
@@ -154,6 +160,9 @@ class TrainConfig:
             raise ConfigError(f"freeze_stages must be >= 0, got {self.freeze_stages}")
         if not 0 <= self.head_only_epochs < self.epochs:
             raise ConfigError(f"head_only_epochs must be in [0, epochs={self.epochs}), got {self.head_only_epochs}")
+        if self.content_balance < 0 or self.content_clip < 1:
+            raise ConfigError(f"need content_balance >= 0 and content_clip >= 1, got {self.content_balance}, "
+                              f"{self.content_clip}")
         if not 0 <= self.weight_average_from < self.epochs:
             raise ConfigError(f"weight_average_from must be in [0, epochs={self.epochs}), got {self.weight_average_from}")
 
@@ -239,19 +248,45 @@ def prepare_faces(config: TrainConfig, *, progress: bool = True) -> tuple[list[C
     return train, val, summary
 
 
-def epoch_weights(dataset: FaceCropDataset, config: TrainConfig) -> np.ndarray:
-    """Sampling weight of each training sample: class and source strata, then domain balance if configured."""
+def epoch_weights(dataset: FaceCropDataset, config: TrainConfig, item_multipliers: np.ndarray | None = None) -> np.ndarray:
+    """Sampling weight of each training sample: class and source strata, ``item_multipliers`` on the real faces
+    (content balance, :mod:`training.content_balance`), then domain balance if configured."""
     weights = stratified_weights(dataset.labels(), dataset.sources(), source_balance=config.source_balance,
                                  sbi_share=config.sbi_share)
+    if item_multipliers is not None:
+        real = [s.label == 0 and not s.sbi for s in dataset.samples]
+        per_sample = np.where(real, item_multipliers[[s.item for s in dataset.samples]], 1.0)
+        weights = reweight_within_strata(weights, dataset.labels(), dataset.sources(), per_sample)
     if config.domains is not None:
         weights = balance_domains(weights, dataset.labels(), sample_domains(dataset.origins(), config.domains))
     return weights
 
 
-def _loader(dataset: FaceCropDataset, config: TrainConfig, *, train: bool) -> DataLoader:
+def content_multipliers(faces: Sequence[CachedFaces], config: TrainConfig) -> tuple[np.ndarray, list[dict]]:
+    """Per-item multipliers of the reals' sampling weights from the frozen ImageNet backbone's view of their content
+    (:mod:`training.content_balance`); the same for a resumed run (deterministic in the data and seed)."""
+    from .content_balance import CONTENT_ARCH, content_features, content_weights, item_crops
+    from .model import load_imagenet_model
+
+    crops, owner = item_crops(faces, per_item=1)  # one crop per item with faces, in item order
+    norm = backbone_record(CONTENT_ARCH, pretrained=True)
+    features = content_features(load_imagenet_model(CONTENT_ARCH), crops, size=config.align_size, mean=norm["mean"],
+                                std=norm["std"])
+    sources = [faces[i].item.source for i in owner]
+    weights = content_weights(features, [faces[i].item.label for i in owner], sources,
+                              sample_domains(sources, config.domains or {}), strength=config.content_balance,
+                              clip=config.content_clip, seed=config.seed)
+    print(f"content balance: {weights.summary()}", file=sys.stderr)
+    multipliers = np.ones(len(faces), np.float64)
+    multipliers[owner] = weights.multipliers
+    return multipliers, weights.summary()
+
+
+def _loader(dataset: FaceCropDataset, config: TrainConfig, *, train: bool,
+            item_multipliers: np.ndarray | None = None) -> DataLoader:
     sampler = None
     if train:
-        weights = epoch_weights(dataset, config)
+        weights = epoch_weights(dataset, config, item_multipliers)
         sampler = WeightedRandomSampler(torch.as_tensor(weights), num_samples=len(weights), replacement=True,
                                         generator=torch.Generator().manual_seed(config.seed + dataset.epoch))
     return DataLoader(dataset, batch_size=config.batch_size, sampler=sampler, shuffle=False,
@@ -348,7 +383,10 @@ def train(config: TrainConfig, *, resume: bool = True, progress: bool = True) ->
                                augment=build_augment(AugmentConfig(strength=config.augment_strength,
                                                                     p_fade=config.augment_fade)),
                                seed=config.seed, resolution_match=ResolutionMatch(p=config.resolution_match), **norm)
-    weights = epoch_weights(train_ds, config)
+    multipliers = None
+    if config.content_balance > 0:
+        multipliers, data_summary["content_balance"] = content_multipliers(train_faces, config)
+    weights = epoch_weights(train_ds, config, multipliers)
     data_summary["sampling"] = stratum_shares(train_ds.labels(), train_ds.sources(), weights)
     if config.domains is not None:
         data_summary["domains"] = stratum_shares(train_ds.labels(), sample_domains(train_ds.origins(), config.domains),
@@ -396,7 +434,7 @@ def train(config: TrainConfig, *, resume: bool = True, progress: bool = True) ->
             set_trainable(model, head_only=state.epoch < config.head_only_epochs, frozen=frozen)
             t0 = time.monotonic()
             losses = []
-            for x, y, _ in _loader(train_ds, config, train=True):
+            for x, y, _ in _loader(train_ds, config, train=True, item_multipliers=multipliers):
                 x = x.to(device, non_blocking=True, memory_format=torch.channels_last)
                 y = y.to(device, non_blocking=True)
                 if config.adversarial_share > 0:

@@ -233,3 +233,31 @@ def test_head_only_epochs_hold_the_backbone_then_train_it(run, tmp_path):
     assert any(not torch.equal(before[k], final[k]) for k in before if k.startswith("blocks.") and "running" in k)
     with pytest.raises(ConfigError, match="head_only_epochs"):
         TrainConfig(epochs=3, head_only_epochs=3)
+
+
+def test_content_balance_reweights_the_reals_it_was_fitted_on(run, tmp_path, monkeypatch):
+    """``content_balance``: the run's summary records the content model of the domain (the fixture's 'fakes' are
+    blurred and tinted, so content tells them apart), and the real faces' sampling weights then differ while
+    the fakes' stay as the strata set them."""
+    import training.content_balance as cb
+    from training.dataset import FaceCropDataset
+    from training.train import content_multipliers, epoch_weights, prepare_faces
+
+    monkeypatch.setattr(cb, "MIN_PER_CLASS", 5)
+    config, _, _ = run
+    # Content separates this fixture's classes completely, so every real's odds would sit below the default
+    # clip's floor (all equal after clipping); a wide clip keeps their differences.
+    balanced = apply_overrides(config, [f"out={tmp_path / 'cb'}", "content_balance=1.0", "content_clip=1000",
+                                        "max_steps=1"])
+    summary = train(balanced, progress=False)
+    (domain,) = summary["data"]["content_balance"]
+    assert domain["reals"] >= 5 and domain["fakes"] >= 5 and domain["auc"] > 0.7
+    faces, _, _ = prepare_faces(balanced, progress=False)
+    multipliers, _ = content_multipliers(faces, balanced)
+    ds = FaceCropDataset(faces, size=64, faces_per_item=1, sbi=True)
+    plain, weighted = epoch_weights(ds, balanced), epoch_weights(ds, balanced, multipliers)
+    real = np.array([s.label == 0 and not s.sbi for s in ds.samples])
+    assert not np.allclose(plain[real], weighted[real])
+    assert np.allclose(plain[~real], weighted[~real])
+    with pytest.raises(ConfigError, match="content_balance"):
+        TrainConfig(content_balance=-1)
