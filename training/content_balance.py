@@ -24,9 +24,11 @@ are fakes: what the fake class is made of does not change.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
+
+from .metrics import rank_auc
 
 # Out-of-fold folds and the ridge penalty of the content model (C on standardised 1280-d Lite0 features). On the
 # held-out split's portrait domain (340 reals, 353 fakes; 2026-12-02) C = 0.005 gave the best out-of-fold AUC of
@@ -61,7 +63,7 @@ class ContentWeights:
     domains: tuple[DomainPropensity, ...]
 
     def summary(self) -> list[dict]:
-        return [d.__dict__ for d in self.domains]
+        return [asdict(d) for d in self.domains]
 
 
 def content_features(model, crops: Sequence[np.ndarray], *, size: int, mean: Sequence[float],
@@ -109,12 +111,6 @@ def out_of_fold_propensity(features: np.ndarray, labels: np.ndarray, *, seed: in
     return p
 
 
-def _auc(p: np.ndarray, y: np.ndarray) -> float:
-    from sklearn.metrics import roc_auc_score
-
-    return float(roc_auc_score(y, p))
-
-
 def content_weights(features: np.ndarray, labels: Sequence[int], sources: Sequence[str], domains: Sequence[str], *,
                     strength: float = 1.0, clip: float = 3.0, seed: int = 0,
                     min_per_class: int | None = None) -> ContentWeights:
@@ -149,7 +145,7 @@ def content_weights(features: np.ndarray, labels: Sequence[int], sources: Sequen
             w[sel] /= w[sel].mean()
         mult[idx[real]] = w[real]
         wr = w[real]
-        found.append(DomainPropensity(domain=str(domain), reals=n_real, fakes=n_fake, auc=round(_auc(p, y[idx]), 4),
+        found.append(DomainPropensity(domain=str(domain), reals=n_real, fakes=n_fake, auc=round(rank_auc(y[idx], p), 4),
                                       weight_min=round(float(wr.min()), 3), weight_max=round(float(wr.max()), 3),
                                       effective_share=round(float(wr.sum() ** 2 / (wr ** 2).sum() / len(wr)), 3)))
     return ContentWeights(multipliers=mult, domains=tuple(found))

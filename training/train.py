@@ -251,14 +251,14 @@ def prepare_faces(config: TrainConfig, *, progress: bool = True) -> tuple[list[C
 def epoch_weights(dataset: FaceCropDataset, config: TrainConfig, item_multipliers: np.ndarray | None = None) -> np.ndarray:
     """Sampling weight of each training sample: class and source strata, ``item_multipliers`` on the real faces
     (content balance, :mod:`training.content_balance`), then domain balance if configured."""
-    weights = stratified_weights(dataset.labels(), dataset.sources(), source_balance=config.source_balance,
-                                 sbi_share=config.sbi_share)
+    labels, sources = dataset.labels(), dataset.sources()
+    weights = stratified_weights(labels, sources, source_balance=config.source_balance, sbi_share=config.sbi_share)
     if item_multipliers is not None:
         real = [s.label == 0 and not s.sbi for s in dataset.samples]
         per_sample = np.where(real, item_multipliers[[s.item for s in dataset.samples]], 1.0)
-        weights = reweight_within_strata(weights, dataset.labels(), dataset.sources(), per_sample)
+        weights = reweight_within_strata(weights, labels, sources, per_sample)
     if config.domains is not None:
-        weights = balance_domains(weights, dataset.labels(), sample_domains(dataset.origins(), config.domains))
+        weights = balance_domains(weights, labels, sample_domains(dataset.origins(), config.domains))
     return weights
 
 
