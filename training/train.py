@@ -93,6 +93,13 @@ class TrainConfig:
             statistics held at their starting values, then everything (LP-FT, Kumar et al., ICLR 2022: fitting the
             head before the backbone moves keeps a random head's early gradients from distorting pretrained
             features, which they found to cost out-of-distribution accuracy). 0: off, as in the shipped recipe.
+        source_weights: source -> multiplier of its samples' sampling weight, the mass taken from (or given to)
+            the other fakes or reals of its domain (or, without ``domains``, of its class), so a domain's and a
+            class's share of the epoch stay as they were and only which sources represent them changes. Aimed at
+            one source standing for a whole family: ``BaseMax/FakeFaces`` is the only StyleGAN source in
+            training, and the unseen FFHQ portraits called fake have it as their nearest training faces (model
+            README). The source is the manifest's ``source_repo``; a self-blended fake counts as its real's
+            source only through its domain, never by name. None: off, as in the shipped recipe.
         content_balance: strength of content balancing (:mod:`training.content_balance`): real faces whose content,
             as a frozen ImageNet net sees it, looks like their domain's fakes are drawn more often, by the
             propensity odds to this power, clipped to ``[1/content_clip, content_clip]``. 0: off, as in the
@@ -141,6 +148,7 @@ class TrainConfig:
     freeze_stages: int = 0
     weight_average_from: float = 0.0
     head_only_epochs: int = 0
+    source_weights: dict[str, float] | None = None
     content_balance: float = 0.0
     content_clip: float = 3.0
     patience: int = 6
@@ -163,6 +171,9 @@ class TrainConfig:
         if self.content_balance < 0 or self.content_clip < 1:
             raise ConfigError(f"need content_balance >= 0 and content_clip >= 1, got {self.content_balance}, "
                               f"{self.content_clip}")
+        if self.source_weights is not None and not all(isinstance(w, (int, float)) and w > 0
+                                                       for w in self.source_weights.values()):
+            raise ConfigError(f"source_weights must map sources to positive numbers, got {self.source_weights}")
         if not 0 <= self.weight_average_from < self.epochs:
             raise ConfigError(f"weight_average_from must be in [0, epochs={self.epochs}), got {self.weight_average_from}")
 
@@ -250,13 +261,24 @@ def prepare_faces(config: TrainConfig, *, progress: bool = True) -> tuple[list[C
 
 def epoch_weights(dataset: FaceCropDataset, config: TrainConfig, item_multipliers: np.ndarray | None = None) -> np.ndarray:
     """Sampling weight of each training sample: class and source strata, ``item_multipliers`` on the real faces
-    (content balance, :mod:`training.content_balance`), then domain balance if configured."""
+    (content balance, :mod:`training.content_balance`), ``config.source_weights`` inside each domain, then domain
+    balance if configured."""
     labels, sources = dataset.labels(), dataset.sources()
     weights = stratified_weights(labels, sources, source_balance=config.source_balance, sbi_share=config.sbi_share)
     if item_multipliers is not None:
         real = [s.label == 0 and not s.sbi for s in dataset.samples]
         per_sample = np.where(real, item_multipliers[[s.item for s in dataset.samples]], 1.0)
         weights = reweight_within_strata(weights, labels, sources, per_sample)
+    if config.source_weights:
+        unknown = sorted(set(config.source_weights) - set(sources))
+        if unknown:  # a misspelt source would otherwise change nothing, silently
+            raise ConfigError(f"source_weights names sources not in the training data: {unknown}")
+        per_source = np.array([config.source_weights.get(s, 1.0) for s in sources], np.float64)
+        # Strata are (class, domain): the mass a down-weighted source gives up goes to its domain's other samples
+        # of its class, so balance_domains below sees the same domain masses as without it.
+        groups = (sample_domains(dataset.origins(), config.domains) if config.domains is not None
+                  else ["all"] * len(sources))
+        weights = reweight_within_strata(weights, labels, groups, per_source)
     if config.domains is not None:
         weights = balance_domains(weights, labels, sample_domains(dataset.origins(), config.domains))
     return weights
