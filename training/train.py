@@ -264,6 +264,7 @@ def epoch_weights(dataset: FaceCropDataset, config: TrainConfig, item_multiplier
     (content balance, :mod:`training.content_balance`), ``config.source_weights`` inside each domain, then domain
     balance if configured."""
     labels, sources = dataset.labels(), dataset.sources()
+    domains = sample_domains(dataset.origins(), config.domains) if config.domains is not None else None
     weights = stratified_weights(labels, sources, source_balance=config.source_balance, sbi_share=config.sbi_share)
     if item_multipliers is not None:
         real = [s.label == 0 and not s.sbi for s in dataset.samples]
@@ -276,11 +277,9 @@ def epoch_weights(dataset: FaceCropDataset, config: TrainConfig, item_multiplier
         per_source = np.array([config.source_weights.get(s, 1.0) for s in sources], np.float64)
         # Strata are (class, domain): the mass a down-weighted source gives up goes to its domain's other samples
         # of its class, so balance_domains below sees the same domain masses as without it.
-        groups = (sample_domains(dataset.origins(), config.domains) if config.domains is not None
-                  else ["all"] * len(sources))
-        weights = reweight_within_strata(weights, labels, groups, per_source)
-    if config.domains is not None:
-        weights = balance_domains(weights, labels, sample_domains(dataset.origins(), config.domains))
+        weights = reweight_within_strata(weights, labels, domains or ["all"] * len(sources), per_source)
+    if domains is not None:
+        weights = balance_domains(weights, labels, domains)
     return weights
 
 
