@@ -9,6 +9,10 @@
 5. evaluate on ``../shared/data`` split ``eval`` (per source, image- and video-level) and record the
    metrics in the card;
 6. ``--ship`` copies ``model.onnx`` + ``model.json`` into ``detector/models/default/``.
+
+``--checkpoint CKPT`` skips step 1 and exports ``CKPT`` instead (a model soup from ``python -m
+training.soup``, or any run's ``best.pt``); the config still names the data, the validation groups
+(``split_seed``, else ``seed``) and the crop cache.
 """
 
 from __future__ import annotations
@@ -63,14 +67,22 @@ def calibrate_on(scores) -> Calibration:
     return fit_calibration(z, y, weights=balanced_weights(y, groups))
 
 
+def _checkpoint_summary(path: Path) -> dict[str, Any]:
+    """What the card's recipe says about a checkpoint exported without training it here."""
+    import torch
+
+    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    return {"exported_from": str(path), "soup": ckpt.get("soup"), "epoch": ckpt.get("epoch")}
+
+
 def build(config: TrainConfig, *, eval_data: Sequence[str], eval_split: str | None, version: str,
-          out_dir: Path, ship: bool = False) -> dict[str, Any]:
+          out_dir: Path, ship: bool = False, checkpoint: Path | None = None) -> dict[str, Any]:
     from .data import group_split, summarize
 
-    summary = train(config)
+    summary = train(config) if checkpoint is None else _checkpoint_summary(checkpoint)
     items = load_items(config)
-    val_items = group_split(items, val_fraction=config.val_fraction, seed=config.seed)["val"]
-    best = exported_checkpoint(config)
+    val_items = group_split(items, val_fraction=config.val_fraction, seed=config.validation_seed)["val"]
+    best = exported_checkpoint(config) if checkpoint is None else checkpoint
     raw_onnx, _ = export(best, out_dir / "uncalibrated", name=NAME, version=version)
     raw = Classifier.load(raw_onnx)
     # Validation items reuse the training crop cache (its 4-largest-faces-per-frame cap).
@@ -115,6 +127,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", default="1.2.1")
     parser.add_argument("--out", type=Path, default=Path("runs/default/export"))
     parser.add_argument("--ship", action="store_true", help="copy the result into detector/models/default/")
+    parser.add_argument("--checkpoint", type=Path, help="export this checkpoint (e.g. a soup) instead of training")
     return parser
 
 
@@ -122,7 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = get_args_parser().parse_args(argv)
     config = apply_overrides(TrainConfig.load(args.config), args.set)
     result = build(config, eval_data=args.eval_data, eval_split=args.eval_split, version=args.version,
-                   out_dir=args.out, ship=args.ship)
+                   out_dir=args.out, ship=args.ship, checkpoint=args.checkpoint)
     print(json.dumps({k: v for k, v in result.items() if k != "metrics"}, indent=2))
     return 0
 

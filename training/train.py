@@ -111,6 +111,8 @@ class TrainConfig:
             batch-norm statistics (``training.model.frozen_stem``). 0: all layers train, as in the shipped recipe.
         faces_per_item: faces drawn per media item per epoch.
         val_fraction: share of groups held out for validation / early stopping / calibration.
+        split_seed: seed of that validation split (None: ``seed``). Runs meant for one soup
+            (:mod:`training.soup`) share it, so the soup is calibrated on groups none of its ingredients saw.
         patience: epochs without a better validation AUC before stopping.
         max_steps: stop after this many optimiser steps (tests, quick runs); 0 = no limit.
         device: ``auto`` (CUDA if available), ``cpu`` or ``cuda``.
@@ -155,6 +157,7 @@ class TrainConfig:
     max_steps: int = 0
     workers: int = 2
     seed: int = 0
+    split_seed: int | None = None
     device: str = "auto"
     init_from: str | None = None
 
@@ -198,6 +201,10 @@ class TrainConfig:
         d = asdict(self)
         d["data"] = list(self.data)
         return d
+
+    @property
+    def validation_seed(self) -> int:
+        return self.seed if self.split_seed is None else self.split_seed
 
     def align_spec(self) -> AlignSpec:
         return AlignSpec(size=self.align_size, margin=self.align_margin)
@@ -249,7 +256,7 @@ def prepare_faces(config: TrainConfig, *, progress: bool = True) -> tuple[list[C
     from .data import group_split, summarize
 
     items = load_items(config)
-    splits = group_split(items, val_fraction=config.val_fraction, seed=config.seed)
+    splits = group_split(items, val_fraction=config.val_fraction, seed=config.validation_seed)
     cache = CropCache(config.cache, config.crop_cache_config())
     counts = cache.build(items, workers=config.workers, progress=progress)
     train = list(cache.iter_faces(splits["train"]))

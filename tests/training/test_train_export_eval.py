@@ -136,6 +136,46 @@ def test_default_model_recipe_end_to_end(run, folder_dataset, tmp_path):
     assert card.recipe["command"] == "python -m training.default_model"
 
 
+def test_default_model_exports_a_soup_without_training_it(run, folder_dataset, tmp_path):
+    """``--checkpoint``: a soup of the run's best weights and a nudged copy is calibrated, exported and scored
+    without a training step, and the card names its ingredients."""
+    from training.default_model import main
+    from training.soup import make_soup
+
+    config, _, out = run
+    best = out / "run" / "best.pt"
+    nudged = torch.load(best, map_location="cpu", weights_only=False)
+    torch.manual_seed(0)
+    for value in nudged["model"].values():
+        if value.is_floating_point():
+            value.add_(torch.randn_like(value) * 0.01)
+    torch.save(nudged, tmp_path / "nudged.pt")
+    torch.save(make_soup([best, tmp_path / "nudged.pt"]), tmp_path / "soup.pt")
+    config_path = tmp_path / "config.json"
+    config_path.write_text(json.dumps(apply_overrides(config, [f"out={tmp_path / 'untrained'}"]).to_dict()))
+    assert main(["--config", str(config_path), "--eval-data", str(folder_dataset), "--eval-split", "",
+                 "--out", str(tmp_path / "export"), "--checkpoint", str(tmp_path / "soup.pt")]) == 0
+    assert not (tmp_path / "untrained" / "last.pt").exists()  # nothing was trained
+    card = Classifier.load(tmp_path / "export" / "deepfake-detector-default.onnx").card
+    made = card.recipe["train_summary"]
+    assert made["exported_from"] == str(tmp_path / "soup.pt")
+    assert [i["file"] for i in made["soup"]] == [str(best), str(tmp_path / "nudged.pt")]
+    assert card.calibration.temperature > 0 and card.metrics["eval"]["item_level"]["n"] == 24
+
+
+def test_split_seed_keeps_the_validation_groups_of_another_seed(run):
+    """Ingredients of one soup train with different seeds on one validation split (``split_seed``)."""
+    from training.train import prepare_faces
+
+    config, _, _ = run
+    def val_ids(*overrides):
+        _, val, _ = prepare_faces(apply_overrides(config, list(overrides)), progress=False)
+        return sorted(f.item.path for f in val)
+    base = val_ids()
+    assert val_ids("seed=7", "split_seed=0") == base
+    assert val_ids("seed=7") != base  # without it, the seed moves the split (checked for this fixture)
+
+
 def test_freeze_stages_fine_tunes_only_the_later_stages(run, tmp_path):
     """Fine-tuning from a checkpoint with freeze_stages=1: the stem and first stage (weights and BN running
     statistics) come out exactly as they went in; the rest of the net moved."""
