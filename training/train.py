@@ -378,7 +378,8 @@ def adversarial_batch(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, sha
 
 
 def exported_checkpoint(config: TrainConfig) -> Path:
-    """The checkpoint a run's model is exported from: the weight average if the run kept one, else the best epoch."""
+    """The checkpoint a run's model is exported from: the soup of its seeds (``soup_seeds``), else the weight
+    average if the run kept one, else the best epoch."""
     if config.soup_seeds:
         return Path(config.out) / "soup.pt"
     return Path(config.out) / ("average.pt" if config.weight_average_from > 0 else "best.pt")
