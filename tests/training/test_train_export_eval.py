@@ -163,32 +163,6 @@ def test_default_model_exports_a_soup_without_training_it(run, folder_dataset, t
     assert card.calibration.temperature > 0 and card.metrics["eval"]["item_level"]["n"] == 24
 
 
-def test_soup_seeds_train_each_ingredient_on_one_split_and_export_their_mean(run, tmp_path):
-    """``soup_seeds``: one run per seed in ``out/seed<S>`` on the soup's validation split, then ``soup.pt`` (the
-    mean of their best weights) is what the recipe exports; a second call resumes instead of retraining."""
-    from training.train import exported_checkpoint
-
-    config, _, _ = run
-    souped = apply_overrides(config, [f"out={tmp_path / 'soup'}", "epochs=1", "soup_seeds=[0, 3]"])
-    summary = train(souped, progress=False)
-    assert [s["seed"] for s in summary["soup"]] == [0, 3] and summary["data"]["val_items"] > 0
-    assert exported_checkpoint(souped) == tmp_path / "soup" / "soup.pt"
-    for seed in (0, 3):
-        ingredient = TrainConfig.load(tmp_path / "soup" / f"seed{seed}" / "config.json")
-        assert (ingredient.seed, ingredient.validation_seed, ingredient.soup_seeds) == (seed, 0, ())
-    soup = torch.load(tmp_path / "soup" / "soup.pt", weights_only=False)
-    a, b = (torch.load(tmp_path / "soup" / f"seed{s}" / "best.pt", weights_only=False)["model"] for s in (0, 3))
-    key = next(k for k in a if a[k].is_floating_point() and not torch.equal(a[k], b[k]))  # the seeds differ
-    torch.testing.assert_close(soup["model"][key], (a[key] + b[key]) / 2)
-    log = (tmp_path / "soup" / "seed3" / "log.jsonl").read_text()
-    train(souped, progress=False)
-    assert (tmp_path / "soup" / "seed3" / "log.jsonl").read_text() == log  # resumed: no epoch re-run
-    with pytest.raises(ConfigError, match="soup_seeds"):
-        TrainConfig(soup_seeds=(1,))
-    with pytest.raises(ConfigError, match="soup_seeds"):
-        TrainConfig(soup_seeds=(1, 1))
-
-
 def test_split_seed_keeps_the_validation_groups_of_another_seed(run):
     """Ingredients of one soup train with different seeds on one validation split (``split_seed``)."""
     from training.train import prepare_faces
