@@ -16,15 +16,17 @@ then on the held-out manifest, as is and re-saved at JPEG 80.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image
+
+from .data import load_dataset
+from .data.items import MediaItem
+from .robustness.perturbations import jpeg
 
 PATCH = 128  # the smallest still image in the data (the seeprettyface tiles) is 128 px
 # The training manifest's studio-quality real sources (the config's "portrait photo" domain, reals only).
@@ -33,11 +35,11 @@ PORTRAIT_REALS = frozenset({"dinablachman/realorfake", "ageitgey/face_recognitio
                             "Tengfei-Wang/HFGI", "serengil/deepface", "deepinsight/insightface"})
 
 
-def spectral_profile(image: Image.Image, patch: int = PATCH) -> np.ndarray | None:
+def spectral_profile(rgb: np.ndarray, patch: int = PATCH) -> np.ndarray | None:
     """Azimuthal mean of the log power spectrum of the central grey patch (``patch // 2`` radii), minus the
     mean of its lowest quarter: the shape of the fall-off, not the image's contrast. None if the image is
     smaller than the patch (never resized: resizing is what erases the fingerprint)."""
-    grey = np.asarray(image.convert("L"), np.float64)
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float64)
     h, w = grey.shape
     if min(h, w) < patch:
         return None
@@ -53,43 +55,28 @@ def spectral_profile(image: Image.Image, patch: int = PATCH) -> np.ndarray | Non
     return profile - profile[: bins // 4].mean()
 
 
-def jpeg(image: Image.Image, quality: int) -> Image.Image:
-    buf = io.BytesIO()
-    image.convert("RGB").save(buf, "JPEG", quality=int(quality))
-    return Image.open(io.BytesIO(buf.getvalue()))
+def read_photos(manifest: str | Path, *, portrait_reals_only: bool) -> list[MediaItem]:
+    """Still images of a dataset manifest (``training.data``), without the non-portrait reals if asked."""
+    items = [it for it in load_dataset(manifest) if it.media == "image"]
+    return [it for it in items if not (portrait_reals_only and it.label == 0 and it.source not in PORTRAIT_REALS)]
 
 
-@dataclass(frozen=True)
-class Photo:
-    path: str
-    fake: bool
-    source: str
-
-
-def read_photos(manifest: str | Path, *, portrait_reals_only: bool) -> list[Photo]:
-    """Still images of a manifest (``path,label,media,source_repo`` columns, as ``training.holdout`` writes)."""
-    with open(manifest, newline="") as f:
-        rows = [r for r in csv.DictReader(f) if r["media"] == "image"]
-    return [Photo(r["path"], r["label"] == "fake", r["source_repo"]) for r in rows
-            if not (portrait_reals_only and r["label"] == "real" and r["source_repo"] not in PORTRAIT_REALS)]
-
-
-def features(photos: Iterable[Photo], *, resave: bool = False, quality: int | None = None,
-             seed: int = 0) -> tuple[np.ndarray, np.ndarray, list[Photo]]:
+def features(photos: Iterable[MediaItem], *, resave: bool = False, quality: int | None = None,
+             seed: int = 0) -> tuple[np.ndarray, np.ndarray, list[MediaItem]]:
     """Profiles of every photo big enough; ``resave`` adds a copy re-saved at a random JPEG quality in
     [60, 95]; ``quality`` re-saves every photo at that quality instead of using it as is."""
     rng = np.random.default_rng(seed)
     X, y, kept = [], [], []
     for photo in photos:
-        image = Image.open(photo.path)
-        versions = [image if quality is None else jpeg(image, quality)]
+        rgb = np.asarray(Image.open(photo.path).convert("RGB"))
+        versions = [rgb if quality is None else jpeg(rgb, quality, rng)]
         if resave:
-            versions.append(jpeg(image, int(rng.uniform(60, 95))))
+            versions.append(jpeg(rgb, int(rng.uniform(60, 95)), rng))
         for version in versions:
             profile = spectral_profile(version)
             if profile is not None:
                 X.append(profile)
-                y.append(photo.fake)
+                y.append(photo.label == 1)
                 kept.append(photo)
     return np.array(X), np.array(y, bool), kept
 
@@ -102,7 +89,7 @@ def _probe():
     return make_pipeline(StandardScaler(), LogisticRegression(C=0.1, class_weight="balanced", max_iter=2000))
 
 
-def held_out_report(model, photos: Sequence[Photo], *, quality: int | None) -> dict[str, float | str]:
+def held_out_report(model, photos: Sequence[MediaItem], *, quality: int | None) -> dict[str, float | str]:
     """AUC per generated-face family against every held-out real; reals called real at 0.5."""
     from sklearn.metrics import roc_auc_score
 
@@ -110,7 +97,7 @@ def held_out_report(model, photos: Sequence[Photo], *, quality: int | None) -> d
     p = model.predict_proba(X)[:, 1]
     source = np.array([ph.source for ph in kept])
     out: dict[str, float | str] = {"all": float(roc_auc_score(y, p))}
-    for src in sorted({ph.source for ph in kept if ph.fake}):
+    for src in sorted({ph.source for ph in kept if ph.label == 1}):
         mask = (source == src) | ~y
         out[src] = float(roc_auc_score(y[mask], p[mask]))
     out["reals called real"] = f"{int((p[~y] < 0.5).sum())} of {int((~y).sum())}"

@@ -39,15 +39,17 @@ def _manifest(path, rows) -> str:
 
 
 def test_profile_shape_and_no_resizing(astronaut):
-    profile = spectral_profile(Image.fromarray(astronaut))
+    profile = spectral_profile(astronaut)
     assert profile.shape == (PATCH // 2,) and np.isfinite(profile).all()
-    assert spectral_profile(Image.fromarray(astronaut[: PATCH - 1])) is None  # too small: skipped, not resized
+    assert spectral_profile(astronaut[: PATCH - 1]) is None  # too small: skipped, not resized
 
 
 def test_probe_finds_an_upsampling_fingerprint_on_unseen_generators(tmp_path, astronaut):
     train = _manifest(tmp_path / "train.csv", _photos(tmp_path, astronaut, 24, seed=0))
     holdout_rows = _photos(tmp_path, astronaut, 8, seed=1)
-    holdout = _manifest(tmp_path / "holdout.csv", holdout_rows + [(holdout_rows[0][0], "real", "other/reals")])
+    extra = tmp_path / "other_real.png"  # a real of another source: counted with the held-out reals
+    Image.open(holdout_rows[0][0]).save(extra)
+    holdout = _manifest(tmp_path / "holdout.csv", holdout_rows + [(str(extra), "real", "other/reals")])
     assert len(read_photos(train, portrait_reals_only=True)) == 48
     result = run(train, holdout)
     assert result["train_photos"] == 48 and result["fake_share"] == 0.5
@@ -57,8 +59,10 @@ def test_probe_finds_an_upsampling_fingerprint_on_unseen_generators(tmp_path, as
     assert result["held_out"]["reals called real"].endswith("of 9")
 
 
-def test_portrait_reals_only_drops_other_real_sources(tmp_path):
+def test_portrait_reals_only_drops_other_real_sources(tmp_path, astronaut):
+    for name in ("a.png", "b.png", "c.png"):
+        Image.fromarray(astronaut).save(tmp_path / name)
     path = _manifest(tmp_path / "m.csv", [("a.png", "real", "mattans/AgeProgression"), ("b.png", "fake", "x/y"),
                                           ("c.png", "real", "dinablachman/realorfake")])
-    assert [p.path for p in read_photos(path, portrait_reals_only=True)] == ["b.png", "c.png"]
+    assert [p.path.name for p in read_photos(path, portrait_reals_only=True)] == ["b.png", "c.png"]
     assert len(read_photos(path, portrait_reals_only=False)) == 3
