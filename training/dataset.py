@@ -37,8 +37,10 @@ class FaceCropDataset(Dataset):
     def __init__(self, items: Sequence[CachedFaces], *, size: int, faces_per_item: int = 4, sbi: bool = True,
                  augment=None, seed: int = 0, mean: Sequence[float] = IMAGENET_MEAN,
                  std: Sequence[float] = IMAGENET_STD, sbi_config: SBIConfig | None = None,
-                 resolution_match: ResolutionMatch | None = None) -> None:
+                 resolution_match: ResolutionMatch | None = None, sbi_mesh: bool = False) -> None:
         self.items = list(items)
+        # Self-blend through the hull of each face's dense mesh where the cache has one (``training.face_mesh``).
+        self.use_mesh = sbi_mesh
         self.size = size
         self.faces_per_item = faces_per_item
         self.use_sbi = sbi
@@ -87,7 +89,8 @@ class FaceCropDataset(Dataset):
         crop = faces.crops[s.face]
         rng = np.random.default_rng((self.seed, self.epoch, index))
         if s.sbi:
-            crop, _ = self_blend(crop, faces.landmarks[s.face], rng, self.sbi_config)
+            mesh = faces.mesh[s.face] if self.use_mesh and faces.mesh is not None else None
+            crop, _ = self_blend(crop, faces.landmarks[s.face], rng, self.sbi_config, mesh=mesh)
         # After blending: a swap's blending traces go through the same camera and upload as the rest.
         return self.resolution_match(crop, float(faces.sizes[s.face]), rng)
 

@@ -44,6 +44,7 @@ from .sampling import balance_domains, reweight_within_strata, sample_domains, s
 from .weight_average import WeightAverage
 
 ADVERSARIAL_METHODS = ("fgsm-rs", "n-fgsm", "pgd")  # adversarial training (TrainConfig.adversarial_method)
+SBI_MASKS = ("hull", "mesh")  # self-blending mask shapes (TrainConfig.sbi_mask)
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,10 @@ class TrainConfig:
         source_balance: 0 samples each class's sources by size, 1 gives every source equal weight (see
             ``training.sampling``: it keeps the biggest real source from defining "real").
         sbi_share: share of the fake class drawn from self-blended fakes.
+        sbi_mask: ``"hull"``: self-blending masks from an ellipse fitted to MTCNN's five landmarks (the shipped
+            recipe); ``"mesh"``: from the hull of a 478-point MediaPipe mesh of each crop (``training.face_mesh``,
+            built once per crop cache in its own numpy<2 environment with uv), falling back to the five-point
+            hull for the faces MediaPipe misses.
         domains: source -> domain, for domain balancing (``training.sampling.balance_domains``): inside each
             domain the reals carry the same mass as the fakes, so a domain's look (studio portrait, talking-head
             driving video) cannot predict the label. A source not named is a domain of its own (its reals
@@ -131,6 +136,7 @@ class TrainConfig:
     sbi: bool = True
     source_balance: float = 0.5
     sbi_share: float = 0.5
+    sbi_mask: str = "hull"
     domains: dict[str, str] | None = None
     faces_per_item: int = 4
     val_fraction: float = 0.15
@@ -165,6 +171,8 @@ class TrainConfig:
         # Checked at construction, so a misspelt method fails before hours of crop caching, not at the first batch.
         if self.adversarial_method not in ADVERSARIAL_METHODS:
             raise ConfigError(f"adversarial_method must be one of {ADVERSARIAL_METHODS}, got {self.adversarial_method!r}")
+        if self.sbi_mask not in SBI_MASKS:
+            raise ConfigError(f"sbi_mask must be one of {SBI_MASKS}, got {self.sbi_mask!r}")
         if self.adversarial_steps < 1:
             raise ConfigError(f"adversarial_steps must be >= 1, got {self.adversarial_steps}")
         if self.freeze_stages < 0:
@@ -259,10 +267,20 @@ def prepare_faces(config: TrainConfig, *, progress: bool = True) -> tuple[list[C
     splits = group_split(items, val_fraction=config.val_fraction, seed=config.validation_seed)
     cache = CropCache(config.cache, config.crop_cache_config())
     counts = cache.build(items, workers=config.workers, progress=progress)
+    if config.sbi and config.sbi_mask == "mesh":
+        from .face_mesh import ensure_meshes
+
+        ensure_meshes(cache.dir)
     train = list(cache.iter_faces(splits["train"]))
     val = list(cache.iter_faces(splits["val"]))
     summary = {"items": summarize(items), "train_items": len(train), "val_items": len(val), "cache": counts,
                "cache_dir": str(cache.dir), "failures": len(cache.failures())}
+    if config.sbi and config.sbi_mask == "mesh":
+        # How many real faces self-blend through a mesh hull (the rest fall back to the five-point hull).
+        real = [f for f in train if f.item.label == 0]
+        summary["sbi_mesh"] = {"real_faces": sum(len(f) for f in real),
+                               "meshed": sum(int(np.isfinite(f.mesh).all(axis=(1, 2)).sum()) for f in real
+                                             if f.mesh is not None)}
     return train, val, summary
 
 
@@ -410,7 +428,8 @@ def train(config: TrainConfig, *, resume: bool = True, progress: bool = True) ->
     train_ds = FaceCropDataset(train_faces, size=size, faces_per_item=config.faces_per_item, sbi=config.sbi,
                                augment=build_augment(AugmentConfig(strength=config.augment_strength,
                                                                     p_fade=config.augment_fade)),
-                               seed=config.seed, resolution_match=ResolutionMatch(p=config.resolution_match), **norm)
+                               seed=config.seed, resolution_match=ResolutionMatch(p=config.resolution_match),
+                               sbi_mesh=config.sbi_mask == "mesh", **norm)
     multipliers = None
     if config.content_balance > 0:
         multipliers, data_summary["content_balance"] = content_multipliers(train_faces, config)
@@ -421,7 +440,7 @@ def train(config: TrainConfig, *, resume: bool = True, progress: bool = True) ->
                                                  weights)
     # Validation: fixed faces, fixed SBI draws, no augmentation.
     val_ds = FaceCropDataset(val_faces, size=size, faces_per_item=config.faces_per_item, sbi=config.sbi,
-                             augment=None, seed=config.seed + 1, **norm)
+                             augment=None, seed=config.seed + 1, sbi_mesh=config.sbi_mask == "mesh", **norm)
     model = build_model(config.arch, pretrained=config.pretrained and init is None)
     if init is not None:
         model.load_state_dict(init["model"])
