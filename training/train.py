@@ -41,10 +41,11 @@ from .metrics import binary_metrics
 from .model import backbone_record, build_model, checkpoint_backbone, frozen_stem, set_trainable
 from .resolution_match import ResolutionMatch
 from .sampling import balance_domains, reweight_within_strata, sample_domains, stratified_weights, stratum_shares
+from .synth.sbi import SBIConfig
 from .weight_average import WeightAverage
 
 ADVERSARIAL_METHODS = ("fgsm-rs", "n-fgsm", "pgd")  # adversarial training (TrainConfig.adversarial_method)
-SBI_MASKS = ("hull", "mesh")  # self-blending mask shapes (TrainConfig.sbi_mask)
+SBI_MASKS = ("hull", "mesh", "mixed")  # self-blending mask shapes (TrainConfig.sbi_mask)
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,8 @@ class TrainConfig:
         sbi_mask: ``"hull"``: self-blending masks from an ellipse fitted to MTCNN's five landmarks (the shipped
             recipe); ``"mesh"``: from the hull of a 478-point MediaPipe mesh of each crop (``training.face_mesh``,
             built once per crop cache in its own numpy<2 environment with uv), falling back to the five-point
-            hull for the faces MediaPipe misses.
+            hull for the faces MediaPipe misses; ``"mixed"``: each fake draws the five-point ellipse, the mesh's
+            outline or one part of the mesh with equal odds (``training.synth.sbi.SBIConfig.mask_mix``).
         domains: source -> domain, for domain balancing (``training.sampling.balance_domains``): inside each
             domain the reals carry the same mass as the fakes, so a domain's look (studio portrait, talking-head
             driving video) cannot predict the label. A source not named is a domain of its own (its reals
@@ -221,6 +223,10 @@ class TrainConfig:
         """The scan recipe the trained model's card records: videos sampled as its training crops were."""
         return ScanRecipe(sampling=SamplingSpec(frames=self.frames_per_video))
 
+    def sbi_config(self) -> SBIConfig:
+        """The self-blending ranges: the paper's, with the mask shapes ``sbi_mask`` asks for."""
+        return SBIConfig(mask_mix=(1 / 3, 1 / 3, 1 / 3)) if self.sbi_mask == "mixed" else SBIConfig()
+
     def crop_cache_config(self) -> CropCacheConfig:
         return CropCacheConfig.from_recipe(self.scan_recipe(), self.align_spec())
 
@@ -267,7 +273,7 @@ def prepare_faces(config: TrainConfig, *, progress: bool = True) -> tuple[list[C
     splits = group_split(items, val_fraction=config.val_fraction, seed=config.validation_seed)
     cache = CropCache(config.cache, config.crop_cache_config())
     counts = cache.build(items, workers=config.workers, progress=progress)
-    if config.sbi and config.sbi_mask == "mesh":
+    if config.sbi and config.sbi_mask != "hull":
         from .face_mesh import ensure_meshes
 
         ensure_meshes(cache.dir)
@@ -275,7 +281,7 @@ def prepare_faces(config: TrainConfig, *, progress: bool = True) -> tuple[list[C
     val = list(cache.iter_faces(splits["val"]))
     summary = {"items": summarize(items), "train_items": len(train), "val_items": len(val), "cache": counts,
                "cache_dir": str(cache.dir), "failures": len(cache.failures())}
-    if config.sbi and config.sbi_mask == "mesh":
+    if config.sbi and config.sbi_mask != "hull":
         # How many real faces self-blend through a mesh hull (the rest fall back to the five-point hull).
         real = [f for f in train if f.item.label == 0]
         summary["sbi_mesh"] = {"real_faces": sum(len(f) for f in real),
@@ -429,7 +435,7 @@ def train(config: TrainConfig, *, resume: bool = True, progress: bool = True) ->
                                augment=build_augment(AugmentConfig(strength=config.augment_strength,
                                                                     p_fade=config.augment_fade)),
                                seed=config.seed, resolution_match=ResolutionMatch(p=config.resolution_match),
-                               sbi_mesh=config.sbi_mask == "mesh", **norm)
+                               sbi_mesh=config.sbi_mask != "hull", sbi_config=config.sbi_config(), **norm)
     multipliers = None
     if config.content_balance > 0:
         multipliers, data_summary["content_balance"] = content_multipliers(train_faces, config)
@@ -440,7 +446,8 @@ def train(config: TrainConfig, *, resume: bool = True, progress: bool = True) ->
                                                  weights)
     # Validation: fixed faces, fixed SBI draws, no augmentation.
     val_ds = FaceCropDataset(val_faces, size=size, faces_per_item=config.faces_per_item, sbi=config.sbi,
-                             augment=None, seed=config.seed + 1, sbi_mesh=config.sbi_mask == "mesh", **norm)
+                             augment=None, seed=config.seed + 1, sbi_mesh=config.sbi_mask != "hull",
+                             sbi_config=config.sbi_config(), **norm)
     model = build_model(config.arch, pretrained=config.pretrained and init is None)
     if init is not None:
         model.load_state_dict(init["model"])

@@ -81,6 +81,8 @@ def test_dataset_self_blends_through_the_mesh_only_when_asked(astronaut_cache):
     assert np.array_equal(plain.image(k), FaceCropDataset([faces], size=224, sbi_mesh=True).image(k))
 
 
-def test_config_refuses_an_unknown_mask():
+def test_config_refuses_an_unknown_mask_and_maps_the_known_ones():
     with pytest.raises(ConfigError, match="sbi_mask"):
         TrainConfig(sbi_mask="dlib")
+    assert TrainConfig(sbi_mask="hull").sbi_config().mask_mix == TrainConfig(sbi_mask="mesh").sbi_config().mask_mix
+    assert len(set(TrainConfig(sbi_mask="mixed").sbi_config().mask_mix)) == 1
