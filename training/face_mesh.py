@@ -100,7 +100,7 @@ def build(cache_dir: str | os.PathLike[str], *, progress: bool = True) -> dict[s
 
 
 def find_uv() -> str | None:
-    """The uv executable: on PATH, or beside this interpreter (README command 2 installs it into the venv)."""
+    """The uv executable: on PATH, or beside this interpreter (the ``train`` extra installs it into the venv)."""
     return shutil.which("uv") or shutil.which("uv", path=str(Path(sys.executable).parent))
 
 
@@ -108,7 +108,8 @@ def ensure_meshes(cache_dir: str | os.PathLike[str]) -> None:
     """Build the cache's mesh sidecar in a separate numpy<2 environment (uv), unless every item has one.
 
     Raises:
-        RuntimeError: uv is not installed (README command 2 installs it into the venv), or the build failed.
+        MissingExtraError: uv is not installed (the ``train`` extra has it).
+        RuntimeError: the build failed.
     """
     faces = {p.name for p in (Path(cache_dir) / "faces").glob("*.npz") if not p.name.endswith(".tmp.npz")}
     meshes = {p.name for p in mesh_dir(cache_dir).glob("*.npz")} if mesh_dir(cache_dir).exists() else set()
@@ -116,8 +117,10 @@ def ensure_meshes(cache_dir: str | os.PathLike[str]) -> None:
         return
     uv = find_uv()
     if uv is None:
-        raise RuntimeError("sbi_mask 'mesh' needs uv to run MediaPipe in its own numpy<2 environment: "
-                           "pip install uv (README command 2 installs it), or use sbi_mask 'hull'")
+        from detector.errors import MissingExtraError  # here, not at the top: the numpy<2 side imports only this file
+
+        raise MissingExtraError("uv", extra="train", hint="sbi_mask 'mesh' runs MediaPipe in its own numpy<2 "
+                                "environment made by uv; or use sbi_mask 'hull'")
     root = Path(__file__).resolve().parent.parent
     cmd = [uv, "run", "--no-project", "--quiet", "--python", sys.executable, "--with", MEDIAPIPE_REQUIREMENT,
            "--with", "numpy<2", "python", "-m", "training.face_mesh", str(Path(cache_dir).resolve())]

@@ -86,3 +86,13 @@ def test_config_refuses_an_unknown_mask_and_maps_the_known_ones():
         TrainConfig(sbi_mask="dlib")
     assert TrainConfig(sbi_mask="hull").sbi_config().mask_mix == TrainConfig(sbi_mask="mesh").sbi_config().mask_mix
     assert len(set(TrainConfig(sbi_mask="mixed").sbi_config().mask_mix)) == 1
+
+
+def test_without_uv_the_error_names_the_extra(astronaut_cache, monkeypatch):
+    from detector.errors import MissingExtraError
+    from training import face_mesh
+
+    cache, _ = astronaut_cache
+    monkeypatch.setattr(face_mesh, "find_uv", lambda: None)
+    with pytest.raises(MissingExtraError, match=r"deepfake-detector\[train\]"):
+        face_mesh.ensure_meshes(cache.dir)
