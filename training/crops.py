@@ -42,6 +42,7 @@ from detector.media import Sampling
 from detector.recipe import DetectionSpec, SamplingSpec, ScanRecipe
 
 from .data.items import MediaItem
+from .face_mesh import mesh_dir
 
 # Training keeps the largest faces of each frame: crowds in the background are not what an item's label is about.
 TRAIN_FACES_PER_FRAME = 4
@@ -275,7 +276,7 @@ class CropCache:
             arrays = {k: data[k] for k in data.files}
         if "kind" in arrays:
             arrays["kind"] = str(arrays["kind"])
-        mesh_path = self.dir / "mesh" / path.name
+        mesh_path = mesh_dir(self.dir) / path.name
         if mesh_path.exists():
             with np.load(mesh_path) as data:
                 arrays["mesh"] = data["points"]

@@ -112,7 +112,7 @@ def ensure_meshes(cache_dir: str | os.PathLike[str]) -> None:
         RuntimeError: the build failed.
     """
     faces = {p.name for p in (Path(cache_dir) / "faces").glob("*.npz") if not p.name.endswith(".tmp.npz")}
-    meshes = {p.name for p in mesh_dir(cache_dir).glob("*.npz")} if mesh_dir(cache_dir).exists() else set()
+    meshes = {p.name for p in mesh_dir(cache_dir).glob("*.npz")}  # none if the folder is not there yet
     if faces <= meshes:
         return
     uv = find_uv()

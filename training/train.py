@@ -41,7 +41,7 @@ from .metrics import binary_metrics
 from .model import backbone_record, build_model, checkpoint_backbone, frozen_stem, set_trainable
 from .resolution_match import ResolutionMatch
 from .sampling import balance_domains, reweight_within_strata, sample_domains, stratified_weights, stratum_shares
-from .synth.sbi import SBIConfig
+from .synth.sbi import SBIConfig, has_mesh
 from .weight_average import WeightAverage
 
 ADVERSARIAL_METHODS = ("fgsm-rs", "n-fgsm", "pgd")  # adversarial training (TrainConfig.adversarial_method)
@@ -285,8 +285,7 @@ def prepare_faces(config: TrainConfig, *, progress: bool = True) -> tuple[list[C
         # How many real faces self-blend through a mesh hull (the rest fall back to the five-point hull).
         real = [f for f in train if f.item.label == 0]
         summary["sbi_mesh"] = {"real_faces": sum(len(f) for f in real),
-                               "meshed": sum(int(np.isfinite(f.mesh).all(axis=(1, 2)).sum()) for f in real
-                                             if f.mesh is not None)}
+                               "meshed": sum(has_mesh(m) for f in real if f.mesh is not None for m in f.mesh)}
     return train, val, summary
 
 
