@@ -39,6 +39,7 @@ from .dataset import FaceCropDataset
 from .device import resolve_device
 from .metrics import binary_metrics
 from .model import backbone_record, build_model, checkpoint_backbone, frozen_stem, set_trainable
+from .pairing import PairedBatchSampler, Partners
 from .resolution_match import ResolutionMatch
 from .sampling import balance_domains, reweight_within_strata, sample_domains, stratified_weights, stratum_shares
 from .synth.sbi import SBIConfig, has_mesh
@@ -65,6 +66,9 @@ class TrainConfig:
         source_balance: 0 samples each class's sources by size, 1 gives every source equal weight (see
             ``training.sampling``: it keeps the biggest real source from defining "real").
         sbi_share: share of the fake class drawn from self-blended fakes.
+        pair_batches: put each drawn self-blended fake beside its own real face, and each third-party fake whose
+            group holds reals beside one of them, in the same batch (``training.pairing``; the SBI paper's
+            batches), class and domain shares unchanged. False: independent draws, as in the shipped recipe.
         sbi_mask: ``"hull"``: self-blending masks from an ellipse fitted to MTCNN's five landmarks (the shipped
             recipe); ``"mesh"``: from the hull of a 478-point MediaPipe mesh of each crop (``training.face_mesh``,
             built once per crop cache in its own numpy<2 environment with uv), falling back to the five-point
@@ -139,6 +143,7 @@ class TrainConfig:
     source_balance: float = 0.5
     sbi_share: float = 0.5
     sbi_mask: str = "hull"
+    pair_batches: bool = False
     domains: dict[str, str] | None = None
     faces_per_item: int = 4
     val_fraction: float = 0.15
@@ -313,6 +318,14 @@ def epoch_weights(dataset: FaceCropDataset, config: TrainConfig, item_multiplier
     return weights
 
 
+def sample_partners(dataset: FaceCropDataset, config: TrainConfig) -> Partners:
+    """Which samples of ``dataset`` can share a batch as fake and own real (:mod:`training.pairing`)."""
+    samples = dataset.samples
+    domains = sample_domains(dataset.origins(), config.domains or {})
+    return Partners.build(dataset.labels(), [s.sbi for s in samples], [(s.item, s.face) for s in samples],
+                          [dataset.items[s.item].item.group for s in samples], domains)
+
+
 def content_multipliers(faces: Sequence[CachedFaces], config: TrainConfig) -> tuple[np.ndarray, list[dict]]:
     """Per-item multipliers of the reals' sampling weights from the frozen ImageNet backbone's view of their content
     (:mod:`training.content_balance`); the same for a resumed run (deterministic in the data and seed)."""
@@ -336,6 +349,11 @@ def content_multipliers(faces: Sequence[CachedFaces], config: TrainConfig) -> tu
 def _loader(dataset: FaceCropDataset, config: TrainConfig, *, train: bool,
             item_multipliers: np.ndarray | None = None) -> DataLoader:
     sampler = None
+    if train and config.pair_batches:
+        batches = PairedBatchSampler(epoch_weights(dataset, config, item_multipliers), sample_partners(dataset, config),
+                                     batch_size=config.batch_size, seed=config.seed + dataset.epoch)
+        return DataLoader(dataset, batch_sampler=batches, num_workers=config.workers, worker_init_fn=_worker_init,
+                          persistent_workers=False)
     if train:
         weights = epoch_weights(dataset, config, item_multipliers)
         sampler = WeightedRandomSampler(torch.as_tensor(weights), num_samples=len(weights), replacement=True,
@@ -440,6 +458,8 @@ def train(config: TrainConfig, *, resume: bool = True, progress: bool = True) ->
         multipliers, data_summary["content_balance"] = content_multipliers(train_faces, config)
     weights = epoch_weights(train_ds, config, multipliers)
     data_summary["sampling"] = stratum_shares(train_ds.labels(), train_ds.sources(), weights)
+    if config.pair_batches:
+        data_summary["pairing"] = sample_partners(train_ds, config).summary()
     if config.domains is not None:
         data_summary["domains"] = stratum_shares(train_ds.labels(), sample_domains(train_ds.origins(), config.domains),
                                                  weights)

@@ -301,3 +301,31 @@ def test_content_balance_reweights_the_reals_it_was_fitted_on(run, tmp_path, mon
     assert np.allclose(plain[~real], weighted[~real])
     with pytest.raises(ConfigError, match="content_balance"):
         TrainConfig(content_balance=-1)
+
+
+def test_pair_batches_put_each_fake_beside_its_own_real(run, tmp_path):
+    """``pair_batches``: the run records who can pair, and in its batches a self-blended fake stands beside its own
+    real face and a fixture 'fake' beside a real of its group (the fixture's pairs share ``p{i}``), unless every
+    real of the batch already stands beside another fake."""
+    from training.dataset import FaceCropDataset
+    from training.train import _loader, prepare_faces
+
+    config, _, _ = run
+    paired = apply_overrides(config, [f"out={tmp_path / 'pairs'}", "pair_batches=true", "max_steps=1"])
+    summary = train(paired, progress=False)
+    assert summary["data"]["pairing"]["reals_with_blend"] > 0 and summary["data"]["pairing"]["fakes_with_group_reals"] > 0
+    faces, _, _ = prepare_faces(paired, progress=False)
+    ds = FaceCropDataset(faces, size=64, faces_per_item=1, sbi=True)
+    assert len({ds.items[s.item].item.source for s in ds.samples}) == 1  # one domain: any real can pair
+    beside = 0
+    for _, _, index in _loader(ds, paired, train=True):
+        samples = [ds.samples[int(i)] for i in index]
+        reals = [s for s in samples if s.label == 0]
+        faces_of_reals = {(s.item, s.face) for s in reals}
+        groups_of_reals = {ds.items[s.item].item.group for s in reals}
+        fakes = [s for s in samples if s.label == 1]
+        ok = [(s.item, s.face) in faces_of_reals if s.sbi else ds.items[s.item].item.group in groups_of_reals
+              for s in fakes]
+        assert all(ok) or sum(ok) >= len(reals)
+        beside += sum(ok)
+    assert beside > 0
