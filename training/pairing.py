@@ -77,7 +77,7 @@ def pair_batch(batch: np.ndarray, partners: Partners, rng: np.random.Generator) 
             free.remove(slot)
         return slot
 
-    # Group partners first: they are few and need a real slot; any real can serve a self-blended fake.
+    # Group partners first: they are few and need a real of their group; any real of its domain can serve a blend.
     for k in range(len(out)):
         i = int(out[k])
         if i in partners.group_reals:
