@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torch.utils.data import Sampler
+from torch.utils.data import BatchSampler, Sampler, WeightedRandomSampler
 
 
 @dataclass(frozen=True)
@@ -97,22 +97,20 @@ def pair_batch(batch: np.ndarray, partners: Partners, rng: np.random.Generator) 
 
 
 class PairedBatchSampler(Sampler[list[int]]):
-    """Weighted draws with replacement (as ``WeightedRandomSampler``), cut into batches and paired by
-    :func:`pair_batch`; the last short batch is dropped like ``drop_last=True``."""
+    """``WeightedRandomSampler``'s draws cut into batches by ``BatchSampler`` (the last short batch dropped, as the
+    unpaired loader does), each batch then paired by :func:`pair_batch`."""
 
     def __init__(self, weights: np.ndarray, partners: Partners, *, batch_size: int, seed: int) -> None:
-        self.weights = torch.as_tensor(np.asarray(weights, np.float64))
+        draws = WeightedRandomSampler(torch.as_tensor(np.asarray(weights, np.float64)), num_samples=len(weights),
+                                      replacement=True, generator=torch.Generator().manual_seed(seed))
+        self.batches = BatchSampler(draws, batch_size, drop_last=len(weights) > batch_size)
         self.partners = partners
-        self.batch_size = batch_size
         self.seed = seed
 
     def __len__(self) -> int:
-        return max(1, len(self.weights) // self.batch_size)
+        return len(self.batches)
 
     def __iter__(self) -> Iterator[list[int]]:
-        gen = torch.Generator().manual_seed(self.seed)
-        drawn = torch.multinomial(self.weights, len(self) * self.batch_size, replacement=True, generator=gen).numpy()
         rng = np.random.default_rng(self.seed)
-        for b in range(len(self)):
-            batch = drawn[b * self.batch_size:(b + 1) * self.batch_size]
-            yield pair_batch(batch, self.partners, rng).tolist()
+        for batch in self.batches:
+            yield pair_batch(np.asarray(batch), self.partners, rng).tolist()
