@@ -76,3 +76,23 @@ def test_frozen_stem_refuses_what_it_cannot_freeze() -> None:
         frozen_stem(model, len(model.blocks) + 1)
     with pytest.raises(ConfigError, match="freeze_stages"):
         frozen_stem(torch.nn.Linear(2, 1), 1)
+
+
+def test_run_config_sets_dropout_and_stochastic_depth() -> None:
+    """``drop_rate`` / ``drop_path_rate`` of a training config reach the network the run trains."""
+    from timm.layers import DropPath
+
+    from detector.errors import ConfigError
+    from training.train import TrainConfig, new_model
+
+    model = new_model(TrainConfig(arch="tf_efficientnet_lite0", drop_rate=0.4, drop_path_rate=0.3))
+    assert model.drop_rate == 0.4
+    # timm grows the block-drop probability linearly over the blocks (rate * i / n_blocks), so the deepest block
+    # drops with 3x the probability of the default recipe's 0.1.
+    def deepest(m):
+        return max(mod.drop_prob for mod in m.modules() if isinstance(mod, DropPath))
+
+    assert deepest(model) == pytest.approx(3 * deepest(new_model(TrainConfig(arch="tf_efficientnet_lite0"))))
+    assert deepest(model) > 0.25
+    with pytest.raises(ConfigError):
+        TrainConfig(drop_path_rate=1.0)
