@@ -162,7 +162,8 @@ class Detector:
         """Classify the faces of several files in one go, then judge each file."""
         crops = [f.crop for item in batch for f in item.faces]
         t0 = time.perf_counter()
-        probs = self.classifier.predict(np.stack(crops)) if crops else np.zeros(0, np.float32)
+        mirror = [self.recipe.mirror(item.kind) for item in batch for _ in item.faces]
+        probs = self.classifier.predict(np.stack(crops), mirror=mirror) if crops else np.zeros(0, np.float32)
         per_face = (time.perf_counter() - t0) / max(1, len(crops))
         offset = 0
         for item in batch:
@@ -222,7 +223,7 @@ class Detector:
         are the faces' probabilities when already classified (in a batch)."""
         if faces and probs is None:
             t0 = time.perf_counter()
-            probs = self.classifier.predict(np.stack([f.crop for f in faces]))
+            probs = self.classifier.predict(np.stack([f.crop for f in faces]), mirror=self.recipe.mirror(kind))
             timings["classify"] = time.perf_counter() - t0
         probs = np.zeros(0, np.float32) if probs is None else probs
         j = judge([FaceFacts.of(f) for f in faces], probs, media=kind, threshold=self.threshold,

@@ -61,8 +61,25 @@ class Classifier:
     def providers(self) -> list[str]:
         return list(self._session.get_providers())
 
-    def logits(self, crops: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
-        """Raw logits for aligned uint8 crops, batched."""
+    def logits(self, crops: np.ndarray | Sequence[np.ndarray], *,
+               mirror: bool | Sequence[bool] | np.ndarray = False) -> np.ndarray:
+        """Raw logits for aligned uint8 crops, batched.
+
+        ``mirror`` (one flag, or one per crop): such a crop's logit is the mean of its own and its horizontal
+        mirror image's (the scan recipe's ``classify.mirror_images``, :class:`detector.recipe.ClassifySpec`).
+        """
+        crops = np.asarray(crops)
+        flags = np.broadcast_to(np.asarray(mirror, bool), (len(crops),))
+        mirrored = np.flatnonzero(flags)
+        if len(mirrored):
+            # One pass over crops and mirror images together: the mirrors ride in the same batches.
+            both = self._raw_logits(np.concatenate([crops, crops[mirrored, :, ::-1]]))
+            out = both[:len(crops)].copy()
+            out[mirrored] = (out[mirrored] + both[len(crops):]) / 2
+            return out
+        return self._raw_logits(crops)
+
+    def _raw_logits(self, crops: np.ndarray) -> np.ndarray:
         n = len(crops)
         out = np.zeros((n,), np.float32)
         for i in range(0, n, self.batch_size):
@@ -72,6 +89,7 @@ class Classifier:
             out[i:i + len(x)] = logit.reshape(-1)
         return out
 
-    def predict(self, crops: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
-        """Calibrated P(fake) per crop."""
-        return self.card.calibration.apply(self.logits(crops)).astype(np.float64)
+    def predict(self, crops: np.ndarray | Sequence[np.ndarray], *,
+                mirror: bool | Sequence[bool] | np.ndarray = False) -> np.ndarray:
+        """Calibrated P(fake) per crop (``mirror``: see :meth:`logits`)."""
+        return self.card.calibration.apply(self.logits(crops, mirror=mirror)).astype(np.float64)

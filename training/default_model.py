@@ -124,7 +124,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="config overrides")
     parser.add_argument("--eval-data", nargs="*", default=["../shared/data/MANIFEST.csv"])
     parser.add_argument("--eval-split", default="eval")
-    parser.add_argument("--version", default="1.2.1")
+    parser.add_argument("--version", default="1.2.2")
     parser.add_argument("--out", type=Path, default=Path("runs/default/export"))
     parser.add_argument("--ship", action="store_true", help="copy the result into detector/models/default/")
     parser.add_argument("--checkpoint", type=Path, help="export this checkpoint (e.g. a soup) instead of training")

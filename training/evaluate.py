@@ -82,7 +82,8 @@ def score_items(classifier: Classifier, items: Sequence[MediaItem], *, cache_roo
         if faces is None:  # the file failed in the face stage (the cache's index says why)
             out.append(ItemScore(item, None, 0, (), (), "error", ("error",)))
             continue
-        logits = classifier.logits(faces.crops) if len(faces) else np.zeros(0, np.float32)
+        logits = (classifier.logits(faces.crops, mirror=recipe.mirror(faces.media)) if len(faces)
+                  else np.zeros(0, np.float32))
         probs = card.calibration.apply(logits)
         j = judge(faces.facts(), probs, media=faces.media, threshold=threshold, rules=recipe.verdict,
                   aggregation=aggregation)

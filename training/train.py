@@ -31,7 +31,7 @@ from torch.utils.data import DataLoader, WeightedRandomSampler
 from detector.config import reject_unknown_keys
 from detector.errors import ConfigError
 from detector.faces.align import AlignSpec
-from detector.recipe import SamplingSpec, ScanRecipe
+from detector.recipe import ClassifySpec, SamplingSpec, ScanRecipe
 
 from .augment import AugmentConfig, build_augment
 from .crops import CachedFaces, CropCache, CropCacheConfig
@@ -118,6 +118,8 @@ class TrainConfig:
         weight_average_from: average the weights of every optimiser step from this epoch on (SWA / SWAD,
             ``training.weight_average``) and export that average (``average.pt``) instead of the best epoch
             (``best.pt``). 0: off, as in the shipped recipe.
+        mirror_images: the card's scan recipe classifies each face of a still image together with its mirror image
+            (``detector.recipe.ClassifySpec``; the shipped recipe since v1.2.2). Inference only: training is the same.
         drop_rate: dropout before the head, in training only (timm's ``drop_rate``).
         drop_path_rate: stochastic depth, the largest block-drop probability (timm's ``drop_path_rate``; it
             grows linearly over the blocks). Both regularise only while training; the exported graph is the same.
@@ -163,6 +165,7 @@ class TrainConfig:
     adversarial_steps: int = 3
     augment_strength: float = 1.0
     augment_fade: float = 0.0
+    mirror_images: bool = False
     drop_rate: float = 0.2
     drop_path_rate: float = 0.1
     freeze_stages: int = 0
@@ -233,7 +236,8 @@ class TrainConfig:
 
     def scan_recipe(self) -> ScanRecipe:
         """The scan recipe the trained model's card records: videos sampled as its training crops were."""
-        return ScanRecipe(sampling=SamplingSpec(frames=self.frames_per_video))
+        return ScanRecipe(sampling=SamplingSpec(frames=self.frames_per_video),
+                          classify=ClassifySpec(mirror_images=self.mirror_images))
 
     def sbi_config(self) -> SBIConfig:
         """The self-blending ranges: the paper's, with the mask shapes ``sbi_mask`` asks for."""
@@ -370,7 +374,6 @@ def _loader(dataset: FaceCropDataset, config: TrainConfig, *, train: bool,
                       config.batch_size, persistent_workers=False)
 
 
-@torch.no_grad()
 def new_model(config: TrainConfig, init: dict[str, Any] | None = None) -> nn.Module:
     """The network a run starts from: ImageNet weights, random ones, or ``init``'s (a checkpoint dict)."""
     model = build_model(config.arch, pretrained=config.pretrained and init is None, drop_rate=config.drop_rate,
@@ -380,6 +383,7 @@ def new_model(config: TrainConfig, init: dict[str, Any] | None = None) -> nn.Mod
     return model
 
 
+@torch.no_grad()
 def predict_logits(model: nn.Module, loader: DataLoader, device: torch.device) -> tuple[np.ndarray, np.ndarray]:
     model.eval()
     logits, labels = [], []

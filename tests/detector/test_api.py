@@ -159,7 +159,8 @@ def test_scan_many_batches_faces_across_files_without_changing_answers(detector,
             one_by_one.append(exc)
     calls = []
     predict = detector.classifier.predict
-    monkeypatch.setattr(detector.classifier, "predict", lambda crops: calls.append(len(crops)) or predict(crops))
+    monkeypatch.setattr(detector.classifier, "predict",
+                        lambda crops, **kwargs: calls.append(len(crops)) or predict(crops, **kwargs))
     batched = list(detector.scan_many(paths))
     assert [r.path for r in batched] == [str(p) for p in paths]
     # 5 photos (1 face each) and the clip (32 faces) reach the classifier together, not in six calls.

@@ -127,3 +127,20 @@ def test_default_is_the_bundled_model(monkeypatch, tmp_path, tiny_model):
         Classifier.default()
     monkeypatch.setattr(classifier_module, "DEFAULT_MODEL", tiny_model)
     assert Classifier.default(batch_size=2).card.name == "tiny-random-test-model"
+
+
+def test_mirror_averages_each_flagged_crop_with_its_mirror_image(tiny_model, crops):
+    """``mirror``: the flagged crops' logits are the mean of the crop's and its left-right mirror's, in the same
+    batches as the rest; unflagged crops are untouched, whatever the batch size."""
+    flags = np.array([True, False, True, True, False, False, True])
+    for batch_size in (1, 3, 32):
+        clf = Classifier.load(tiny_model, batch_size=batch_size)
+        plain, mirrored = clf.logits(crops), clf.logits(crops[:, :, ::-1])
+        mixed = clf.logits(crops, mirror=flags)
+        np.testing.assert_allclose(mixed[flags], (plain[flags] + mirrored[flags]) / 2, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(mixed[~flags], plain[~flags], rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(clf.logits(crops, mirror=True), (plain + mirrored) / 2, rtol=1e-5, atol=1e-6)
+    # Random crops are not symmetric, so a mirror that did nothing would be seen.
+    assert not np.allclose(mixed[flags], plain[flags], atol=1e-4)
+    np.testing.assert_allclose(clf.predict(crops, mirror=flags), clf.card.calibration.apply(mixed), rtol=1e-6)
+    assert clf.logits(np.zeros((0, 64, 64, 3), np.uint8), mirror=True).shape == (0,)

@@ -14,7 +14,7 @@ from detector.faces.extract import FaceConfig
 from detector.faces.track import TrackerConfig
 from detector.media import Sampling
 from detector.modelcard import ModelCard
-from detector.recipe import AggregationSpec, DetectionSpec, SamplingSpec, ScanRecipe, VerdictRules
+from detector.recipe import AggregationSpec, ClassifySpec, DetectionSpec, SamplingSpec, ScanRecipe, VerdictRules
 
 
 def test_every_default_comes_from_the_recipe():
@@ -80,3 +80,41 @@ def test_detector_scans_with_its_cards_recipe(tiny_model, tmp_path):
     assert (face.min_score, face.tracker.min_track_faces, face.align) == (0.95, 3, AlignSpec(size=card.input_size))
     overridden = Detector.load(onnx, config=ScanConfig(frames=10, min_face_px=20.0))
     assert overridden.sampling.num_frames == 10 and overridden.recipe.verdict.min_face_px == 20.0
+
+
+def test_mirroring_is_for_still_images_of_cards_that_ask_for_it():
+    """Cards written before ``classify`` was recorded scan as they did (no mirror); a card that asks mirrors the
+    faces of still images, never of videos (it would double the classifier's share of a video scan)."""
+    assert ScanRecipe.from_dict({"sampling": {"frames": 8}}).classify == ClassifySpec(mirror_images=False)
+    on = ScanRecipe.from_dict({"classify": {"mirror_images": True}})
+    assert on.mirror("image") and not on.mirror("video") and not ScanRecipe().mirror("image")
+    assert ScanRecipe.from_dict(json.loads(json.dumps(on.to_dict()))) == on
+    with pytest.raises(ConfigError, match="mirror"):
+        ScanRecipe.from_dict({"classify": {"mirror": True}})
+
+
+def test_detector_mirrors_the_faces_of_images_when_its_card_says_so(tiny_model, tmp_path, astronaut):
+    """The same image scanned through a card with and without ``classify.mirror_images``: the face's
+    probability is the mirrored mean's with it, the plain one's without, in ``scan`` and in ``scan_many``."""
+    import cv2
+    import numpy as np
+
+    astronaut_path = tmp_path / "astronaut.png"
+    cv2.imwrite(str(astronaut_path), cv2.cvtColor(astronaut, cv2.COLOR_RGB2BGR))
+    card = ModelCard.load(tiny_model.with_suffix(".json"))
+    paths = {}
+    for flag in (False, True):
+        onnx = tmp_path / f"m{int(flag)}.onnx"
+        onnx.write_bytes(tiny_model.read_bytes())
+        replace(card, scan=ScanRecipe(classify=ClassifySpec(mirror_images=flag))).save(onnx.with_suffix(".json"))
+        paths[flag] = onnx
+    plain, mirrored = Detector.load(paths[False]), Detector.load(paths[True])
+    faces = plain.faces.extract(astronaut_path, sampling=plain.sampling).faces
+    crops = np.stack([f.crop for f in faces])
+    expected = {False: plain.classifier.predict(crops), True: plain.classifier.predict(crops, mirror=True)}
+    assert not np.allclose(expected[False], expected[True], atol=1e-6)
+    for flag, det in ((False, plain), (True, mirrored)):
+        one = det.scan(astronaut_path)
+        batch = list(det.scan_many([astronaut_path, astronaut_path]))
+        for result in (one, *batch):
+            assert result.tracks[0].fake_probability == pytest.approx(float(np.mean(expected[flag])), abs=1e-6)

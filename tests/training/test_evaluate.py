@@ -68,3 +68,31 @@ def test_eval_gives_the_scans_probability_and_verdict(tmp_path, media, tiny_mode
     rep = report(scored, threshold=classifier.card.threshold)
     assert sum(rep["verdicts"].values()) == len(items) and rep["verdicts"]["error"] == 1
     assert {r["verdict"] for r in rep["items"]} == verdicts | {"error"}
+
+
+def test_eval_mirrors_images_as_the_scan_does(tmp_path, media, tiny_model_builder):
+    """A card with ``classify.mirror_images``: eval scores its photo as the scan does (mirrored), which differs
+    from the plain card's score; the clip is scored as without it."""
+    from dataclasses import replace
+
+    from detector.modelcard import ModelCard
+    from detector.recipe import ClassifySpec
+
+    plain = tiny_model_builder(tmp_path / "plain")
+    mirrored = tmp_path / "mirrored" / plain.name
+    mirrored.parent.mkdir()
+    shutil.copy(plain, mirrored)
+    card = ModelCard.load(plain.with_suffix(".json"))
+    replace(card, scan=replace(card.scan, classify=ClassifySpec(mirror_images=True))).save(mirrored.with_suffix(".json"))
+    items = [it for it in _items(media) if it.group in ("clip", "photo")]
+    config = ScanConfig(frames=8)
+    scores = {}
+    for name, model in (("plain", plain), ("mirrored", mirrored)):
+        scored = score_items(Classifier.load(model), items, cache_root=tmp_path / "cache", config=config, workers=1,
+                             progress=False)
+        scores[name] = {s.item.group: s.score for s in scored}
+        detector = Detector.load(model, config=config)
+        for it in items:
+            assert scores[name][it.group] == pytest.approx(detector.scan(it.path).fake_probability, abs=1e-6)
+    assert scores["mirrored"]["photo"] != pytest.approx(scores["plain"]["photo"], abs=1e-5)
+    assert scores["mirrored"]["clip"] == pytest.approx(scores["plain"]["clip"], abs=1e-6)

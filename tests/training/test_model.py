@@ -96,3 +96,15 @@ def test_run_config_sets_dropout_and_stochastic_depth() -> None:
     assert deepest(model) > 0.25
     with pytest.raises(ConfigError):
         TrainConfig(drop_path_rate=1.0)
+
+
+def test_shipped_recipe_writes_image_mirroring_into_the_card() -> None:
+    """``mirror_images`` of the training config becomes the card's ``classify.mirror_images``; the shipped recipe
+    (since v1.2.2) sets it."""
+    from pathlib import Path
+
+    from training.train import TrainConfig
+
+    config = TrainConfig.load(Path(__file__).resolve().parents[2] / "training" / "configs" / "default.json")
+    assert config.mirror_images and config.scan_recipe().mirror("image") and not config.scan_recipe().mirror("video")
+    assert not TrainConfig().scan_recipe().classify.mirror_images
