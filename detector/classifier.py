@@ -68,18 +68,17 @@ class Classifier:
         ``mirror`` (one flag, or one per crop): such a crop's logit is the mean of its own and its horizontal
         mirror image's (the scan recipe's ``classify.mirror_images``, :class:`detector.recipe.ClassifySpec`).
         """
-        crops = np.asarray(crops)
-        flags = np.broadcast_to(np.asarray(mirror, bool), (len(crops),))
-        mirrored = np.flatnonzero(flags)
-        if len(mirrored):
-            # One pass over crops and mirror images together: the mirrors ride in the same batches.
-            both = self._raw_logits(np.concatenate([crops, crops[mirrored, :, ::-1]]))
-            out = both[:len(crops)].copy()
-            out[mirrored] = (out[mirrored] + both[len(crops):]) / 2
-            return out
-        return self._raw_logits(crops)
+        n = len(crops)
+        mirrored = np.flatnonzero(np.broadcast_to(np.asarray(mirror, bool), (n,)))
+        if not len(mirrored):
+            return self._raw_logits(crops)
+        # One pass over the crops and the mirror images together: the mirrors ride in the same batches.
+        both = self._raw_logits([*crops, *(np.ascontiguousarray(np.asarray(crops[i])[:, ::-1]) for i in mirrored)])
+        out = both[:n].copy()
+        out[mirrored] = (out[mirrored] + both[n:]) / 2
+        return out
 
-    def _raw_logits(self, crops: np.ndarray) -> np.ndarray:
+    def _raw_logits(self, crops: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
         n = len(crops)
         out = np.zeros((n,), np.float32)
         for i in range(0, n, self.batch_size):

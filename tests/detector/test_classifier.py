@@ -144,3 +144,6 @@ def test_mirror_averages_each_flagged_crop_with_its_mirror_image(tiny_model, cro
     assert not np.allclose(mixed[flags], plain[flags], atol=1e-4)
     np.testing.assert_allclose(clf.predict(crops, mirror=flags), clf.card.calibration.apply(mixed), rtol=1e-6)
     assert clf.logits(np.zeros((0, 64, 64, 3), np.uint8), mirror=True).shape == (0,)
+    # A list of crops of another size (resized on the way in) mirrors the same way.
+    big = [np.repeat(np.repeat(c, 2, axis=0), 2, axis=1) for c in crops]
+    np.testing.assert_allclose(clf.logits(big, mirror=flags), mixed, atol=1e-4)
