@@ -109,7 +109,7 @@ class ClassifySpec:
     Attributes:
         mirror_images: in still images, a face's logit is the mean of the crop's and its mirror image's (test-time
             flip; horizontal mirroring is in the training augmentation, so both views are in-distribution). On
-            held-out sources it raised the image AUC of all four models it was tried on (+0.005 to +0.010; SD 2.1
+            held-out sources it raised the image AUC of all five models it was tried on (+0.005 to +0.012; SD 2.1
             +0.009 to +0.017; ``detector/models/README.md``) and did nothing consistent for videos, where it would
             double the classifier's share of the 1080p scan (``benchmarks/scan.py``), so videos are not
             mirrored. Off in cards written before it was recorded (2026-12-03), as they were scanned.
@@ -144,8 +144,8 @@ class AggregationSpec:
 
 @dataclass(frozen=True)
 class ScanRecipe:
-    """Sampling, detection, classification and verdict rules: the part of the card's recipe that is not the crop (``align``),
-    the aggregation or the threshold."""
+    """Sampling, detection, classification and verdict rules: the part of the card's recipe that is not the crop
+    (``align``), the aggregation or the threshold."""
 
     sampling: SamplingSpec = field(default_factory=SamplingSpec)
     detection: DetectionSpec = field(default_factory=DetectionSpec)

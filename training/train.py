@@ -121,8 +121,8 @@ class TrainConfig:
         mirror_images: the card's scan recipe classifies each face of a still image together with its mirror image
             (``detector.recipe.ClassifySpec``; the shipped recipe since v1.2.2). Inference only: training is the same.
         drop_rate: dropout before the head, in training only (timm's ``drop_rate``).
-        drop_path_rate: stochastic depth, the largest block-drop probability (timm's ``drop_path_rate``; it
-            grows linearly over the blocks). Both regularise only while training; the exported graph is the same.
+        drop_path_rate: stochastic depth (timm's ``drop_path_rate``: block i of n is dropped with probability
+            ``drop_path_rate * i / n``). Both regularise only while training; the exported graph is the same.
         freeze_stages: keep the stem and this many early stages of the backbone at their pretrained weights and
             batch-norm statistics (``training.model.frozen_stem``). 0: all layers train, as in the shipped recipe.
         faces_per_item: faces drawn per media item per epoch.
