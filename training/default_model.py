@@ -13,6 +13,11 @@
 ``--checkpoint CKPT`` skips step 1 and exports ``CKPT`` instead (a model soup from ``python -m
 training.soup``, or any run's ``best.pt``); the config still names the data, the validation groups
 (``split_seed``, else ``seed``) and the crop cache.
+
+``--recalibrate MODEL.onnx`` skips steps 1-2: it refits an exported model's calibration (step 3) on the
+validation groups of the config its card records (``--set`` overrides it, e.g. ``cache=``), scored through
+the card's scan recipe as it stands, then re-measures (step 5). For a card whose scan recipe changed after
+the fit (v1.2.2 turned on image mirroring over v1.2.1's calibration) when the checkpoint is gone.
 """
 
 from __future__ import annotations
@@ -84,37 +89,80 @@ def build(config: TrainConfig, *, eval_data: Sequence[str], eval_split: str | No
     val_items = group_split(items, val_fraction=config.val_fraction, seed=config.validation_seed)["val"]
     best = exported_checkpoint(config) if checkpoint is None else checkpoint
     raw_onnx, _ = export(best, out_dir / "uncalibrated", name=NAME, version=version)
-    raw = Classifier.load(raw_onnx)
-    # Validation items reuse the training crop cache (its 4-largest-faces-per-frame cap).
-    val_scores = score_items(raw, val_items, cache_root=config.cache, config=ScanConfig(frames=config.frames_per_video),
-                             max_faces_per_frame=TRAIN_FACES_PER_FRAME)
-    calibration = calibrate_on(val_scores)
+    calibration = calibrate_on(_validation_scores(Classifier.load(raw_onnx), config, val_items))
     training_data = {"summary": summarize(items), "validation": summarize(val_items),
                      "sources": _licences(items), "synthetic": "self-blended fakes from every real training face",
                      "terms": "research/non-commercial (see ../shared/data/MANIFEST.csv licence column)"}
     onnx_path, card_path = export(best, out_dir, name=NAME, version=version, calibration=calibration,
                                   extra={"training_data": training_data, "aggregation": {"strategy": "mean"}})
-    clf = Classifier.load(onnx_path)
-    from .data import load_datasets
-
-    eval_items = load_datasets(eval_data, split=eval_split)
-    metrics: dict[str, Any] = {"validation": report(score_items(clf, val_items, cache_root=config.cache,
-                                                                config=ScanConfig(frames=config.frames_per_video),
-                                                                max_faces_per_frame=TRAIN_FACES_PER_FRAME))}
-    if eval_items:  # exactly as ``deepfake scan`` judges them
-        metrics["eval"] = report(score_items(clf, eval_items, cache_root=config.cache))
-    for rep in metrics.values():
-        rep.pop("items", None)
+    metrics = _measure(Classifier.load(onnx_path), config, val_items, eval_data=eval_data, eval_split=eval_split)
     card = ModelCard.load(card_path)
     card = replace(card, metrics=metrics, recipe={**card.recipe, "command": "python -m training.default_model",
                                                   "train_summary": {k: v for k, v in summary.items() if k != "data"}})
     card.save(card_path)
     if ship:
-        SHIP_DIR.mkdir(parents=True, exist_ok=True)
-        shutil.copy(onnx_path, SHIP_DIR / "model.onnx")
-        shipped = replace(card, recipe={**card.recipe, "file": "model.onnx"})
-        shipped.save(SHIP_DIR / "model.json")
+        _ship(onnx_path, card)
     return {"onnx": str(onnx_path), "card": str(card_path), "calibration": calibration.__dict__, "metrics": metrics}
+
+
+def _validation_scores(clf: Classifier, config: TrainConfig, val_items):
+    # Validation items reuse the training crop cache (its 4-largest-faces-per-frame cap).
+    return score_items(clf, val_items, cache_root=config.cache, config=ScanConfig(frames=config.frames_per_video),
+                       max_faces_per_frame=TRAIN_FACES_PER_FRAME)
+
+
+def _measure(clf: Classifier, config: TrainConfig, val_items, *, eval_data: Sequence[str],
+             eval_split: str | None) -> dict[str, Any]:
+    """The card's metrics: validation groups, and ``eval_data`` exactly as ``deepfake scan`` judges it."""
+    from .data import load_datasets
+
+    eval_items = load_datasets(eval_data, split=eval_split)
+    metrics: dict[str, Any] = {"validation": report(_validation_scores(clf, config, val_items))}
+    if eval_items:
+        metrics["eval"] = report(score_items(clf, eval_items, cache_root=config.cache))
+    for rep in metrics.values():
+        rep.pop("items", None)
+    return metrics
+
+
+def _ship(onnx_path: Path, card: ModelCard) -> None:
+    SHIP_DIR.mkdir(parents=True, exist_ok=True)
+    shutil.copy(onnx_path, SHIP_DIR / "model.onnx")
+    replace(card, recipe={**card.recipe, "file": "model.onnx"}).save(SHIP_DIR / "model.json")
+
+
+def recalibrate(onnx_path: Path, *, overrides: Sequence[str] = (), eval_data: Sequence[str],
+                eval_split: str | None, version: str, out_dir: Path, ship: bool = False) -> dict[str, Any]:
+    """Refit ``onnx_path``'s calibration for its card's scan recipe, on the validation groups of the training
+    config its card records (``overrides`` applied), and write ``out_dir/<NAME>.onnx`` + ``.json`` as
+    ``version`` with fresh metrics. The graph is copied unchanged, so its sha256 (and logits) stay."""
+    from .data import group_split
+
+    clf = Classifier.load(onnx_path)
+    if "train_config" not in clf.card.recipe:
+        raise ValueError(f"{onnx_path}: its card records no training config, so its validation groups are unknown")
+    config = apply_overrides(TrainConfig.from_dict(clf.card.recipe["train_config"]), overrides)
+    val_items = group_split(load_items(config), val_fraction=config.val_fraction,
+                            seed=config.validation_seed)["val"]
+    # Face logits are the graph's (mirror-averaged where the scan recipe says), before any calibration.
+    calibration = calibrate_on(_validation_scores(clf, config, val_items))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    new_onnx = out_dir / f"{NAME}.onnx"
+    shutil.copy(onnx_path, new_onnx)
+    previous = clf.card
+    card = replace(previous, version=version, calibration=calibration,
+                   recipe={**previous.recipe, "recalibrated": {
+                       "from": f"v{previous.version} (sha256 {previous.sha256})",
+                       "previous_calibration": previous.calibration.__dict__,
+                       "scan": previous.scan.to_dict(),
+                       "command": f"python -m training.default_model --recalibrate {onnx_path}"}})
+    card_path = card.save(out_dir / f"{NAME}.json")
+    metrics = _measure(Classifier.load(new_onnx), config, val_items, eval_data=eval_data, eval_split=eval_split)
+    card = replace(card, metrics=metrics)
+    card.save(card_path)
+    if ship:
+        _ship(new_onnx, card)
+    return {"onnx": str(new_onnx), "card": str(card_path), "calibration": calibration.__dict__, "metrics": metrics}
 
 
 def get_args_parser() -> argparse.ArgumentParser:
@@ -124,15 +172,23 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="config overrides")
     parser.add_argument("--eval-data", nargs="*", default=["../shared/data/MANIFEST.csv"])
     parser.add_argument("--eval-split", default="eval")
-    parser.add_argument("--version", default="1.2.2")
+    parser.add_argument("--version", default="1.2.3")
     parser.add_argument("--out", type=Path, default=Path("runs/default/export"))
     parser.add_argument("--ship", action="store_true", help="copy the result into detector/models/default/")
     parser.add_argument("--checkpoint", type=Path, help="export this checkpoint (e.g. a soup) instead of training")
+    parser.add_argument("--recalibrate", type=Path, metavar="MODEL.onnx",
+                        help="refit this exported model's calibration for its card's scan recipe (no training); "
+                             "the validation groups come from the training config its card records")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = get_args_parser().parse_args(argv)
+    if args.recalibrate is not None:
+        result = recalibrate(args.recalibrate, overrides=args.set, eval_data=args.eval_data,
+                             eval_split=args.eval_split, version=args.version, out_dir=args.out, ship=args.ship)
+        print(json.dumps({k: v for k, v in result.items() if k != "metrics"}, indent=2))
+        return 0
     config = apply_overrides(TrainConfig.load(args.config), args.set)
     result = build(config, eval_data=args.eval_data, eval_split=args.eval_split, version=args.version,
                    out_dir=args.out, ship=args.ship, checkpoint=args.checkpoint)

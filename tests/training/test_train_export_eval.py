@@ -163,6 +163,56 @@ def test_default_model_exports_a_soup_without_training_it(run, folder_dataset, t
     assert card.calibration.temperature > 0 and card.metrics["eval"]["item_level"]["n"] == 24
 
 
+def test_recalibrate_refits_an_exported_model_for_its_scan_recipe(run, folder_dataset, tmp_path):
+    """``--recalibrate``: an exported model with a stale calibration (here a deliberately wrong temperature) and a
+    changed scan recipe (mirrored images) gets the temperature a fresh fit on its card's validation groups gives,
+    scored as the scan now runs; the graph is copied unchanged, the old calibration recorded, metrics refreshed."""
+    from dataclasses import replace
+
+    from detector.api import ScanConfig
+    from detector.modelcard import Calibration, ModelCard
+    from detector.recipe import ClassifySpec
+    from training.crops import TRAIN_FACES_PER_FRAME
+    from training.data import group_split
+    from training.default_model import NAME, calibrate_on, main
+    from training.evaluate import score_items
+    from training.train import load_items
+
+    config, _, out = run
+    onnx_path, card_path = export(out / "run" / "best.pt", tmp_path / "stale", name="stale", version="1.0.0",
+                                  calibration=Calibration(temperature=5.0))
+    card = ModelCard.load(card_path)
+    replace(card, scan=replace(card.scan, classify=ClassifySpec(mirror_images=True))).save(card_path)
+    assert main(["--recalibrate", str(onnx_path), "--eval-data", str(folder_dataset), "--eval-split", "",
+                 "--version", "1.0.1", "--out", str(tmp_path / "fresh")]) == 0
+
+    fresh = Classifier.load(tmp_path / "fresh" / f"{NAME}.onnx").card
+    val_items = group_split(load_items(config), val_fraction=config.val_fraction,
+                            seed=config.validation_seed)["val"]
+    expected = calibrate_on(score_items(Classifier.load(onnx_path), val_items, cache_root=config.cache,
+                                        config=ScanConfig(frames=config.frames_per_video),
+                                        max_faces_per_frame=TRAIN_FACES_PER_FRAME))
+    assert fresh.calibration.temperature == pytest.approx(expected.temperature, rel=1e-6)
+    assert abs(fresh.calibration.temperature - 5.0) > 0.5  # the fit moved it
+    assert fresh.version == "1.0.1" and fresh.sha256 == ModelCard.load(card_path).sha256 and fresh.scan.mirror("image")
+    assert fresh.recipe["recalibrated"]["previous_calibration"]["temperature"] == 5.0
+    assert set(fresh.metrics) == {"validation", "eval"} and fresh.metrics["eval"]["item_level"]["n"] == 24
+
+
+def test_recalibrate_refuses_a_card_without_its_training_config(run, folder_dataset, tmp_path):
+    from dataclasses import replace
+
+    from detector.modelcard import ModelCard
+    from training.default_model import recalibrate
+
+    _, _, out = run
+    onnx_path, card_path = export(out / "run" / "best.pt", tmp_path / "m", name="m")
+    card = ModelCard.load(card_path)
+    replace(card, recipe={k: v for k, v in card.recipe.items() if k != "train_config"}).save(card_path)
+    with pytest.raises(ValueError, match="no training config"):
+        recalibrate(onnx_path, eval_data=[str(folder_dataset)], eval_split="", version="1", out_dir=tmp_path / "o")
+
+
 def test_split_seed_keeps_the_validation_groups_of_another_seed(run):
     """Ingredients of one soup train with different seeds on one validation split (``split_seed``)."""
     from training.train import prepare_faces
