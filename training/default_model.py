@@ -183,7 +183,10 @@ def get_args_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = get_args_parser().parse_args(argv)
+    parser = get_args_parser()
+    args = parser.parse_args(argv)
+    if args.recalibrate is not None and args.checkpoint is not None:
+        parser.error("--recalibrate refits an exported model; --checkpoint exports one: give one of them")
     if args.recalibrate is not None:
         result = recalibrate(args.recalibrate, overrides=args.set, eval_data=args.eval_data,
                              eval_split=args.eval_split, version=args.version, out_dir=args.out, ship=args.ship)

@@ -211,6 +211,10 @@ def test_recalibrate_refuses_a_card_without_its_training_config(run, folder_data
     replace(card, recipe={k: v for k, v in card.recipe.items() if k != "train_config"}).save(card_path)
     with pytest.raises(ValueError, match="no training config"):
         recalibrate(onnx_path, eval_data=[str(folder_dataset)], eval_split="", version="1", out_dir=tmp_path / "o")
+    from training.default_model import main
+
+    with pytest.raises(SystemExit):  # the two ways to skip training exclude each other
+        main(["--recalibrate", str(onnx_path), "--checkpoint", str(out / "run" / "best.pt")])
 
 
 def test_split_seed_keeps_the_validation_groups_of_another_seed(run):
