@@ -154,7 +154,6 @@ def recalibrate(onnx_path: Path, *, overrides: Sequence[str] = (), eval_data: Se
                    recipe={**previous.recipe, "recalibrated": {
                        "from": f"v{previous.version} (sha256 {previous.sha256})",
                        "previous_calibration": previous.calibration.__dict__,
-                       "scan": previous.scan.to_dict(),
                        "command": f"python -m training.default_model --recalibrate {onnx_path}"}})
     card_path = card.save(out_dir / f"{NAME}.json")
     metrics = _measure(Classifier.load(new_onnx), config, val_items, eval_data=eval_data, eval_split=eval_split)

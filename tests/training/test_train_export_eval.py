@@ -203,7 +203,7 @@ def test_recalibrate_refuses_a_card_without_its_training_config(run, folder_data
     from dataclasses import replace
 
     from detector.modelcard import ModelCard
-    from training.default_model import recalibrate
+    from training.default_model import main, recalibrate
 
     _, _, out = run
     onnx_path, card_path = export(out / "run" / "best.pt", tmp_path / "m", name="m")
@@ -211,8 +211,6 @@ def test_recalibrate_refuses_a_card_without_its_training_config(run, folder_data
     replace(card, recipe={k: v for k, v in card.recipe.items() if k != "train_config"}).save(card_path)
     with pytest.raises(ValueError, match="no training config"):
         recalibrate(onnx_path, eval_data=[str(folder_dataset)], eval_split="", version="1", out_dir=tmp_path / "o")
-    from training.default_model import main
-
     with pytest.raises(SystemExit):  # the two ways to skip training exclude each other
         main(["--recalibrate", str(onnx_path), "--checkpoint", str(out / "run" / "best.pt")])
 
