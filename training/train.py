@@ -100,6 +100,9 @@ class TrainConfig:
         adversarial_steps: PGD steps for ``adversarial_method`` ``pgd``.
         augment_fade: share of training crops whose colour is faded (saturation x U(0, 1), both classes alike;
             ``training.augment.AugmentConfig.p_fade``). 0: off, as in the shipped recipe.
+        augment_degrade: share of training crops treated as an old or poorly kept photo (two of: a stronger
+            blur, dimmed exposure, faded colour; both classes alike; ``AugmentConfig.p_degrade``). 0: off, as in
+            the shipped recipe.
         head_only_epochs: train only the head for this many first epochs, the backbone's weights and batch-norm
             statistics held at their starting values, then everything (LP-FT, Kumar et al., ICLR 2022: fitting the
             head before the backbone moves keeps a random head's early gradients from distorting pretrained
@@ -165,6 +168,7 @@ class TrainConfig:
     adversarial_steps: int = 3
     augment_strength: float = 1.0
     augment_fade: float = 0.0
+    augment_degrade: float = 0.0
     mirror_images: bool = False
     drop_rate: float = 0.2
     drop_path_rate: float = 0.1
@@ -470,7 +474,8 @@ def train(config: TrainConfig, *, resume: bool = True, progress: bool = True) ->
     norm = {"mean": tuple(backbone["mean"]), "std": tuple(backbone["std"])}
     train_ds = FaceCropDataset(train_faces, size=size, faces_per_item=config.faces_per_item, sbi=config.sbi,
                                augment=build_augment(AugmentConfig(strength=config.augment_strength,
-                                                                    p_fade=config.augment_fade)),
+                                                                    p_fade=config.augment_fade,
+                                                                    p_degrade=config.augment_degrade)),
                                seed=config.seed, resolution_match=ResolutionMatch(p=config.resolution_match),
                                sbi_mesh=config.sbi_mask != "hull", sbi_config=config.sbi_config(), **norm)
     multipliers = None
