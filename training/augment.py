@@ -41,7 +41,7 @@ class AugmentConfig:
     # DeeperForensics' mildest desaturation (chroma x0.4), and old and faded photos are common real media.
     # On held-out sources it halved that loss at 160 px and added nothing at 224 px (detector/models/README.md).
     p_fade: float = 0.0
-    # An old or poorly kept photo: one or two of a stronger blur, a dimmed exposure and faded colour, on this
+    # An old or poorly kept photo: two of a stronger blur, a dimmed exposure and faded colour, on this
     # share of crops of both classes. Off by default. Why (2026-12-03, `deepfake robustness` on the held-out
     # split's 163 real photos, F's draws): blurring a real photo (DeeperForensics level 5) raises the share
     # called fake from 20-23 % to 42 %, dimming it (x0.35) to 22-35 %; the blur and dimming already in this
