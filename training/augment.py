@@ -53,6 +53,12 @@ def _p(p: float, strength: float) -> float:
     return float(np.clip(p * strength, 0.0, 1.0))
 
 
+def _fade(*, max_saturation: float, p: float) -> A.ColorJitter:
+    """Saturation x U(0, max_saturation), nothing else: brightness, contrast and hue kept."""
+    return A.ColorJitter(brightness=(1.0, 1.0), contrast=(1.0, 1.0), saturation=(0.0, max_saturation),
+                         hue=(0.0, 0.0), p=p, strict=True)
+
+
 def build_augment(config: AugmentConfig | None = None) -> A.Compose:
     """The training pipeline: ``pipeline(image=uint8_rgb)["image"]``."""
     c = config or AugmentConfig()
@@ -76,15 +82,13 @@ def build_augment(config: AugmentConfig | None = None) -> A.Compose:
             A.ToGray(num_output_channels=3, p=1.0, strict=True),
             A.ToSepia(p=1.0),  # no arguments to misspell, and no strict= in albumentations 2.0
         ], p=_p(c.p_gray, s)),
-        A.ColorJitter(brightness=(1.0, 1.0), contrast=(1.0, 1.0), saturation=(0.0, 1.0), hue=(0.0, 0.0),
-                      p=_p(c.p_fade, s), strict=True),
+        _fade(max_saturation=1.0, p=_p(c.p_fade, s)),
         A.SomeOf([
             A.GaussianBlur(blur_limit=(5, 13), sigma_limit=(1.0, 2.5), p=1.0, strict=True),
             # A global multiply, the harness's "contrast" (x0.6 at level 3, x0.35 at level 5): dim exposure.
             A.MultiplicativeNoise(multiplier=(0.35, 0.85), per_channel=False, elementwise=False, p=1.0,
                                   strict=True),
-            A.ColorJitter(brightness=(1.0, 1.0), contrast=(1.0, 1.0), saturation=(0.0, 0.6), hue=(0.0, 0.0),
-                          p=1.0, strict=True),
+            _fade(max_saturation=0.6, p=1.0),
         ], n=2, replace=False, p=_p(c.p_degrade, s)),
         A.OneOf([
             A.GaussianBlur(blur_limit=(3, 7), sigma_limit=(0.3, 1.8), p=1.0, strict=True),

@@ -26,16 +26,22 @@ def test_zero_strength_is_identity(astronaut):
     assert np.array_equal(aug(image=crop)["image"], crop)
 
 
+# Every transform's probability 0: with one of them set to 1, a test sees that transform alone, on every crop.
+ALL_OFF = {f: 0.0 for f in AugmentConfig.__dataclass_fields__ if f.startswith("p_")}
+
+
+def saturation(image):
+    import cv2
+
+    return float(cv2.cvtColor(image, cv2.COLOR_RGB2HSV)[..., 1].mean())
+
+
 def test_fade_scales_saturation_down_and_only_that(astronaut):
     import cv2
 
-    # Only the fade on (every other transform's probability 0), on every crop.
-    off = {f: 0.0 for f in AugmentConfig.__dataclass_fields__ if f.startswith("p_")}
+    off = ALL_OFF
     aug = build_augment(AugmentConfig(**{**off, "p_fade": 1.0}))
     crop = astronaut[:128, 192:320].copy()
-
-    def saturation(image):
-        return float(cv2.cvtColor(image, cv2.COLOR_RGB2HSV)[..., 1].mean())
 
     outs = [aug(image=crop)["image"] for _ in range(30)]
     sats = np.array([saturation(o) for o in outs])
@@ -49,7 +55,7 @@ def test_fade_scales_saturation_down_and_only_that(astronaut):
 def test_degrade_makes_each_crop_two_of_softer_darker_greyer(astronaut):
     import cv2
 
-    off = {f: 0.0 for f in AugmentConfig.__dataclass_fields__ if f.startswith("p_")}
+    off = ALL_OFF
     aug = build_augment(AugmentConfig(**{**off, "p_degrade": 1.0}))
     crop = astronaut[:128, 192:320].copy()
 
@@ -62,8 +68,7 @@ def test_degrade_makes_each_crop_two_of_softer_darker_greyer(astronaut):
         return image.mean() < 0.9 * crop.mean()
 
     def greyer(image):
-        s0 = cv2.cvtColor(crop, cv2.COLOR_RGB2HSV)[..., 1].mean()
-        return cv2.cvtColor(image, cv2.COLOR_RGB2HSV)[..., 1].mean() < 0.7 * s0
+        return saturation(image) < 0.7 * saturation(crop)
 
     outs = [aug(image=crop)["image"] for _ in range(40)]
     kinds = np.array([[softer(o), darker(o), greyer(o)] for o in outs])
