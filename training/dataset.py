@@ -37,8 +37,14 @@ class FaceCropDataset(Dataset):
     def __init__(self, items: Sequence[CachedFaces], *, size: int, faces_per_item: int = 4, sbi: bool = True,
                  augment=None, seed: int = 0, mean: Sequence[float] = IMAGENET_MEAN,
                  std: Sequence[float] = IMAGENET_STD, sbi_config: SBIConfig | None = None,
-                 resolution_match: ResolutionMatch | None = None, sbi_mesh: bool = False) -> None:
+                 resolution_match: ResolutionMatch | None = None, sbi_mesh: bool = False,
+                 patch: int = 0) -> None:
         self.items = list(items)
+        # Train on a random ``patch`` x ``patch`` window of each (augmented) crop at its own pixel scale, never
+        # resized (0: the whole crop). See TrainConfig.train_patch.
+        if patch and not 0 < patch <= size:
+            raise ValueError(f"patch must be in (0, size={size}], got {patch}")
+        self.patch = patch
         # Self-blend through the hull of each face's dense mesh where the cache has one (``training.face_mesh``).
         self.use_mesh = sbi_mesh
         self.size = size
@@ -98,5 +104,16 @@ class FaceCropDataset(Dataset):
         crop = self.image(index)
         if self.augment is not None:
             crop = self.augment(image=crop)["image"]
-        x = to_input(crop[None], size=self.size, mean=self.mean, std=self.std)[0]
+        if self.patch and self.patch < crop.shape[0]:
+            crop = random_window(crop, self.patch, np.random.default_rng((self.seed, self.epoch, index, 1)))
+        size = self.patch or self.size
+        x = to_input(crop[None], size=size, mean=self.mean, std=self.std)[0]
         return torch.from_numpy(x), torch.tensor(float(self.samples[index].label)), index
+
+
+def random_window(crop: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    """A ``size`` x ``size`` window of ``crop`` at a uniformly drawn position, pixels untouched."""
+    h, w = crop.shape[:2]
+    y = int(rng.integers(0, h - size + 1))
+    x = int(rng.integers(0, w - size + 1))
+    return crop[y:y + size, x:x + size]

@@ -126,6 +126,13 @@ class TrainConfig:
         drop_rate: dropout before the head, in training only (timm's ``drop_rate``).
         drop_path_rate: stochastic depth (timm's ``drop_path_rate``: block i of n is dropped with probability
             ``drop_path_rate * i / n``). Both regularise only while training; the exported graph is the same.
+        train_patch: train on a random window of this many pixels square of each augmented crop, at the crop's
+            own pixel scale (no resizing), instead of the whole ``align_size`` crop; validation, calibration,
+            export and inference still see whole crops (the net is fully convolutional with global pooling). The
+            point (Chai et al., ECCV 2020, "What makes fake images detectable?": patch classifiers with a limited
+            view generalised across unseen generators better than whole-image ones) is to take the whole face's
+            look (pose, smile, background), which the portrait fakes share, out of what the net can use, and
+            leave the local traces. 0: off, as in the shipped recipe.
         freeze_stages: keep the stem and this many early stages of the backbone at their pretrained weights and
             batch-norm statistics (``training.model.frozen_stem``). 0: all layers train, as in the shipped recipe.
         faces_per_item: faces drawn per media item per epoch.
@@ -173,6 +180,7 @@ class TrainConfig:
     drop_rate: float = 0.2
     drop_path_rate: float = 0.1
     freeze_stages: int = 0
+    train_patch: int = 0
     weight_average_from: float = 0.0
     head_only_epochs: int = 0
     source_weights: dict[str, float] | None = None
@@ -196,6 +204,8 @@ class TrainConfig:
             raise ConfigError(f"adversarial_steps must be >= 1, got {self.adversarial_steps}")
         if not (0 <= self.drop_rate < 1 and 0 <= self.drop_path_rate < 1):
             raise ConfigError(f"drop_rate and drop_path_rate must be in [0, 1), got {self.drop_rate}, {self.drop_path_rate}")
+        if not 0 <= self.train_patch <= self.align_size:
+            raise ConfigError(f"train_patch must be in [0, align_size={self.align_size}], got {self.train_patch}")
         if self.freeze_stages < 0:
             raise ConfigError(f"freeze_stages must be >= 0, got {self.freeze_stages}")
         if not 0 <= self.head_only_epochs < self.epochs:
@@ -477,7 +487,8 @@ def train(config: TrainConfig, *, resume: bool = True, progress: bool = True) ->
                                                                     p_fade=config.augment_fade,
                                                                     p_degrade=config.augment_degrade)),
                                seed=config.seed, resolution_match=ResolutionMatch(p=config.resolution_match),
-                               sbi_mesh=config.sbi_mask != "hull", sbi_config=config.sbi_config(), **norm)
+                               sbi_mesh=config.sbi_mask != "hull", sbi_config=config.sbi_config(),
+                               patch=config.train_patch, **norm)
     multipliers = None
     if config.content_balance > 0:
         multipliers, data_summary["content_balance"] = content_multipliers(train_faces, config)

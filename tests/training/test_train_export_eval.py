@@ -381,3 +381,35 @@ def test_pair_batches_put_each_fake_beside_its_own_real(run, tmp_path):
         assert all(ok) or sum(ok) >= len(reals)
         beside += sum(ok)
     assert beside > 0
+
+
+def test_train_patch_trains_on_unresized_windows_and_exports_whole_crops(run, tmp_path):
+    """``train_patch``: training inputs are windows of the crop at its own pixel scale (each one found verbatim in
+    the whole crop, at different places), while validation and the exported graph take whole crops."""
+    from training.dataset import FaceCropDataset
+    from training.train import prepare_faces
+
+    config, _, _ = run
+    patched = apply_overrides(config, [f"out={tmp_path / 'patch'}", "train_patch=40", "max_steps=2"])
+    faces, _, _ = prepare_faces(patched, progress=False)
+    whole = FaceCropDataset(faces, size=64, faces_per_item=1, sbi=True)
+    windows = FaceCropDataset(faces, size=64, faces_per_item=1, sbi=True, patch=40)
+    corners = set()
+    for k in range(6):
+        full, part = whole[k][0].numpy(), windows[k][0].numpy()
+        assert part.shape == (3, 40, 40) and full.shape == (3, 64, 64)
+        found = [(y, x) for y in range(25) for x in range(25) if np.array_equal(full[:, y:y + 40, x:x + 40], part)]
+        assert len(found) >= 1
+        corners.add(found[0])
+    assert len(corners) > 1
+    summary = train(patched, progress=False)
+    assert summary["steps"] == 2
+    onnx_path, card_path = export(tmp_path / "patch" / "best.pt", tmp_path / "model", name="patch")
+    card = json.loads(card_path.read_text())
+    assert card["input_size"] == 64 and card["recipe"]["parity_max_abs_diff"] <= 1e-4
+    crops = np.random.default_rng(0).integers(0, 255, (3, 64, 64, 3), dtype=np.uint8)
+    assert Classifier.load(onnx_path).predict(crops).shape == (3,)
+    with pytest.raises(ConfigError, match="train_patch"):
+        TrainConfig(align_size=64, train_patch=65)
+    with pytest.raises(ValueError, match="patch"):
+        FaceCropDataset(faces, size=64, patch=65)
