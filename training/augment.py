@@ -59,6 +59,22 @@ def _fade(*, max_saturation: float, p: float) -> A.ColorJitter:
                          hue=(0.0, 0.0), p=p, strict=True)
 
 
+def _old_photo(*, p: float) -> A.SomeOf:
+    """Two of: a stronger blur, a dimmed exposure, faded colour (``AugmentConfig.p_degrade``)."""
+    return A.SomeOf([
+        A.GaussianBlur(blur_limit=(5, 13), sigma_limit=(1.0, 2.5), p=1.0, strict=True),
+        # A global multiply, the harness's "contrast" (x0.6 at level 3, x0.35 at level 5): dim exposure.
+        A.MultiplicativeNoise(multiplier=(0.35, 0.85), per_channel=False, elementwise=False, p=1.0, strict=True),
+        _fade(max_saturation=0.6, p=1.0),
+    ], n=2, replace=False, p=p)
+
+
+def build_old_photo(p: float) -> A.Compose:
+    """The old-photo treatment alone, on a share ``p`` of crops: ``treat(image=uint8_rgb)["image"]``. For use
+    before self-blending (``TrainConfig.degrade_before_blend``), where a swap of an old photo would be made."""
+    return A.Compose([_old_photo(p=float(np.clip(p, 0.0, 1.0)))], strict=True)
+
+
 def build_augment(config: AugmentConfig | None = None) -> A.Compose:
     """The training pipeline: ``pipeline(image=uint8_rgb)["image"]``."""
     c = config or AugmentConfig()
@@ -83,13 +99,7 @@ def build_augment(config: AugmentConfig | None = None) -> A.Compose:
             A.ToSepia(p=1.0),  # no arguments to misspell, and no strict= in albumentations 2.0
         ], p=_p(c.p_gray, s)),
         _fade(max_saturation=1.0, p=_p(c.p_fade, s)),
-        A.SomeOf([
-            A.GaussianBlur(blur_limit=(5, 13), sigma_limit=(1.0, 2.5), p=1.0, strict=True),
-            # A global multiply, the harness's "contrast" (x0.6 at level 3, x0.35 at level 5): dim exposure.
-            A.MultiplicativeNoise(multiplier=(0.35, 0.85), per_channel=False, elementwise=False, p=1.0,
-                                  strict=True),
-            _fade(max_saturation=0.6, p=1.0),
-        ], n=2, replace=False, p=_p(c.p_degrade, s)),
+        _old_photo(p=_p(c.p_degrade, s)),
         A.OneOf([
             A.GaussianBlur(blur_limit=(3, 7), sigma_limit=(0.3, 1.8), p=1.0, strict=True),
             A.MotionBlur(blur_limit=(3, 7), p=1.0, strict=True),

@@ -38,8 +38,11 @@ class FaceCropDataset(Dataset):
                  augment=None, seed: int = 0, mean: Sequence[float] = IMAGENET_MEAN,
                  std: Sequence[float] = IMAGENET_STD, sbi_config: SBIConfig | None = None,
                  resolution_match: ResolutionMatch | None = None, sbi_mesh: bool = False,
-                 patch: int = 0) -> None:
+                 patch: int = 0, pre_blend=None) -> None:
         self.items = list(items)
+        # Applied to every crop before self-blending (``pipeline(image=crop)["image"]``; None: nothing), so a
+        # self-blended fake's traces are laid over the treated face, as a swap made from that photo would be.
+        self.pre_blend = pre_blend
         # Train on a random ``patch`` x ``patch`` window of each (augmented) crop at its own pixel scale, never
         # resized (0: the whole crop). See TrainConfig.train_patch.
         if patch and not 0 < patch <= size:
@@ -89,11 +92,14 @@ class FaceCropDataset(Dataset):
         return len(self.samples)
 
     def image(self, index: int) -> np.ndarray:
-        """The uint8 crop of sample ``index`` before augmentation (SBI, then resolution matching, applied)."""
+        """The uint8 crop of sample ``index`` before augmentation (``pre_blend``, SBI, then resolution matching,
+        applied)."""
         s = self.samples[index]
         faces = self.items[s.item]
         crop = faces.crops[s.face]
         rng = np.random.default_rng((self.seed, self.epoch, index))
+        if self.pre_blend is not None:
+            crop = self.pre_blend(image=crop)["image"]
         if s.sbi:
             mesh = faces.mesh[s.face] if self.use_mesh and faces.mesh is not None else None
             crop, _ = self_blend(crop, faces.landmarks[s.face], rng, self.sbi_config, mesh=mesh)

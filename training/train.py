@@ -33,7 +33,7 @@ from detector.errors import ConfigError
 from detector.faces.align import AlignSpec
 from detector.recipe import ClassifySpec, SamplingSpec, ScanRecipe
 
-from .augment import AugmentConfig, build_augment
+from .augment import AugmentConfig, build_augment, build_old_photo
 from .crops import CachedFaces, CropCache, CropCacheConfig
 from .dataset import FaceCropDataset
 from .device import resolve_device
@@ -103,6 +103,11 @@ class TrainConfig:
         augment_degrade: share of training crops treated as an old or poorly kept photo (two of: a stronger
             blur, dimmed exposure, faded colour; both classes alike; ``AugmentConfig.p_degrade``). 0: off, as in
             the shipped recipe.
+        degrade_before_blend: apply that treatment to a crop before it is self-blended (and to every other crop at
+            the same point, before resolution matching and the rest of the augmentation) instead of inside the
+            augmentation: a self-blended fake of a treated real then carries sharp blending traces over a soft,
+            dim or faded face, as a swap made from an old photo would, instead of the traces being blurred away
+            with the rest. False: inside the augmentation, as ``augment_degrade`` alone does.
         head_only_epochs: train only the head for this many first epochs, the backbone's weights and batch-norm
             statistics held at their starting values, then everything (LP-FT, Kumar et al., ICLR 2022: fitting the
             head before the backbone moves keeps a random head's early gradients from distorting pretrained
@@ -176,6 +181,7 @@ class TrainConfig:
     augment_strength: float = 1.0
     augment_fade: float = 0.0
     augment_degrade: float = 0.0
+    degrade_before_blend: bool = False
     mirror_images: bool = False
     drop_rate: float = 0.2
     drop_path_rate: float = 0.1
@@ -206,6 +212,8 @@ class TrainConfig:
             raise ConfigError(f"drop_rate and drop_path_rate must be in [0, 1), got {self.drop_rate}, {self.drop_path_rate}")
         if not 0 <= self.train_patch <= self.align_size:
             raise ConfigError(f"train_patch must be in [0, align_size={self.align_size}], got {self.train_patch}")
+        if self.degrade_before_blend and self.augment_degrade <= 0:
+            raise ConfigError("degrade_before_blend moves the old-photo treatment; it needs augment_degrade > 0")
         if self.freeze_stages < 0:
             raise ConfigError(f"freeze_stages must be >= 0, got {self.freeze_stages}")
         if not 0 <= self.head_only_epochs < self.epochs:
@@ -317,6 +325,18 @@ def prepare_faces(config: TrainConfig, *, progress: bool = True) -> tuple[list[C
         summary["sbi_mesh"] = {"real_faces": sum(len(f) for f in real),
                                "meshed": sum(has_mesh(m) for f in real if f.mesh is not None for m in f.mesh)}
     return train, val, summary
+
+
+def augment_config(config: TrainConfig) -> AugmentConfig:
+    """The training augmentation's settings (the old-photo treatment leaves it when it goes before blending)."""
+    return AugmentConfig(strength=config.augment_strength, p_fade=config.augment_fade,
+                         p_degrade=0.0 if config.degrade_before_blend else config.augment_degrade)
+
+
+def pre_blend_transform(config: TrainConfig):
+    """What every training crop goes through before self-blending: the old-photo treatment when
+    ``degrade_before_blend``, else nothing (None)."""
+    return build_old_photo(config.augment_degrade * config.augment_strength) if config.degrade_before_blend else None
 
 
 def epoch_weights(dataset: FaceCropDataset, config: TrainConfig, item_multipliers: np.ndarray | None = None) -> np.ndarray:
@@ -483,9 +503,7 @@ def train(config: TrainConfig, *, resume: bool = True, progress: bool = True) ->
     # The input normalisation the backbone's weights expect; export writes the same into the model card.
     norm = {"mean": tuple(backbone["mean"]), "std": tuple(backbone["std"])}
     train_ds = FaceCropDataset(train_faces, size=size, faces_per_item=config.faces_per_item, sbi=config.sbi,
-                               augment=build_augment(AugmentConfig(strength=config.augment_strength,
-                                                                    p_fade=config.augment_fade,
-                                                                    p_degrade=config.augment_degrade)),
+                               augment=build_augment(augment_config(config)), pre_blend=pre_blend_transform(config),
                                seed=config.seed, resolution_match=ResolutionMatch(p=config.resolution_match),
                                sbi_mesh=config.sbi_mask != "hull", sbi_config=config.sbi_config(),
                                patch=config.train_patch, **norm)
