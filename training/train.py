@@ -21,7 +21,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -44,6 +44,9 @@ from .resolution_match import ResolutionMatch
 from .sampling import balance_domains, reweight_within_strata, sample_domains, stratified_weights, stratum_shares
 from .synth.sbi import SBIConfig, has_mesh
 from .weight_average import WeightAverage
+
+if TYPE_CHECKING:
+    import albumentations as A
 
 ADVERSARIAL_METHODS = ("fgsm-rs", "n-fgsm", "pgd")  # adversarial training (TrainConfig.adversarial_method)
 SBI_MASKS = ("hull", "mesh", "mixed")  # self-blending mask shapes (TrainConfig.sbi_mask)
@@ -107,7 +110,8 @@ class TrainConfig:
             the same point, before resolution matching and the rest of the augmentation) instead of inside the
             augmentation: a self-blended fake of a treated real then carries sharp blending traces over a soft,
             dim or faded face, as a swap made from an old photo would, instead of the traces being blurred away
-            with the rest. False: inside the augmentation, as ``augment_degrade`` alone does.
+            with the rest. False: inside the augmentation, as ``augment_degrade`` alone does (recipe AF in the
+            model README tried it; off in the shipped recipe).
         head_only_epochs: train only the head for this many first epochs, the backbone's weights and batch-norm
             statistics held at their starting values, then everything (LP-FT, Kumar et al., ICLR 2022: fitting the
             head before the backbone moves keeps a random head's early gradients from distorting pretrained
@@ -137,7 +141,8 @@ class TrainConfig:
             point (Chai et al., ECCV 2020, "What makes fake images detectable?": patch classifiers with a limited
             view generalised across unseen generators better than whole-image ones) is to take the whole face's
             look (pose, smile, background), which the portrait fakes share, out of what the net can use, and
-            leave the local traces. 0: off, as in the shipped recipe.
+            leave the local traces. 0: off, as in the shipped recipe (160 and 112 px windows called far more
+            unseen reals fake on held-out sources: recipes AD and AE in the model README).
         freeze_stages: keep the stem and this many early stages of the backbone at their pretrained weights and
             batch-norm statistics (``training.model.frozen_stem``). 0: all layers train, as in the shipped recipe.
         faces_per_item: faces drawn per media item per epoch.
@@ -333,7 +338,7 @@ def augment_config(config: TrainConfig) -> AugmentConfig:
                          p_degrade=0.0 if config.degrade_before_blend else config.augment_degrade)
 
 
-def pre_blend_transform(config: TrainConfig):
+def pre_blend_transform(config: TrainConfig) -> A.Compose | None:
     """What every training crop goes through before self-blending: the old-photo treatment when
     ``degrade_before_blend``, else nothing (None)."""
     return build_old_photo(config.augment_degrade * config.augment_strength) if config.degrade_before_blend else None
