@@ -69,10 +69,11 @@ def _old_photo(*, p: float) -> A.SomeOf:
     ], n=2, replace=False, p=p)
 
 
-def build_old_photo(p: float) -> A.Compose:
-    """The old-photo treatment alone, on a share ``p`` of crops: ``treat(image=uint8_rgb)["image"]``. For use
-    before self-blending (``TrainConfig.degrade_before_blend``), where a swap of an old photo would be made."""
-    return A.Compose([_old_photo(p=float(np.clip(p, 0.0, 1.0)))], strict=True)
+def build_old_photo(p: float, strength: float = 1.0) -> A.Compose:
+    """The old-photo treatment alone, on a share ``p`` (scaled by ``strength``, as in :func:`build_augment`) of
+    crops: ``treat(image=uint8_rgb)["image"]``. For use before self-blending (``TrainConfig.degrade_before_blend``),
+    where a swap of an old photo would be made."""
+    return A.Compose([_old_photo(p=_p(p, strength))], strict=True)
 
 
 def build_augment(config: AugmentConfig | None = None) -> A.Compose:

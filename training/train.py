@@ -341,7 +341,9 @@ def augment_config(config: TrainConfig) -> AugmentConfig:
 def pre_blend_transform(config: TrainConfig) -> A.Compose | None:
     """What every training crop goes through before self-blending: the old-photo treatment when
     ``degrade_before_blend``, else nothing (None)."""
-    return build_old_photo(config.augment_degrade * config.augment_strength) if config.degrade_before_blend else None
+    if not config.degrade_before_blend:
+        return None
+    return build_old_photo(config.augment_degrade, strength=config.augment_strength)
 
 
 def epoch_weights(dataset: FaceCropDataset, config: TrainConfig, item_multipliers: np.ndarray | None = None) -> np.ndarray:
