@@ -32,17 +32,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Two tiers. Plain ``pytest`` is the fast tier: tests marked ``slow`` (fresh venvs, notebooks, Ray,
     crash loops, live-server floods, the shared data set) are deselected. ``pytest --full`` (the README's test
     command, CI) runs everything; an explicit ``-m`` expression also selects on its own."""
+    # Markers, not item.keywords: keywords hold every folder name too, and tests/training/data/ is a folder.
     if not SHARED_DATA.is_dir():
         skip = pytest.mark.skip(reason=f"shared data not found at {SHARED_DATA}")
         for item in items:
-            if "data" in item.keywords:
+            if item.get_closest_marker("data"):
                 item.add_marker(skip)
     if config.getoption("--full") or config.getoption("markexpr"):
         return
-    slow = [item for item in items if "slow" in item.keywords]
+    slow = [item for item in items if item.get_closest_marker("slow")]
     if slow:
         config.hook.pytest_deselected(items=slow)
-        items[:] = [item for item in items if "slow" not in item.keywords]
+        items[:] = [item for item in items if not item.get_closest_marker("slow")]
         config.stash[_SLOW_DESELECTED] = len(slow)
 
 

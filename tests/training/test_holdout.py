@@ -7,7 +7,7 @@ import csv
 import pytest
 
 from detector.errors import ConfigError
-from training.data.adapters import from_manifest
+from training.data import from_manifest
 from training.holdout import main, split_manifest
 
 ROWS = [
