@@ -11,7 +11,6 @@ Layout::
     ROOT/<key>/index.jsonl        one line per media item: item fields, status, face count, error
     ROOT/<key>/faces/<id>.npz     crops (n,S,S,3) uint8, landmarks in crop pixels (n,5,2), track ids,
                                   timestamps, detector scores, face sizes
-    ROOT/<key>/mesh/<id>.npz      optional: dense landmarks (n,478,2) of the same faces (``training.face_mesh``)
 
 Building is parallel (one process per core, one ONNX thread each) and resumable: items already in the
 index are skipped, each ``.npz`` is written atomically, and an interrupted run continues where it stopped.
@@ -42,7 +41,6 @@ from detector.media import Sampling
 from detector.recipe import DetectionSpec, SamplingSpec, ScanRecipe
 
 from .data.items import MediaItem
-from .face_mesh import mesh_dir
 
 # Training keeps the largest faces of each frame: crowds in the background are not what an item's label is about.
 TRAIN_FACES_PER_FRAME = 4
@@ -108,8 +106,6 @@ class CachedFaces:
     sharpness: np.ndarray | None = None
     frontalness: np.ndarray | None = None
     kind: str | None = None  # "video" or "image", as the media was opened; older entries: the item's
-    # (n, 478, 2) MediaPipe mesh per face, NaN where none (``training.face_mesh``); None: no mesh sidecar.
-    mesh: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.crops)
@@ -276,12 +272,6 @@ class CropCache:
             arrays = {k: data[k] for k in data.files}
         if "kind" in arrays:
             arrays["kind"] = str(arrays["kind"])
-        mesh_path = mesh_dir(self.dir) / path.name
-        if mesh_path.exists():
-            with np.load(mesh_path) as data:
-                arrays["mesh"] = data["points"]
-            if len(arrays["mesh"]) != len(arrays["crops"]):
-                raise ValueError(f"{mesh_path}: {len(arrays['mesh'])} meshes for {len(arrays['crops'])} faces")
         return CachedFaces(item=item, **arrays)
 
     def iter_faces(self, items: Iterable[MediaItem]) -> Iterator[CachedFaces]:

@@ -37,19 +37,8 @@ class FaceCropDataset(Dataset):
     def __init__(self, items: Sequence[CachedFaces], *, size: int, faces_per_item: int = 4, sbi: bool = True,
                  augment=None, seed: int = 0, mean: Sequence[float] = IMAGENET_MEAN,
                  std: Sequence[float] = IMAGENET_STD, sbi_config: SBIConfig | None = None,
-                 resolution_match: ResolutionMatch | None = None, sbi_mesh: bool = False,
-                 patch: int = 0, pre_blend=None) -> None:
+                 resolution_match: ResolutionMatch | None = None) -> None:
         self.items = list(items)
-        # Applied to every crop before self-blending (``pipeline(image=crop)["image"]``; None: nothing), so a
-        # self-blended fake's traces are laid over the treated face, as a swap made from that photo would be.
-        self.pre_blend = pre_blend
-        # Train on a random ``patch`` x ``patch`` window of each (augmented) crop at its own pixel scale, never
-        # resized (0: the whole crop). See TrainConfig.train_patch.
-        if patch and not 0 < patch <= size:
-            raise ValueError(f"patch must be in (0, size={size}], got {patch}")
-        self.patch = patch
-        # Self-blend through the hull of each face's dense mesh where the cache has one (``training.face_mesh``).
-        self.use_mesh = sbi_mesh
         self.size = size
         self.faces_per_item = faces_per_item
         self.use_sbi = sbi
@@ -92,17 +81,13 @@ class FaceCropDataset(Dataset):
         return len(self.samples)
 
     def image(self, index: int) -> np.ndarray:
-        """The uint8 crop of sample ``index`` before augmentation (``pre_blend``, SBI, then resolution matching,
-        applied)."""
+        """The uint8 crop of sample ``index`` before augmentation (SBI, then resolution matching, applied)."""
         s = self.samples[index]
         faces = self.items[s.item]
         crop = faces.crops[s.face]
         rng = np.random.default_rng((self.seed, self.epoch, index))
-        if self.pre_blend is not None:
-            crop = self.pre_blend(image=crop)["image"]
         if s.sbi:
-            mesh = faces.mesh[s.face] if self.use_mesh and faces.mesh is not None else None
-            crop, _ = self_blend(crop, faces.landmarks[s.face], rng, self.sbi_config, mesh=mesh)
+            crop, _ = self_blend(crop, faces.landmarks[s.face], rng, self.sbi_config)
         # After blending: a swap's blending traces go through the same camera and upload as the rest.
         return self.resolution_match(crop, float(faces.sizes[s.face]), rng)
 
@@ -110,16 +95,6 @@ class FaceCropDataset(Dataset):
         crop = self.image(index)
         if self.augment is not None:
             crop = self.augment(image=crop)["image"]
-        if self.patch and self.patch < crop.shape[0]:
-            crop = random_window(crop, self.patch, np.random.default_rng((self.seed, self.epoch, index, 1)))
-        size = self.patch or self.size
-        x = to_input(crop[None], size=size, mean=self.mean, std=self.std)[0]
+        x = to_input(crop[None], size=self.size, mean=self.mean, std=self.std)[0]
         return torch.from_numpy(x), torch.tensor(float(self.samples[index].label)), index
 
-
-def random_window(crop: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
-    """A ``size`` x ``size`` window of ``crop`` at a uniformly drawn position, pixels untouched."""
-    h, w = crop.shape[:2]
-    y = int(rng.integers(0, h - size + 1))
-    x = int(rng.integers(0, w - size + 1))
-    return crop[y:y + size, x:x + size]

@@ -2,7 +2,7 @@
 
     python -m training.default_model            # = deepfake train-default
 
-1. ``deepfake train training/configs/default.json`` (resumes if interrupted);
+1. train the shipped recipe, ``TrainConfig()`` (``--set`` overrides it; resumes if interrupted);
 2. export ``best.pt`` to ONNX and score the held-out validation groups with the ONNX runtime;
 3. fit temperature scaling on those validation faces, classes and items balanced (never on eval);
 4. re-export with the calibration and the training-data summary in the model card;
@@ -10,9 +10,8 @@
    metrics in the card;
 6. ``--ship`` copies ``model.onnx`` + ``model.json`` into ``detector/models/default/``.
 
-``--checkpoint CKPT`` skips step 1 and exports ``CKPT`` instead (a model soup from ``python -m
-training.soup``, or any run's ``best.pt``); the config still names the data, the validation groups
-(``split_seed``, else ``seed``) and the crop cache.
+``--checkpoint CKPT`` skips step 1 and exports ``CKPT`` instead (any run's ``best.pt``); the config still names
+the data, the validation groups (``split_seed``, else ``seed``) and the crop cache.
 
 ``--recalibrate MODEL.onnx`` skips steps 1-2: it refits an exported model's calibration (step 3) on the
 validation groups of the config its card records (``--set`` overrides it, e.g. ``cache=``), scored through
@@ -43,7 +42,6 @@ from .export import export
 from .train import TrainConfig, apply_overrides, exported_checkpoint, load_items, train
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_CONFIG = REPO / "training" / "configs" / "default.json"
 SHIP_DIR = REPO / "detector" / "models" / "default"
 NAME = "deepfake-detector-default"
 
@@ -77,7 +75,7 @@ def _checkpoint_summary(path: Path) -> dict[str, Any]:
     import torch
 
     ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    return {"exported_from": str(path), "soup": ckpt.get("soup"), "epoch": ckpt.get("epoch")}
+    return {"exported_from": str(path), "epoch": ckpt.get("epoch")}
 
 
 def build(config: TrainConfig, *, eval_data: Sequence[str], eval_split: str | None, version: str,
@@ -167,14 +165,14 @@ def recalibrate(onnx_path: Path, *, overrides: Sequence[str] = (), eval_data: Se
 def get_args_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m training.default_model", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    parser.add_argument("--config", type=Path, help="JSON of overrides of the shipped recipe (default: none)")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="config overrides")
     parser.add_argument("--eval-data", nargs="*", default=["../shared/data/MANIFEST.csv"])
     parser.add_argument("--eval-split", default="eval")
     parser.add_argument("--version", default="1.2.3")
     parser.add_argument("--out", type=Path, default=Path("runs/default/export"))
     parser.add_argument("--ship", action="store_true", help="copy the result into detector/models/default/")
-    parser.add_argument("--checkpoint", type=Path, help="export this checkpoint (e.g. a soup) instead of training")
+    parser.add_argument("--checkpoint", type=Path, help="export this checkpoint instead of training")
     parser.add_argument("--recalibrate", type=Path, metavar="MODEL.onnx",
                         help="refit this exported model's calibration for its card's scan recipe (no training); "
                              "the validation groups come from the training config its card records")
@@ -191,7 +189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                              eval_split=args.eval_split, version=args.version, out_dir=args.out, ship=args.ship)
         print(json.dumps({k: v for k, v in result.items() if k != "metrics"}, indent=2))
         return 0
-    config = apply_overrides(TrainConfig.load(args.config), args.set)
+    config = apply_overrides(TrainConfig.load(args.config) if args.config else TrainConfig(), args.set)
     result = build(config, eval_data=args.eval_data, eval_split=args.eval_split, version=args.version,
                    out_dir=args.out, ship=args.ship, checkpoint=args.checkpoint)
     print(json.dumps({k: v for k, v in result.items() if k != "metrics"}, indent=2))

@@ -169,54 +169,6 @@ def zero_init_head(model: nn.Module) -> None:
             nn.init.zeros_(head.bias)
 
 
-def frozen_stem(model: nn.Module, stages: int) -> list[nn.Module]:
-    """Freeze the stem and the first ``stages`` stages of a timm EfficientNet / MobileNet; return them.
-
-    Their weights stop training and their batch-norm statistics stay ImageNet's (``keep_frozen_eval`` puts
-    them back in eval mode after every ``model.train()``). The early, high-resolution stages hold generic
-    edge and texture filters; keeping them fixed saves their backward pass (the costliest, at full
-    resolution: about half of Lite0's train step at 224 px with two stages frozen) and was meant to keep the
-    features from drifting towards one source's look (frozen pretrained features generalise across
-    generators: Ojha et al., CVPR 2023). Measured on held-out sources it does the opposite here (two frozen
-    stages: image AUC 0.71 against 0.82), so the shipped recipe trains every layer.
-    """
-    if stages < 0:
-        raise ConfigError(f"freeze_stages must be >= 0, got {stages}")
-    if stages == 0:
-        return []
-    blocks = getattr(model, "blocks", None)
-    if blocks is None or not hasattr(model, "conv_stem"):
-        raise ConfigError(f"freeze_stages needs a timm EfficientNet/MobileNet (conv_stem, blocks); got {type(model).__name__}")
-    if stages > len(blocks):
-        raise ConfigError(f"freeze_stages={stages} but the model has {len(blocks)} stages")
-    modules = [model.conv_stem, model.bn1, *blocks[:stages]]
-    for module in modules:
-        module.requires_grad_(False)
-    return modules
-
-
-def keep_frozen_eval(modules: list[nn.Module]) -> None:
-    """Put frozen modules back in eval mode (call after ``model.train()``) so their BN statistics stay fixed."""
-    for module in modules:
-        module.eval()
-
-
-def set_trainable(model: nn.Module, *, head_only: bool, frozen: list[nn.Module]) -> None:
-    """Put ``model`` in training mode for one epoch: only its classifier head (``head_only``; the backbone's
-    batch-norm statistics fixed too), or every layer but the ``frozen`` ones (:func:`frozen_stem`)."""
-    head = model.get_classifier()
-    held = {id(p) for m in frozen for p in m.parameters()}
-    for p in model.parameters():
-        p.requires_grad_(not head_only and id(p) not in held)
-    if head_only:
-        model.eval()
-        head.requires_grad_(True)
-        head.train()
-    else:
-        model.train()
-        keep_frozen_eval(frozen)
-
-
 class WithSigmoid(nn.Module):
     """Wraps a logit model for export: outputs ``logit`` and ``probability`` (uncalibrated)."""
 

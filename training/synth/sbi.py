@@ -7,9 +7,7 @@ the inner face) without any particular generator's fingerprint, which is why det
 generalise to unseen face-swap methods. Cheap enough to run on the fly in a data loader.
 
 The paper uses 68 landmarks. MTCNN gives five, so by default the face hull is built from those: eyes, nose and
-mouth corners, extended up to the brows/forehead and down to the chin by ratios of the eye-mouth distance. With a
-478-point MediaPipe mesh of the crop (:mod:`training.face_mesh`) the hull is the mesh's own outline, which follows
-the jaw line, the forehead and the pose as a real swap's mask does.
+mouth corners, extended up to the brows/forehead and down to the chin by ratios of the eye-mouth distance.
 """
 
 from __future__ import annotations
@@ -34,12 +32,6 @@ class SBIConfig:
         hull_grow: how far the face hull extends outwards, as a fraction of the eye-mouth distance.
         blur_sigma: Gaussian blur range (px at 224) for the mask edge.
         elastic_strength: mask deformation amplitude (px at 224).
-        mesh_scale: scale range of a mesh hull about its centroid (the 5-point hull's ``hull_grow`` counterpart:
-            the mask edge lands anywhere from just inside the face outline to just outside it).
-        mask_mix: for a face with a mesh, the odds of each mask shape: the five-point ellipse, the mesh's outline,
-            or the hull of one part of the mesh (:func:`mesh_part`: lower face, mouth, or eyes and nose), as Face
-            X-ray (Li et al., CVPR 2020) draws among whole-face and part hulls so that a detector does not learn
-            one boundary. The default, all outline, is ``sbi_mask: "mesh"``; ``"mixed"`` draws the three equally.
     """
 
     blend_ratios: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0, 1.0, 1.0)
@@ -48,8 +40,6 @@ class SBIConfig:
     hull_grow: tuple[float, float] = (0.4, 0.9)
     blur_sigma: tuple[float, float] = (3.0, 12.0)
     elastic_strength: tuple[float, float] = (0.0, 8.0)
-    mesh_scale: tuple[float, float] = (0.9, 1.05)
-    mask_mix: tuple[float, float, float] = (0.0, 1.0, 0.0)
 
 
 def face_hull(landmarks: np.ndarray, grow: float = 0.6) -> np.ndarray:
@@ -76,41 +66,6 @@ def face_hull(landmarks: np.ndarray, grow: float = 0.6) -> np.ndarray:
     return cv2.convexHull(np.asarray(points, np.float32)).reshape(-1, 2)
 
 
-def mesh_hull(points: np.ndarray, scale: float = 1.0) -> np.ndarray:
-    """Convex hull of a dense face mesh (``(N, 2)`` crop pixels), scaled about its centroid by ``scale``."""
-    pts = np.asarray(points, np.float64).reshape(-1, 2)
-    centre = pts.mean(axis=0)
-    return cv2.convexHull(((pts - centre) * scale + centre).astype(np.float32)).reshape(-1, 2)
-
-
-MESH_PARTS = ("lower face", "mouth", "eyes and nose")
-
-
-def mesh_part(points: np.ndarray, landmarks: np.ndarray, part: str) -> np.ndarray:
-    """The mesh points of one part of the face, chosen by where they lie relative to the five landmarks (so no
-    MediaPipe index table is needed): ``lower face`` below the middle of eyes and nose, ``mouth`` within 0.75 of the
-    eye-mouth distance from the mouth's centre, ``eyes and nose`` within 0.9 of it from the nose tip."""
-    pts = np.asarray(points, np.float64).reshape(-1, 2)
-    lm = np.asarray(landmarks, np.float64).reshape(5, 2)
-    eyes, mouth = (lm[0] + lm[1]) / 2, (lm[3] + lm[4]) / 2
-    height = max(float(np.linalg.norm(mouth - eyes)), 1.0)
-    if part == "lower face":
-        down = (mouth - eyes) / height
-        keep = (pts - (eyes + lm[2]) / 2) @ down > 0
-    elif part == "mouth":
-        keep = np.linalg.norm(pts - mouth, axis=1) < 0.75 * height
-    elif part == "eyes and nose":
-        keep = np.linalg.norm(pts - lm[2], axis=1) < 0.9 * height
-    else:
-        raise ValueError(f"unknown mesh part {part!r}; expected one of {MESH_PARTS}")
-    return pts[keep]
-
-
-def has_mesh(points: np.ndarray | None) -> bool:
-    """Whether a face's mesh row is usable (the mesh sidecar stores NaN where none was found)."""
-    return points is not None and bool(np.isfinite(points).all())
-
-
 def _elastic(mask: np.ndarray, strength: float, rng: np.random.Generator) -> np.ndarray:
     if strength <= 0:
         return mask
@@ -126,29 +81,12 @@ def _elastic(mask: np.ndarray, strength: float, rng: np.random.Generator) -> np.
 
 
 def blend_mask(shape: tuple[int, int], landmarks: np.ndarray, rng: np.random.Generator,
-               config: SBIConfig | None = None, mesh: np.ndarray | None = None) -> np.ndarray:
-    """Soft blending mask in [0, 1], ``shape`` = (H, W): landmark hull, deformed, blurred, scaled by r.
-
-    ``mesh``: the face's dense landmarks (``(478, 2)``); when given and finite, its hull replaces the five-point one.
-    """
+               config: SBIConfig | None = None) -> np.ndarray:
+    """Soft blending mask in [0, 1], ``shape`` = (H, W): landmark hull, deformed, blurred, scaled by r."""
     config = config or SBIConfig()
     h, w = shape
     k = max(h, w) / 224.0  # ranges are given at 224 px
-    shape_kind = 0
-    if has_mesh(mesh):
-        mix = np.asarray(config.mask_mix, np.float64)
-        # A single shape draws nothing, so ``"mesh"`` runs keep the random stream they were measured with.
-        shape_kind = int(np.argmax(mix)) if (mix > 0).sum() == 1 else int(rng.choice(3, p=mix / mix.sum()))
-    if shape_kind == 1:
-        hull = mesh_hull(mesh, scale=float(rng.uniform(*config.mesh_scale)))
-    elif shape_kind == 2:
-        part = mesh_part(mesh, landmarks, MESH_PARTS[int(rng.integers(len(MESH_PARTS)))])
-        if len(part) >= 3:
-            hull = mesh_hull(part, scale=float(rng.uniform(*config.mesh_scale)))
-        else:  # a part the crop cuts off: the whole outline instead
-            hull = mesh_hull(mesh, scale=float(rng.uniform(*config.mesh_scale)))
-    else:
-        hull = face_hull(landmarks, grow=float(rng.uniform(*config.hull_grow)))
+    hull = face_hull(landmarks, grow=float(rng.uniform(*config.hull_grow)))
     mask = np.zeros((h, w), np.float32)
     cv2.fillConvexPoly(mask, np.round(hull).astype(np.int32), 1.0, lineType=cv2.LINE_AA)
     mask = _elastic(mask, float(rng.uniform(*config.elastic_strength)) * k, rng)
@@ -192,7 +130,7 @@ def _geometry_jitter(img: np.ndarray, rng: np.random.Generator, config: SBIConfi
 
 
 def self_blend(crop: np.ndarray, landmarks: np.ndarray, rng: np.random.Generator | int | None = None,
-               config: SBIConfig | None = None, mesh: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+               config: SBIConfig | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Make one self-blended fake from a real aligned crop.
 
     Args:
@@ -200,7 +138,6 @@ def self_blend(crop: np.ndarray, landmarks: np.ndarray, rng: np.random.Generator
         landmarks: its 5 landmarks in crop pixels.
         rng: a numpy Generator or seed.
         config: ranges of the random alterations.
-        mesh: its dense landmarks in crop pixels (:mod:`training.face_mesh`), if any: the mask follows their hull.
 
     Returns:
         ``(fake, mask)``: the blended uint8 image and the float32 mask used (0 = original pixels).
@@ -215,7 +152,7 @@ def self_blend(crop: np.ndarray, landmarks: np.ndarray, rng: np.random.Generator
     else:
         target = _frequency_jitter(_colour_jitter(crop, rng), rng)
     source = _geometry_jitter(source, rng, config)
-    mask = blend_mask(crop.shape[:2], landmarks, rng, config, mesh=mesh)
+    mask = blend_mask(crop.shape[:2], landmarks, rng, config)
     m = mask[..., None]
     fake = source.astype(np.float32) * m + target.astype(np.float32) * (1 - m)
     return np.clip(fake + 0.5, 0, 255).astype(np.uint8), mask
