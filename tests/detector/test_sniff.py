@@ -14,7 +14,7 @@ from PIL import Image
 
 from detector.sniff import ImageHeader, sniff_container, sniff_image, sniff_media
 
-HEAD = 64 * 1024  # what callers read (media.py, the audit, uploads)
+HEAD = 64 * 1024  # what callers read (detector.media.paths, the audit, uploads)
 W, H = 37, 21  # not square, odd: a swapped or rounded width/height shows
 
 

@@ -1,0 +1,297 @@
+"""What a media file is, decided before any frame is sampled.
+
+The bytes, not the name, pick the FFmpeg demuxer (``detector.sniff``); then the first video stream is probed:
+codec, display size (pixel aspect and rotation applied), duration (from the container, else from packet
+timestamps), still or moving, and the first frame decoded to prove the stream decodes at all. Each way this
+can fail raises its own ``MediaError``; the limits refuse oversized frames and overlong videos here, before
+sampling starts.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Literal
+
+import av
+
+from ..errors import (
+    CorruptMediaError,
+    MediaPermissionError,
+    MediaTooLargeError,
+    MediaTooLongError,
+    NoDecodableFramesError,
+    NoVideoStreamError,
+    UnsupportedCodecError,
+    UnsupportedMediaError,
+)
+from ..sniff import sniff_image, sniff_media
+from .limits import MediaLimits
+from .paths import check_path, read_head
+from .rotation import frame_rotation, stream_rotation
+
+# FFmpeg demuxers that hold a single still picture.
+_IMAGE_DEMUXERS = ("image2", "png_pipe", "jpeg_pipe", "webp_pipe", "bmp_pipe", "jpegls_pipe", "tiff_pipe")
+
+# FFmpeg demuxer for each format ``sniff_media`` names, so the bytes, not the file name, choose it. Formats
+# left out (elementary streams, other RIFF) are probed by FFmpeg.
+_DEMUXERS: dict[str, str] = {
+    "mp4/mov": "mov", "matroska/webm": "matroska", "avi": "avi", "flv": "flv", "ogg": "ogg", "mpeg-ps": "mpeg",
+    "mpeg-ts": "mpegts", "m2ts": "mpegts", "asf/wmv": "asf", "jpeg": "jpeg_pipe", "png": "png_pipe", "gif": "gif",
+    "bmp": "bmp_pipe", "webp": "webp_pipe", "tiff": "tiff_pipe", "mp3": "mp3", "flac": "flac", "y4m": "yuv4mpegpipe",
+    "ivf": "ivf",
+}
+
+MediaKind = Literal["video", "image"]
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """What a file is. Sizes are display sizes: after rotation and non-square-pixel correction."""
+
+    path: str
+    kind: MediaKind
+    container: str
+    codec: str
+    width: int
+    height: int
+    duration_s: float | None
+    fps: float | None
+    rotation: int = 0
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "kind": self.kind, "container": self.container, "codec": self.codec, "width": self.width,
+            "height": self.height, "duration_s": self.duration_s, "fps": self.fps, "rotation": self.rotation,
+        }
+
+
+@dataclass(frozen=True)
+class ProbedMedia:
+    """An open container, rewound to the start, whose first video stream has been probed.
+
+    Attributes:
+        path: the checked path.
+        container: the open container; the caller closes it.
+        stream: its first video stream, the one decoded.
+        info: what the probe found.
+        sample_aspect: width stretch for non-square pixels (1.0 for square ones).
+        rotation: counter-clockwise display rotation, from the first frame or the stream's metadata.
+        still: the decoded frame of a still image (kept to avoid decoding it twice); ``None`` for videos.
+    """
+
+    path: Path
+    container: av.container.InputContainer
+    stream: av.video.stream.VideoStream
+    info: MediaInfo
+    sample_aspect: float
+    rotation: int
+    still: av.VideoFrame | None
+
+
+def probe_media(path: str | os.PathLike[str], limits: MediaLimits) -> ProbedMedia:
+    """Check, sniff, open and probe ``path``; raise the matching ``MediaError`` where it is no usable media."""
+    checked = check_path(path)
+    spath = str(checked)
+    head = read_head(checked)
+    # Decide from the bytes, before FFmpeg sees the name: its probing favours the extension's demuxer,
+    # so unknown bytes would fail one way named .mp4 and another (or even "open") named .bin.
+    kind = sniff_media(head)
+    if kind is None:
+        raise UnsupportedMediaError(f"not a video or image file: {spath} (its first bytes match no known "
+                                    "container or image format)", path=spath)
+    header = sniff_image(head)
+    if header is not None:
+        _check_pixels(checked, limits, header.width, header.height)
+    try:
+        # The demuxer follows the bytes too: FFmpeg would take .jpg/.png names to the image2 demuxer,
+        # which picks its codec from the extension alone, and favours the extension's demuxer when probing.
+        prober = _Prober(checked, _DEMUXERS.get(kind) or _probe_demuxer(checked), limits)
+    except av.error.PermissionError:
+        raise MediaPermissionError(f"permission denied: {spath}", path=spath) from None
+    except av.error.FFmpegError as exc:
+        raise CorruptMediaError(f"{spath} starts like {kind} but cannot be opened: damaged or truncated "
+                                f"({exc.strerror})", path=spath) from None
+    try:
+        return prober.probe(header.format if header else None)
+    except BaseException:
+        prober.container.close()
+        raise
+
+
+class _Prober:
+    """The container while it is probed: probing reads ahead, and a container that cannot seek back to the
+    start is reopened, so the container (and its stream) may be replaced before the probe ends."""
+
+    def __init__(self, path: Path, demuxer: str, limits: MediaLimits) -> None:
+        self.path = path
+        self.limits = limits
+        self._format = demuxer
+        self.container = self._open()
+
+    def _open(self) -> av.container.InputContainer:
+        return av.open(str(self.path), mode="r", format=self._format, metadata_errors="ignore")
+
+    def probe(self, sniffed: str | None) -> ProbedMedia:
+        spath = str(self.path)
+        streams = self.container.streams.video
+        if not streams:
+            raise NoVideoStreamError(f"no video or image stream in {spath}", path=spath)
+        stream = streams[0]
+        configure_threads(stream)
+        self._stream = stream
+        ctx = stream.codec_context
+        codec_name = ctx.name if ctx is not None else None
+        if ctx is None or not codec_name or codec_name == "none":
+            raise UnsupportedCodecError(f"no decoder for the video stream of {spath}", path=spath)
+        if ctx.width <= 0 or ctx.height <= 0:
+            raise UnsupportedCodecError(f"{codec_name} stream of {spath} has no frame size; cannot decode",
+                                        path=spath)
+        _check_pixels(self.path, self.limits, ctx.width, ctx.height)
+        fmt = self.container.format.name
+        is_still = fmt.split(",")[0] in _IMAGE_DEMUXERS or (sniffed is not None and sniffed != "gif")
+        duration = _stated_duration(stream)
+        if fmt == "gif" and not is_still and (duration is None or duration <= 0):
+            duration = self._demux_duration(stream)
+        if fmt == "gif" and self._count_packets(stream, limit=2) < 2:
+            is_still = True
+        rate = stream.average_rate or stream.guessed_rate
+        fps = float(rate) if rate else None
+        if not is_still:
+            if duration is None:
+                duration = self._demux_duration(stream)
+            if duration is not None and duration > self.limits.max_duration_s:
+                raise MediaTooLongError(
+                    f"{spath}: {duration:.0f} s long, over the limit of {self.limits.max_duration_s:.0f} s",
+                    path=spath)
+        sar = stream.sample_aspect_ratio
+        sample_aspect = float(sar) if sar and float(sar) > 0 and abs(float(sar) - 1) > 1e-3 else 1.0
+        # Decode the first frame now: it proves the stream decodes at all, and carries the display
+        # matrix (rotation) that FFmpeg >= 6 attaches to frames. Stills keep it to avoid a second decode.
+        first = self._first_frame()
+        rotation = frame_rotation(first) or stream_rotation(stream)
+        if not is_still:
+            self._rewind()
+        width = round(ctx.width * sample_aspect)
+        height = ctx.height
+        if rotation % 180:
+            width, height = height, width
+        info = MediaInfo(
+            path=spath, kind="image" if is_still else "video", container=fmt, codec=codec_name,
+            width=width, height=height, duration_s=None if is_still else duration,
+            fps=None if is_still else fps, rotation=rotation,
+        )
+        return ProbedMedia(path=self.path, container=self.container, stream=self._stream, info=info,
+                           sample_aspect=sample_aspect, rotation=rotation, still=first if is_still else None)
+
+    def _demux_duration(self, stream: av.video.stream.VideoStream) -> float | None:
+        """Duration from packet timestamps, for containers that don't state it (some webm/mkv, GIF).
+
+        Demuxing without decoding is cheap; it reads the file once.
+        """
+        end = None
+        start = stream.start_time or 0
+        try:
+            for packet in self.container.demux(stream):
+                if packet.pts is None:
+                    continue
+                stop = packet.pts + (packet.duration or 0)
+                end = stop if end is None else max(end, stop)
+        except av.error.FFmpegError:
+            pass
+        self._rewind()
+        if end is None or stream.time_base is None:
+            return None
+        return float((end - start) * stream.time_base)
+
+    def _first_frame(self) -> av.VideoFrame:
+        spath = str(self.path)
+        try:
+            for frame in self.container.decode(self._stream):
+                return frame
+        except av.error.FFmpegError as exc:
+            # Not one frame decodes: the stream is unusable from the start (corrupt_media is kept for files
+            # that break part-way).
+            raise NoDecodableFramesError(f"no decodable frames in {spath}: {exc.strerror}", path=spath) from None
+        raise NoDecodableFramesError(f"no decodable frames in {spath}: the video stream holds no frames",
+                                     path=spath)
+
+    def _count_packets(self, stream: av.video.stream.VideoStream, *, limit: int) -> int:
+        n = 0
+        try:
+            for packet in self.container.demux(stream):
+                if packet.size:
+                    n += 1
+                    if n >= limit:
+                        break
+        except av.error.FFmpegError:
+            pass
+        self._rewind()
+        return n
+
+    def _rewind(self) -> None:
+        try:
+            self.container.seek(0, any_frame=False, backward=True)
+        except av.error.FFmpegError:
+            # Not seekable: reopen.
+            self.container.close()
+            self.container = self._open()
+            self._stream = self.container.streams.video[0]
+            configure_threads(self._stream)
+
+
+def _check_pixels(path: Path, limits: MediaLimits, width: int, height: int) -> None:
+    if width * height > limits.max_pixels:
+        raise MediaTooLargeError(
+            f"{path}: {width}x{height} is {width * height / 1e6:.1f} MP per frame, over the limit of "
+            f"{limits.max_pixels / 1e6:.1f} MP", path=str(path))
+
+
+def _stated_duration(stream: av.video.stream.VideoStream) -> float | None:
+    """The duration the stream, else the container, states; ``None`` where neither does."""
+    if stream.duration is not None and stream.time_base is not None and stream.duration > 0:
+        return float(stream.duration * stream.time_base)
+    container = stream.container
+    if container.duration is not None and container.duration > 0:
+        return container.duration / av.time_base
+    return None
+
+
+def _probe_demuxer(path: Path) -> str:
+    """FFmpeg's demuxer for the bytes alone, for formats ``_DEMUXERS`` does not map (elementary streams,
+    RIFF other than AVI/WebP): probing through a file object without a name gives it no extension to go by.
+    The path is then opened with that demuxer; file objects cost Python calls on every read."""
+    with open(path, "rb") as f, av.open(_Unnamed(f), mode="r", metadata_errors="ignore") as probed:
+        return probed.format.name.split(",")[0]
+
+
+class _Unnamed:
+    """A binary file seen through ``read``/``seek``/``tell`` only: PyAV takes a file object's ``name`` for the
+    URL that FFmpeg's probing matches extensions against, and this one has none."""
+
+    def __init__(self, f: BinaryIO) -> None:
+        self._f = f
+
+    def read(self, n: int = -1) -> bytes:
+        return self._f.read(n)
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        return self._f.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._f.tell()
+
+
+def configure_threads(stream: av.video.stream.VideoStream) -> None:
+    """Pick FFmpeg's decoder threading before the codec opens.
+
+    Frame threading decodes small clips (~500 x 300) slightly faster than slice threading, but large
+    (1080p H.264) clips markedly slower, since it queues whole frames per thread; measured on 2 cores with
+    PyAV 18 and FFmpeg 8. So: frame threads below 1 MP, slices above.
+    """
+    ctx = stream.codec_context
+    if ctx is not None and ctx.width * ctx.height < 1_000_000:
+        stream.thread_type = "AUTO"
+    else:
+        stream.thread_type = "SLICE"

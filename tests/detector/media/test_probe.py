@@ -1,0 +1,181 @@
+"""Probing: the bytes pick the demuxer whatever the name; still or moving, size, duration; each way a file
+fails to open or decode its first frame has its own code."""
+
+from __future__ import annotations
+
+import random
+
+import av
+import cv2
+import numpy as np
+import pytest
+
+from detector.errors import MediaError, UnsupportedMediaError
+from detector.media import MediaLimits, Sampling, read_frames
+from detector.media.probe import ProbedMedia, probe_media
+
+
+def test_probe_media_opens_a_video_rewound_to_its_start(demo_clip):
+    probed = probe_media(demo_clip, MediaLimits())
+    try:
+        assert isinstance(probed, ProbedMedia) and probed.path == demo_clip and probed.still is None
+        info = probed.info
+        assert (info.kind, info.container.split(",")[0], info.codec) == ("video", "mov", "h264")
+        assert (info.width, info.height, info.fps, info.rotation) == (640, 360, 25.0, 0)
+        assert info.duration_s == pytest.approx(2.0, abs=0.05)
+        assert probed.sample_aspect == 1.0
+        first = next(iter(probed.container.decode(probed.stream)))
+        assert first.pts == 0  # the first-frame decode was undone
+    finally:
+        probed.container.close()
+
+
+def test_probe_media_keeps_the_decoded_still(tmp_path, astronaut):
+    path = tmp_path / "a.png"
+    assert cv2.imwrite(str(path), cv2.cvtColor(astronaut, cv2.COLOR_RGB2BGR))
+    probed = probe_media(path, MediaLimits())
+    try:
+        assert probed.info.kind == "image" and probed.info.to_dict()["duration_s"] is None
+        assert probed.still is not None and (probed.still.width, probed.still.height) == (512, 512)
+    finally:
+        probed.container.close()
+
+
+def test_probe_media_refuses_bytes_that_are_no_media(tmp_path):
+    path = tmp_path / "x.mp4"
+    path.write_text("this is not a video\n" * 50)
+    with pytest.raises(UnsupportedMediaError, match="its first bytes match no known"):
+        probe_media(path, MediaLimits())
+
+
+@pytest.mark.parametrize("ext", [".jpg", ".png", ".webp", ".bmp"])
+def test_still_images(tmp_path, astronaut, ext):
+    path = tmp_path / f"a{ext}"
+    assert cv2.imwrite(str(path), cv2.cvtColor(astronaut, cv2.COLOR_RGB2BGR))
+    info, frames = read_frames(path)
+    assert info.kind == "image" and info.duration_s is None
+    assert (info.width, info.height) == (512, 512) and len(frames) == 1
+    assert frames[0].timestamp == 0.0
+    # Lossy formats stay close to the original; lossless ones are exact.
+    diff = np.abs(frames[0].image.astype(int) - astronaut).mean()
+    assert diff < 4 if ext in (".jpg", ".webp") else diff == 0
+
+
+def test_animated_gif_is_a_video(tmp_path, numbered, video_writer):
+    path = video_writer(tmp_path / "anim.gif", numbered(20, (64, 48)), fps=10, codec="gif", pix_fmt="rgb8")
+    info, sampled = read_frames(path, sampling=Sampling(num_frames=4))
+    assert info.kind == "video"
+    assert info.duration_s == pytest.approx(2.0, abs=0.15)
+    assert len(sampled) == 4
+
+
+def test_single_frame_gif_is_an_image(tmp_path, astronaut, video_writer):
+    path = video_writer(tmp_path / "still.gif", [astronaut], fps=10, codec="gif", pix_fmt="rgb8")
+    info, frames = read_frames(path)
+    assert info.kind == "image" and len(frames) == 1
+
+
+def test_text_file_named_mp4(tmp_path, media_error_code):
+    path = tmp_path / "notes.mp4"
+    path.write_text("this is not a video\n" * 50)
+    assert media_error_code(path) == "unsupported_media"
+
+
+def test_truncated_video_without_index(tmp_path, demo_clip, media_error_code):
+    # PyAV writes the mp4 index (moov) at the end: cutting the file loses it.
+    data = demo_clip.read_bytes()
+    path = tmp_path / "cut.mp4"
+    path.write_bytes(data[: len(data) // 2])
+    assert media_error_code(path) == "corrupt_media"
+
+
+def test_unsupported_codec(tmp_path, media_error_code):
+    path = tmp_path / "odd.avi"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("mpeg4", rate=10)
+        stream.width = stream.height = 32
+        stream.pix_fmt = "yuv420p"
+        for _ in range(3):
+            for p in stream.encode(av.VideoFrame.from_ndarray(np.zeros((32, 32, 3), np.uint8), format="rgb24")):
+                out.mux(p)
+        for p in stream.encode():
+            out.mux(p)
+    data = path.read_bytes()
+    assert b"FMP4" in data
+    path.write_bytes(data.replace(b"FMP4", b"ZZZZ"))  # a FourCC no decoder knows
+    assert media_error_code(path) == "unsupported_codec"
+
+
+def test_zero_decodable_frames(tmp_path, demo_clip, media_error_code):
+    # Keep the container intact but zero every byte of coded video: it opens, yet no frame decodes.
+    data = bytearray(demo_clip.read_bytes())
+    start = data.find(b"mdat") + 4
+    end = data.find(b"moov") - 4
+    assert 8 < start < end
+    data[start:end] = bytes(end - start)
+    path = tmp_path / "blank.mp4"
+    path.write_bytes(bytes(data))
+    assert media_error_code(path) == "no_frames"
+
+
+def test_audio_only_file(tmp_path, media_error_code):
+    path = tmp_path / "tone.wav"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("pcm_s16le", rate=8000)
+        frame = av.AudioFrame.from_ndarray(np.zeros((1, 800), np.int16), format="s16", layout="mono")
+        frame.sample_rate = 8000
+        for p in stream.encode(frame):
+            out.mux(p)
+        for p in stream.encode():
+            out.mux(p)
+    assert media_error_code(path) == "no_video_stream"
+
+
+# Names FFmpeg treats differently: by their extension it picks the mov demuxer (.mp4), the image2 demuxer
+# with a codec taken from the name (.jpg, .png), or probes the content (.bin, no extension).
+_NAMES = ("x.bin", "x.mp4", "x.jpg", "x.png", "x.mkv", "x.gif", "x")
+
+
+def _codes_by_name(tmp_path, data: bytes) -> dict[str, str]:
+    codes = {}
+    for name in _NAMES:
+        path = tmp_path / name
+        path.write_bytes(data)
+        try:
+            read_frames(path, sampling=Sampling(num_frames=4))
+            codes[name] = "ok"
+        except MediaError as exc:
+            codes[name] = exc.code
+    return codes
+
+
+@pytest.mark.parametrize("size", [1000, 100_000, 1_000_000])
+def test_random_bytes_are_unsupported_under_any_name(tmp_path, size):
+    # Seed 1000 at 1 MB used to "open" under .bin (FFmpeg probed a raw stream claiming 1280x50000 pixels:
+    # media_too_large) while .mp4 gave unsupported_media.
+    data = np.random.default_rng(1000).integers(0, 256, size, dtype=np.uint8).tobytes()
+    assert set(_codes_by_name(tmp_path, data).values()) == {"unsupported_media"}
+
+
+def test_random_bytes_that_ffmpeg_probes_as_video(tmp_path):
+    # These bytes opened as a raw video stream under .bin before their classification moved to the bytes.
+    data = random.Random(1000).randbytes(1_000_000)
+    assert set(_codes_by_name(tmp_path, data).values()) == {"unsupported_media"}
+
+
+@pytest.mark.parametrize("case", ["jpeg_junk", "riff_junk", "es_junk", "truncated_mp4"])
+def test_damaged_media_gets_one_code_under_any_name(tmp_path, astronaut, demo_clip, case):
+    junk = np.random.default_rng(0).integers(0, 256, 50_000, dtype=np.uint8).tobytes()
+    jpeg = cv2.imencode(".jpg", astronaut)[1].tobytes()
+    data = {"jpeg_junk": jpeg[:200] + junk, "riff_junk": b"RIFF" + junk, "es_junk": b"\x00\x00\x01" + junk,
+            "truncated_mp4": demo_clip.read_bytes()[:3000]}[case]
+    codes = _codes_by_name(tmp_path, data)
+    assert len(set(codes.values())) == 1, codes
+    assert codes["x.bin"] not in ("ok", "media_error")
+
+
+def test_valid_media_reads_under_any_name(tmp_path, astronaut, demo_clip):
+    # The demuxer follows the bytes: a JPEG named .mp4 and a video named .png still read.
+    jpeg = cv2.imencode(".jpg", astronaut)[1].tobytes()
+    assert set(_codes_by_name(tmp_path, jpeg).values()) == {"ok"}
+    assert set(_codes_by_name(tmp_path, demo_clip.read_bytes()).values()) == {"ok"}

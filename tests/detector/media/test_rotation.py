@@ -1,0 +1,71 @@
+"""Display rotation: read from the frame's display matrix or the stream's tag, and applied to the pixels."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from detector.media import Sampling, read_frames
+from detector.media.rotation import frame_rotation, rotate_image, stream_rotation
+
+
+@pytest.mark.parametrize("angle, expected", [(0.0, 0), (90.0, 90), (-90.0, 270), (180.0, 180), (-179.9, 180),
+                                             (89.6, 90)])
+def test_frame_rotation_snaps_to_quarter_turns(angle, expected):
+    assert frame_rotation(SimpleNamespace(rotation=angle)) == expected
+
+
+def test_frame_rotation_without_a_display_matrix_is_none():
+    assert frame_rotation(SimpleNamespace()) == 0
+
+
+@pytest.mark.parametrize("tag, expected", [("90", 270), ("270", 90), ("180", 180), ("0", 0), ("sideways", 0)])
+def test_stream_rotation_turns_the_clockwise_tag_counter_clockwise(tag, expected):
+    assert stream_rotation(SimpleNamespace(metadata={"rotate": tag})) == expected
+
+
+def test_stream_rotation_without_a_tag_is_none():
+    assert stream_rotation(SimpleNamespace(metadata={})) == 0
+
+
+def test_rotate_image_turns_counter_clockwise():
+    image = np.arange(6, dtype=np.uint8).reshape(2, 3, 1)
+    turned = rotate_image(image, 90)
+    assert turned.shape == (3, 2, 1) and turned.flags.c_contiguous
+    assert turned[0, 0, 0] == image[0, 2, 0]  # the top-right corner comes to the top left
+    assert np.array_equal(rotate_image(image, 360), image)
+
+
+@pytest.mark.parametrize("rotation, corner", [(90, "bottom_left"), (-90, "top_right"), (180, "bottom_right")])
+def test_rotation_metadata_is_applied(tmp_path, video_writer, rotation, corner):
+    img = np.zeros((48, 64, 3), np.uint8)
+    img[:16, :16] = 255  # a white top-left corner marks the orientation
+    path = video_writer(tmp_path / "rot.mp4", [img] * 5, rotation=rotation)
+    info, frames = read_frames(path, sampling=Sampling(num_frames=1))
+    out = frames[0].image
+    expected_shape = (48, 64, 3) if rotation == 180 else (64, 48, 3)
+    assert out.shape == expected_shape
+    assert (info.height, info.width) == expected_shape[:2]
+    h, w = out.shape[:2]
+    corners = {"top_left": out[:8, :8], "top_right": out[:8, w - 8:], "bottom_left": out[h - 8:, :8],
+               "bottom_right": out[h - 8:, w - 8:]}
+    assert corners[corner].mean() > 200
+    assert corners["top_left"].mean() < 50
+
+
+@pytest.mark.parametrize("orientation", [3, 6, 8])
+def test_jpeg_exif_orientation_matches_pillow(tmp_path, orientation):
+    image_mod = pytest.importorskip("PIL.Image")
+    ops = pytest.importorskip("PIL.ImageOps")
+    img = np.zeros((48, 64, 3), np.uint8)
+    img[:16, :16] = 255
+    exif = image_mod.Exif()
+    exif[0x0112] = orientation  # how a phone records a sideways shot
+    path = tmp_path / f"o{orientation}.jpg"
+    image_mod.fromarray(img).save(path, exif=exif.tobytes(), quality=95)
+    expected = np.asarray(ops.exif_transpose(image_mod.open(path)))
+    _, [frame] = read_frames(path)
+    assert frame.image.shape == expected.shape
+    assert np.abs(frame.image.astype(int) - expected).mean() < 3
