@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Literal
 
 import numpy as np
 
 from .classifier import Classifier
-from .errors import file_error
+from .errors import attempt, file_error
 from .faces.extract import Face, FaceConfig, FaceExtractor
 from .judge import FaceFacts, judge
 from .media import Frame, MediaLimits, Sampling, read_frames
@@ -150,11 +150,11 @@ class Detector:
         sampling = self.sampling
         for path in paths:
             start = time.perf_counter()
-            try:
-                found = self.faces.extract(path, sampling=sampling, limits=self.config.limits)
-            except Exception as exc:  # noqa: BLE001 - one broken file must not end the batch (file_error logs it)
-                yield _Extracted(str(path), time.perf_counter() - start, error=file_error(exc, str(path)))
+            tried = attempt(str(path), self.faces.extract, path, sampling=sampling, limits=self.config.limits)
+            if not tried.ok:
+                yield _Extracted(str(path), time.perf_counter() - start, error=tried.error)
                 continue
+            found = tried.value
             yield _Extracted(str(path), time.perf_counter() - start, found.media.kind, list(found.faces), found.n_frames,
                              dict(found.timings))
 
@@ -204,6 +204,12 @@ class Detector:
         file is. Needs no model: decode on one machine, :meth:`scan_frames` on another. Raises ``MediaError``."""
         info, frames = read_frames(path, sampling=sampling, limits=limits)
         return info.kind, frames
+
+    def guarded(self, path: str | os.PathLike[str], work: Callable[[], MediaResult] | None = None) -> MediaResult:
+        """``work()`` (default: :meth:`scan` of ``path``), or the ``error`` result of ``path`` if it fails: the
+        per-file boundary (:func:`detector.errors.attempt`) that every batch caller goes through."""
+        tried = attempt(str(path), work or (lambda: self.scan(path)))
+        return tried.value if tried.ok else self.failed(str(path), tried.error)
 
     def failed(self, path: str, error: BaseException | dict[str, str], *,
                media: Literal["video", "image"] | None = None) -> MediaResult:

@@ -7,7 +7,11 @@ batch calls record ``{code, message}`` per item and go on.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar, Generic, TypeVar
+
+T = TypeVar("T")
 
 
 class DetectorError(Exception):
@@ -127,8 +131,7 @@ INTERNAL_ERROR = "internal_error"
 def file_error(exc: BaseException, path: str | None = None) -> dict[str, str]:
     """The ``{code, message}`` a failure on one file becomes, so that a batch goes on without it.
 
-    Every batch path (``Detector.scan_many``, ``deepfake faces``, the audit's workers and decode tasks, the HTTP
-    service) turns failures into results with this one function. A :class:`DetectorError` is an expected problem
+    :func:`attempt` applies it; every batch path goes through that. A :class:`DetectorError` is an expected problem
     with the input and keeps its stable code; anything else is a bug, reported as ``internal_error`` with its
     type and message (its traceback goes to the debug log).
     """
@@ -138,3 +141,30 @@ def file_error(exc: BaseException, path: str | None = None) -> dict[str, str]:
 
     logging.getLogger("detector").debug("unexpected error on %s", path, exc_info=exc)
     return {"code": INTERNAL_ERROR, "message": f"{type(exc).__name__}: {exc}"}
+
+
+@dataclass(frozen=True)
+class Attempt(Generic[T]):
+    """What one file's work gave: its ``value``, or the ``error`` record it failed with (and the exception, for a
+    caller that logs bugs with their traceback)."""
+
+    value: T | None
+    error: dict[str, str] | None = None
+    exception: BaseException | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def attempt(path: str, work: Callable[..., T], /, *args: Any, **kwargs: Any) -> Attempt[T]:
+    """The one per-file boundary: run ``work(*args, **kwargs)`` (everything done for the file at ``path``) and return
+    its value, or its failure as a :func:`file_error` record. A broken file never ends a batch, and never yields a score.
+
+    Used by ``Detector.scan_many`` and :meth:`detector.api.Detector.guarded` (hence the CLI, the audit, the HTTP
+    service and the robustness harnesses); ``KeyboardInterrupt`` and ``SystemExit`` still stop the batch.
+    """
+    try:
+        return Attempt(work(*args, **kwargs))
+    except Exception as exc:  # noqa: BLE001 - the per-file boundary (tests/test_layout.py keeps it the only one)
+        return Attempt(None, file_error(exc, path), exc)

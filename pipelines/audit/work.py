@@ -15,13 +15,12 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
 from detector.api import Detector, ScanConfig
-from detector.errors import file_error
+from detector.errors import attempt
 from detector.modelcard import ModelCard
 from detector.results import MediaResult, ModelInfo
 
@@ -163,7 +162,7 @@ class FileScanner:
         if not _unchanged(item):
             return Outcome(item.content_sha256, item.path, "changed", None)
         start = time.perf_counter()
-        return self._finish(item, self._guarded(item, lambda: self.detector.scan(item.path, evidence=1)), start)
+        return self._finish(item, self.detector.guarded(item.path, lambda: self.detector.scan(item.path, evidence=1)), start)
 
     def scan_decoded(self, item: WorkItem, decoded: Decoded) -> Outcome:
         """Scan frames a decode task already sampled (the Ray engine's split): the same result as :meth:`scan`."""
@@ -177,14 +176,8 @@ class FileScanner:
                            "total": result.timings.get("total", 0.0) + decoded.seconds}
                 return replace(result, timings=timings)
 
-            result = self._guarded(item, scan)
+            result = self.detector.guarded(item.path, scan)
         return self._finish(item, result, start)
-
-    def _guarded(self, item: WorkItem, scan: Callable[[], MediaResult]) -> MediaResult:
-        try:
-            return scan()
-        except Exception as exc:  # noqa: BLE001 - the batch boundary (file_error logs it)
-            return self.detector.failed(item.path, exc)
 
     def _finish(self, item: WorkItem, result: MediaResult, start: float) -> Outcome:
         if not _unchanged(item):
@@ -214,8 +207,8 @@ def decode(item: WorkItem, settings: ScanSettings) -> Decoded:
         raise ValueError("decode needs resolved settings (ScanSettings.resolved(card))")
     start = time.perf_counter()
     sampling = Sampling.from_spec(SamplingSpec(frames=settings.frames or SamplingSpec.frames, fps=settings.fps))
-    try:
-        kind, frames = Detector.sample(item.path, sampling, limits=settings.scan_config().limits)
-    except Exception as exc:  # noqa: BLE001 - the batch boundary, as in FileScanner._guarded
-        return Decoded(None, error=file_error(exc, item.path), seconds=time.perf_counter() - start)
+    tried = attempt(item.path, lambda: Detector.sample(item.path, sampling, limits=settings.scan_config().limits))
+    if not tried.ok:
+        return Decoded(None, error=tried.error, seconds=time.perf_counter() - start)
+    kind, frames = tried.value
     return Decoded(kind, tuple(frames), seconds=time.perf_counter() - start)

@@ -117,7 +117,7 @@ def _faces_loop(args: argparse.Namespace, inputs: list[Input], stdout: TextIO, p
 def _iter_faces_results(args: argparse.Namespace, inputs: list[Input],
                         ) -> Iterator[tuple[str, FacesResult | None, dict[str, str] | None]]:
     """``(path, result, None)`` for each input that worked, ``(path, None, error)`` for each that failed."""
-    from detector.errors import file_error
+    from detector.errors import attempt
     from detector.faces.align import AlignSpec
     from detector.faces.extract import FaceConfig, FaceExtractor
     from detector.media import Sampling
@@ -132,12 +132,8 @@ def _iter_faces_results(args: argparse.Namespace, inputs: list[Input],
         if item.error is not None:
             yield path, None, item.error
             continue
-        try:
-            found = extractor.extract(path, sampling=sampling)
-        except Exception as exc:  # noqa: BLE001 - the batch boundary (file_error logs it)
-            yield path, None, file_error(exc, path)
-            continue
-        yield path, found, None
+        tried = attempt(path, extractor.extract, path, sampling=sampling)
+        yield path, tried.value, tried.error
 
 
 def _media_id(path: str) -> str:

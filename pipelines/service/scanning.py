@@ -8,7 +8,7 @@ from typing import Any
 
 from detector import errors
 from detector.api import Detector
-from detector.errors import file_error
+from detector.errors import attempt
 
 from .uploads import Upload
 
@@ -20,21 +20,21 @@ INTERNAL_ERROR = {"code": errors.INTERNAL_ERROR, "message": "internal error whil
 def scan_upload(detector: Detector, upload: Upload) -> dict[str, Any]:
     """The ``deepfake scan --json`` object for ``upload``; the upload is deleted whatever happens.
 
-    Failures become a verdict ``error`` result through the library's per-file boundary (``file_error``, as in
+    Failures become a verdict ``error`` result through the library's per-file boundary (``attempt``, as in
     the CLI and the audit), reported under the client's filename: media errors with the server-side path
     scrubbed from the message; anything else is a bug, logged with its traceback here and reported as
     ``internal_error`` without one.
     """
     try:
-        result = replace(detector.scan(upload.path), path=upload.filename)
-    except Exception as exc:  # the service boundary: one bad file must not take a worker down
-        error = file_error(exc, upload.filename)
-        if error["code"] == INTERNAL_ERROR["code"]:
-            log.exception("scan of an upload (%s) failed", upload.filename)
-            error = dict(INTERNAL_ERROR)
-        else:
-            error = {"code": error["code"], "message": upload.scrub(error["message"])}
-        result = detector.failed(upload.filename, error)
+        tried = attempt(upload.filename, lambda: replace(detector.scan(upload.path), path=upload.filename))
     finally:
         upload.discard()
-    return result.to_dict()
+    if tried.ok:
+        return tried.value.to_dict()
+    error = tried.error
+    if error["code"] == INTERNAL_ERROR["code"]:
+        log.error("scan of an upload (%s) failed", upload.filename, exc_info=tried.exception)
+        error = dict(INTERNAL_ERROR)
+    else:
+        error = {"code": error["code"], "message": upload.scrub(error["message"])}
+    return detector.failed(upload.filename, error).to_dict()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -187,6 +188,18 @@ def test_scan_many_turns_unexpected_failures_into_error_results(detector, demo_c
     assert results[0].verdict == "error" and results[0].error["code"] == "internal_error"
     assert "decoder exploded" in results[0].error["message"]
     assert results[1].verdict != "error"
+
+
+def test_guarded_is_the_one_boundary_callers_scan_through(detector, demo_clip, tmp_path):
+    """``Detector.guarded``: the scan's result, or the file's ``error`` result (never a score) whatever it raised."""
+    untimed = lambda r: replace(r, timings={})
+    assert untimed(detector.guarded(demo_clip)) == untimed(detector.scan(demo_clip))
+    missing = detector.guarded(tmp_path / "nope.mp4")
+    assert missing.verdict == "error" and missing.error["code"] == "not_found"
+    assert missing.fake_probability is None and missing.tracks == ()
+    crashed = detector.guarded("x.mp4", lambda: 1 / 0)
+    assert crashed.error == {"code": "internal_error", "message": "ZeroDivisionError: division by zero"}
+    assert crashed.path == "x.mp4" and crashed.model == detector.model
 
 
 def test_a_crowd_of_twenty_faces_gives_twenty_persons(detector, astronaut, tmp_path, video_writer, validate):

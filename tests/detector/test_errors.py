@@ -11,12 +11,14 @@ import pytest
 from detector import errors
 from detector.errors import (
     INTERNAL_ERROR,
+    Attempt,
     ConfigError,
     DetectorError,
     MediaError,
     MediaNotFoundError,
     MissingExtraError,
     ModelIntegrityError,
+    attempt,
     file_error,
 )
 
@@ -91,3 +93,25 @@ def test_file_error_logs_the_traceback_of_a_bug_only(caplog):
     assert record.levelno == logging.DEBUG and "clips/a.mp4" in record.getMessage()
     assert record.exc_info is not None and record.exc_info[1] is bug
     assert "crash" in caplog.text  # the traceback itself, for whoever turns debug logging on
+
+
+def test_attempt_is_the_value_or_the_error_record_never_both():
+    assert attempt("a.jpg", lambda x, *, y: x + y, 2, y=3) == Attempt(5)
+
+    def missing() -> None:
+        raise MediaNotFoundError("gone")
+
+    tried = attempt("b.jpg", missing)
+    assert not tried.ok and tried.value is None
+    assert tried.error == {"code": "not_found", "message": "gone"}
+    bug = RuntimeError("boom")
+    tried = attempt("c.jpg", lambda: (_ for _ in ()).throw(bug))
+    assert tried.error == {"code": INTERNAL_ERROR, "message": "RuntimeError: boom"} and tried.exception is bug
+
+
+def test_attempt_lets_an_interrupt_stop_the_batch():
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        attempt("d.mp4", interrupted)

@@ -37,7 +37,7 @@ from typing import Any, Literal
 import numpy as np
 
 from detector.api import Detector
-from detector.errors import file_error
+from detector.errors import attempt
 from detector.media import Frame
 
 from ..data.items import MediaItem
@@ -191,7 +191,8 @@ def probe_item(detector: Detector, item: MediaItem, settings: Sequence[Noise], *
     frames show a face). ``index`` (the item's place in the run) enters the noise seed. A file that cannot be
     decoded is an ``error`` result."""
     path = str(item.path)
-    try:
+
+    def run() -> ItemResult:
         _, frames = detector.sample(path, detector.sampling, limits=detector.config.limits)
         clean = face_boxes(detector, frames)
         trials: dict[str, Trial] = {}
@@ -201,9 +202,11 @@ def probe_item(detector: Detector, item: MediaItem, settings: Sequence[Noise], *
                 db = [psnr(f.image, g.image) for f, g in zip(frames, noisy)]
                 found = face_boxes(detector, noisy)
                 trials[noise.name] = Trial(len(found), frames_keeping(clean, found), float(np.mean(db)))
-    except Exception as exc:  # noqa: BLE001 - one bad item is an error row, never the end of the run
-        return ItemResult(path, item.label, item.media, error=file_error(exc, path)["code"])
-    return ItemResult(path, item.label, item.media, len(frames), len(clean), trials)
+        return ItemResult(path, item.label, item.media, len(frames), len(clean), trials)
+
+    # One bad item is an error row, never the end of the run.
+    tried = attempt(path, run)
+    return tried.value if tried.ok else ItemResult(path, item.label, item.media, error=tried.error["code"])
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,8 @@ def scan_perturbed(detector: Detector, item: MediaItem, perturbation: Degradatio
                    workdir: Path | None = None) -> MediaResult:
     """The scan of ``item`` degraded by ``perturbation``; a failure is the item's ``error`` result."""
     path = str(item.path)
-    try:
+
+    def scan() -> MediaResult:
         if perturbation is None:
             return detector.scan(path)
         if perturbation.reencoding is not None:
@@ -70,8 +71,8 @@ def scan_perturbed(detector: Detector, item: MediaItem, perturbation: Degradatio
         degraded = [perturbation.apply(f.image, seed=seed + i) for i, f in enumerate(frames)]
         timestamps = [f.timestamp for f in frames]
         return detector.scan_frames(degraded, name=path, media=kind, timestamps=timestamps)
-    except Exception as exc:  # noqa: BLE001 - the batch boundary (Detector.failed -> file_error logs it)
-        return detector.failed(path, exc)
+
+    return detector.guarded(path, scan)
 
 
 def reencode(src: str | Path, dst: str | Path, *, crf: int, fps: float | None = None, scale: float = 1.0) -> Path:
