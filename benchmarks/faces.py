@@ -22,18 +22,14 @@ All figures come from one process so the ratios compare like with like on the sa
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
-import os
-import platform
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
 import av
 import numpy as np
@@ -43,6 +39,11 @@ from detector.faces.detections import Detections, FaceDetector
 from detector.faces.extract import FaceExtractor, _downscale
 from detector.media import Frame, Sampling, read_frames
 from detector.outputs.demo import load_photo, pan_zoom_frames, write_video
+
+if __package__:  # python -m benchmarks.faces
+    from .measuring import OtherLoad, environment, load_note, median_time, print_environment, timed
+else:  # python benchmarks/faces.py, or loaded by path from benchmarks/scan.py: benchmarks/ is on sys.path then
+    from measuring import OtherLoad, environment, load_note, median_time, print_environment, timed
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -72,46 +73,6 @@ class Settings:
     def quick(cls) -> Settings:
         return cls(repeats=1, onnx_frames=16, facenet_full_frames=8, facenet_small_frames=8, real_files=2,
                    decode_repeats=1)
-
-
-# -- environment -----------------------------------------------------------------------------------------------
-
-def _version(dist: str) -> str:
-    # Read versions from metadata so --skip-facenet never imports torch just to print its version.
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return "not installed"
-
-
-def environment() -> dict[str, Any]:
-    from detector.runtime import available_providers
-
-    try:
-        affinity: int | None = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        affinity = None
-    return {
-        "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "cpu_count": os.cpu_count(),
-        "cpu_affinity": affinity,
-        "onnxruntime": _version("onnxruntime"),
-        "onnxruntime_providers": available_providers(),
-        "torch": _version("torch"),
-        "facenet_pytorch": _version("facenet-pytorch"),
-        "av": av.__version__,
-        "numpy": np.__version__,
-        # Other work on the machine skews every figure; see also the per-measurement OtherLoad notes.
-        "load_average": " ".join(f"{v:.2f}" for v in os.getloadavg()),
-    }
-
-
-def print_environment(env: dict[str, Any]) -> None:
-    print("== environment")
-    for key, value in env.items():
-        print(f"  {key:22s} {value}")
 
 
 # -- clips -----------------------------------------------------------------------------------------------------
@@ -162,57 +123,6 @@ def pick_real_videos(root: Path, limit: int) -> list[Path]:
             if group and len(picked) < limit:
                 picked.append(group.pop(0))
     return picked
-
-
-# -- timing helpers --------------------------------------------------------------------------------------------
-
-class OtherLoad:
-    """Share of the machine's CPU that *other* processes used while a block ran (Linux; ``None`` elsewhere).
-
-    On a shared 2-core box a concurrent test run halves the figures; this says when a number is contaminated.
-    It is the machine's busy time (``/proc/stat``) minus this process's own CPU time, over wall time x cores.
-    """
-
-    def __init__(self) -> None:
-        self.share: float | None = None
-
-    @staticmethod
-    def _busy_s() -> float | None:
-        try:
-            with open("/proc/stat") as f:
-                fields = [int(v) for v in f.readline().split()[1:9]]
-        except (OSError, ValueError):
-            return None
-        user, nice, system, _idle, _iowait, irq, softirq, steal = fields
-        return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
-
-    def start(self) -> Self:
-        self._busy0, self._self0, self._wall0 = self._busy_s(), time.process_time(), time.perf_counter()
-        return self
-
-    def stop(self) -> float | None:
-        busy1 = self._busy_s()
-        wall = time.perf_counter() - self._wall0
-        if busy1 is not None and self._busy0 is not None and wall > 0:
-            others = (busy1 - self._busy0) - (time.process_time() - self._self0)
-            self.share = max(0.0, others / (wall * (os.cpu_count() or 1)))
-        return self.share
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-
-def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
-    t0 = time.perf_counter()
-    result = fn()
-    return time.perf_counter() - t0, result
-
-
-def median_time(fn: Callable[[], Any], repeats: int) -> float:
-    return statistics.median(timed(fn)[0] for _ in range(max(1, repeats)))
 
 
 # -- decoding --------------------------------------------------------------------------------------------------
@@ -342,12 +252,7 @@ def print_detect(label: str, res: DetectResult | None) -> None:
     # _downscale is a no-op when the long side is already <= 640: no point printing ~0 ms then.
     extra = f", downscale {res.downscale_ms_per_frame:.1f} ms of it" if res.downscale_ms_per_frame >= 0.05 else ""
     print(f"    {label:34s} {res.ms_per_frame:7.1f} ms/frame{best} [{res.frames} frames{extra}; "
-          f"{res.frames_with_face}/{res.frames} with a face >= {MIN_SCORE}{_load_note(res.other_load)}]")
-
-
-def _load_note(share: float | None) -> str:
-    # Only worth a word when another process took a noticeable part of the CPU during the measurement.
-    return f"; OTHER PROCESSES USED {100 * share:.0f}% CPU" if share is not None and share >= 0.05 else ""
+          f"{res.frames_with_face}/{res.frames} with a face >= {MIN_SCORE}{load_note(res.other_load)}]")
 
 
 def bench_clip_detection(name: str, images: Sequence[np.ndarray], onnx: FaceDetector, facenet: FaceDetector | None,
@@ -395,7 +300,7 @@ def bench_extract(extractor: FaceExtractor, path: Path) -> dict[str, Any]:
     timings = {k: round(v, 4) for k, v in result.timings.items()}
     tracks = [t.to_dict() for t in result.tracks]
     print(f"    {path.name:12s} frames {result.n_frames}, faces {len(result.faces)}, tracks {len(result.tracks)}, "
-          f"dropped tracks {result.dropped_tracks}{_load_note(load.share)}")
+          f"dropped tracks {result.dropped_tracks}{load_note(load.share)}")
     print("      timings (s): " + ", ".join(f"{k} {v:.3f}" for k, v in timings.items()))
     if result.n_frames:
         print(f"      per sampled frame: {1000 * result.timings.get('total', 0.0) / result.n_frames:.1f} ms total, "
@@ -428,7 +333,7 @@ def run_decode(clips: dict[str, Path], settings: Settings, report: dict[str, Any
               f"{figures['decode_fps_threads_auto']:6.0f} fps (thread_type=AUTO), "
               f"{figures['decode_rgb_fps']:6.0f} fps (+ rgb24); "
               f"read_frames: {figures['read_frames_s']:.3f} s for {int(figures['read_frames_n'])} frames"
-              f"{_load_note(figures.get('other_load'))}")
+              f"{load_note(figures.get('other_load'))}")
     return sampled
 
 
@@ -443,7 +348,7 @@ def run_targets(figures: dict[str, Any], report: dict[str, Any]) -> None:
     print("\n== targets (1080p clip)")
     print(f"  onnx-640 ms/frame:           target <= {TARGET_ONNX_MS:g} ms: {onnx_ms:.1f} ms "
           f"({'met' if met else 'NOT met'}; best pass {figures['onnx_640']['best_ms_per_frame']:.1f} ms"
-          f"{_load_note(figures['onnx_640']['other_load'])})")
+          f"{load_note(figures['onnx_640']['other_load'])})")
     print(f"  facenet full-res / onnx-640: {fmt_ratio(figures['ratio_facenet_full_over_onnx_640'], TARGET_SPEEDUP)}")
     print(f"  facenet-640 / onnx-640:      {fmt_ratio(figures['ratio_facenet_640_over_onnx_640'])}")
 
