@@ -32,8 +32,9 @@ from pathlib import Path
 import cv2
 
 from detector.outputs.demo import load_photo, pan_zoom_frames, write_video
+from detector.recipe import ScanConfig
 from detector.runtime import usable_cores
-from pipelines.audit import AuditOptions, Ledger, ScannerSpec, ScanSettings, run_audit
+from pipelines.audit import AuditOptions, Ledger, ScannerSpec, run_audit
 
 N_VIDEOS, N_IMAGES, N_DUPLICATES, N_CORRUPT, N_OTHER = 100, 600, 150, 50, 100
 
@@ -104,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=None, help="local workers (default: one per usable core)")
     parser.add_argument("--skip-ray", action="store_true")
     args = parser.parse_args(argv)
-    spec = ScannerSpec(settings=ScanSettings(frames=args.frames))
+    spec = ScannerSpec(settings=ScanConfig(frames=args.frames))
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "archive"
         t0 = time.perf_counter()

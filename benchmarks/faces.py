@@ -37,8 +37,9 @@ import numpy as np
 from detector.faces.backends import create_detector
 from detector.faces.detections import Detections, FaceDetector
 from detector.faces.extract import FaceExtractor, _downscale
-from detector.media import Frame, Sampling, read_frames
+from detector.media import Frame, read_frames
 from detector.outputs.demo import load_photo, pan_zoom_frames, write_video
+from detector.recipe import SamplingSpec
 
 if __package__:  # python -m benchmarks.faces
     from .measuring import OtherLoad, environment, load_note, median_time, print_environment, timed
@@ -150,7 +151,7 @@ def bench_decode(path: Path, settings: Settings) -> tuple[dict[str, float], list
                           "decode_rgb_fps": {"to_rgb": True}}.items():
         runs = [timed(lambda kw=kwargs: decode_all(path, **kw)) for _ in range(settings.decode_repeats)]
         figures[label] = statistics.median(n / t for t, n in runs)
-    sampling = Sampling(num_frames=settings.sampled)
+    sampling = SamplingSpec(frames=settings.sampled)
     read_frames(path, sampling=sampling)  # warm the page cache and codec init like the decode runs above
     figures["read_frames_s"] = median_time(lambda: read_frames(path, sampling=sampling), settings.decode_repeats)
     _, frames = read_frames(path, sampling=sampling)
@@ -360,7 +361,7 @@ def run_real(onnx: FaceDetector, facenet: FaceDetector | None, settings: Setting
         print(f"\n== real videos: {EVAL_VIDEOS} not found or empty, skipped")
         return
     print(f"\n== real videos ({EVAL_VIDEOS}, {len(real)} files, {settings.sampled} sampled frames each)")
-    sampling = Sampling(num_frames=settings.sampled)
+    sampling = SamplingSpec(frames=settings.sampled)
     for path in real:
         t, (info, frames) = timed(lambda p=path: read_frames(p, sampling=sampling))
         name = f"{path.parent.name}/{path.name}"

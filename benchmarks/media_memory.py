@@ -21,7 +21,8 @@ import numpy as np
 
 CHILD = """
 import json, sys, time
-from detector.media import Sampling, open_media
+from detector.media import open_media
+from detector.recipe import SamplingSpec
 
 def rss_mb():
     # Current resident set (VmRSS), read while frames stream; ru_maxrss would only show the import peak.
@@ -34,7 +35,7 @@ peak = baseline
 t = time.perf_counter()
 with open_media(path) as media:
     n = 0
-    for frame in media.frames(Sampling(seek_above_s=seek_above)):
+    for frame in media.frames(SamplingSpec(seek_above_s=seek_above)):
         n += 1
         peak = max(peak, rss_mb())
 print(json.dumps({"frames": n, "seconds": time.perf_counter() - t, "peak_rss_mb": peak, "growth_mb": peak - baseline}))

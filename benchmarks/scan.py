@@ -2,7 +2,7 @@
 
 Decode-only: decoding every frame of the clip and converting the sampled ones to RGB (the issue's
 baseline). The scan's own ingest decodes less: reference frames only when samples are sparse
-(``Sampling.reference_frames_only``), so its time is printed too, with the scan's ratio to it.
+(``SamplingSpec.reference_frames_only``), so its time is printed too, with the scan's ratio to it.
 
 Naive pipeline (what a first script would do): every frame decoded, facenet-pytorch MTCNN on the full
 frame of each sampled one, the same alignment, then a torch eager classifier of the shipped architecture
@@ -40,7 +40,8 @@ import numpy as np
 
 from detector import Detector, ScanConfig
 from detector.faces.align import align_face
-from detector.media import Sampling, read_frames
+from detector.media import read_frames
+from detector.recipe import SamplingSpec
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -59,7 +60,7 @@ def naive_scan(path: Path, frames: int, mtcnn, model, spec, size: int) -> float:
     from detector.preprocess import to_input
 
     start = time.perf_counter()
-    _, sampled = read_frames(path, sampling=Sampling(num_frames=frames, reference_frames_only=False))
+    _, sampled = read_frames(path, sampling=SamplingSpec(frames=frames, reference_frames_only=False))
     for frame in sampled:
         [dets] = mtcnn.detect([frame.image])
         crops = [align_face(frame.image, lm, spec) for lm in dets.landmarks]
@@ -103,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--long-minutes", type=float, default=10.0, help="length of the memory clip (0: skip)")
     args = parser.parse_args(argv)
     detector = Detector.load(config=ScanConfig(frames=args.frames))
-    args.frames = detector.sampling.num_frames  # the decode-only baselines sample what the scan samples
+    args.frames = detector.sampling.frames  # the decode-only baselines sample what the scan samples
     card = detector.classifier.card
     naive = None
     if not args.skip_naive:
@@ -129,10 +130,10 @@ def main(argv: list[str] | None = None) -> int:
             decodes, ingests, scans = [], [], []
             for _ in range(args.repeats):
                 t0 = time.perf_counter()
-                read_frames(path, sampling=Sampling(num_frames=args.frames, reference_frames_only=False))
+                read_frames(path, sampling=SamplingSpec(frames=args.frames, reference_frames_only=False))
                 decodes.append(time.perf_counter() - t0)
                 t0 = time.perf_counter()
-                read_frames(path, sampling=Sampling(num_frames=args.frames))
+                read_frames(path, sampling=SamplingSpec(frames=args.frames))
                 ingests.append(time.perf_counter() - t0)
                 t0 = time.perf_counter()
                 result = detector.scan(path)

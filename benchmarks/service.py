@@ -31,8 +31,8 @@ import httpx
 import numpy as np
 
 from detector import Detector
-from detector.api import ScanConfig
 from detector.outputs.demo import load_photo, pan_zoom_frames, write_video
+from detector.recipe import ScanConfig
 
 REPO = Path(__file__).resolve().parents[1]
 

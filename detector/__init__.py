@@ -9,7 +9,7 @@ from .runtime import disable_telemetry
 
 disable_telemetry()  # before anything can load onnxruntime: see detector.runtime
 
-from .api import Detector, ScanConfig
+from .api import Detector
 from .classifier import Classifier
 from .errors import (
     ConfigError,
@@ -32,11 +32,12 @@ from .errors import (
 from .faces.align import ALIGNMENT_VERSION, AlignSpec, align_face
 from .faces.backends import create_detector
 from .faces.detections import Detections
-from .faces.extract import Face, FaceConfig, FaceExtractor, FacesResult, TrackSummary
+from .faces.extract import Face, FaceConfig, FaceExtractor, FacesResult
 from .faces.quality import FaceQuality
 from .faces.track import FaceTracker, TrackerConfig
-from .media import Frame, MediaInfo, MediaLimits, Sampling, open_media, read_frames
+from .media import Frame, MediaInfo, MediaLimits, open_media, read_frames
 from .modelcard import Calibration, ModelCard
+from .recipe import SamplingSpec, ScanConfig, ScanRecipe
 from .results import FaceEvidence, MediaResult, ModelInfo, TimelinePoint, TrackResult
 
 __version__ = "0.1.0"
@@ -75,11 +76,11 @@ __all__ = [
     "ModelIntegrityError",
     "NoDecodableFramesError",
     "NoVideoStreamError",
-    "Sampling",
+    "SamplingSpec",
     "ScanConfig",
+    "ScanRecipe",
     "TimelinePoint",
     "TrackResult",
-    "TrackSummary",
     "TrackerConfig",
     "UnsupportedCodecError",
     "UnsupportedMediaError",

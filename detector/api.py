@@ -17,19 +17,19 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
 
 from .classifier import Classifier
 from .errors import attempt, file_error
-from .faces.extract import Face, FaceConfig, FaceExtractor
+from .faces.extract import Face, FaceConfig, FaceExtractor, summarize_tracks
 from .judge import FaceFacts, judge
-from .media import Frame, MediaLimits, Sampling, read_frames
+from .media import Frame, MediaLimits, read_frames
 from .prefetch import Prefetch
-from .recipe import SamplingSpec, ScanRecipe, VerdictRules
-from .results import FaceEvidence, MediaResult, ModelInfo, TimelinePoint, TrackResult
+from .recipe import SamplingSpec, ScanConfig
+from .results import FaceEvidence, MediaResult, ModelInfo, TimelinePoint
 
 
 @dataclass
@@ -45,62 +45,31 @@ class _Extracted:
     error: dict[str, str] | None = None
 
 
-@dataclass(frozen=True)
-class ScanConfig:
-    """Overrides of the model card's scan recipe; ``None`` keeps the card's value.
-
-    Attributes:
-        frames: frames sampled evenly per video.
-        fps: sample at a fixed rate instead (wins over ``frames``).
-        threshold: decision threshold on the calibrated probability.
-        uncertain_band, min_face_px, min_faces, min_sharpness, min_frontalness: the verdict rules
-            (:class:`detector.recipe.VerdictRules`).
-        limits: media guard rails.
-    """
-
-    frames: int | None = None
-    fps: float | None = None
-    threshold: float | None = None
-    uncertain_band: float | None = None
-    min_face_px: float | None = None
-    min_faces: int | None = None
-    min_sharpness: float | None = None
-    min_frontalness: float | None = None
-    limits: MediaLimits = field(default_factory=MediaLimits)
-
-    def apply(self, recipe: ScanRecipe) -> ScanRecipe:
-        """``recipe`` with these overrides. Naming ``frames`` or ``fps`` replaces the card's sampling."""
-        sampling = recipe.sampling
-        if self.fps is not None:
-            sampling = SamplingSpec(frames=self.frames or sampling.frames, fps=self.fps)
-        elif self.frames is not None:
-            sampling = SamplingSpec(frames=self.frames)
-        rules = {f.name: getattr(self, f.name) for f in fields(VerdictRules) if getattr(self, f.name) is not None}
-        return replace(recipe, sampling=sampling, verdict=replace(recipe.verdict, **rules))
-
-
 class Detector:
     """Face stage + classifier + aggregation. Build with :meth:`load`."""
 
     def __init__(self, classifier: Classifier, *, config: ScanConfig | None = None,
-                 face_config: FaceConfig | None = None, providers: Sequence[str] | None = None) -> None:
+                 face_config: FaceConfig | None = None, providers: Sequence[str] | None = None,
+                 limits: MediaLimits | None = None) -> None:
         self.classifier = classifier
         self.config = config or ScanConfig()
         card = classifier.card
+        # The card's whole recipe with this scan's overrides: everything below reads it, nothing else.
         self.recipe = self.config.apply(card.scan)
-        self.aggregation = card.aggregation_spec()
-        # Crops must be made exactly as the model was trained: its card's alignment.
-        face_config = face_config or FaceConfig.from_recipe(self.recipe.detection, classifier.align)
-        if face_config.align != classifier.align:
-            face_config = replace(face_config, align=classifier.align)
+        self.aggregation = self.recipe.aggregation
+        self.threshold = self.recipe.threshold
+        # Crops must be made exactly as the model was trained: its card's detection and alignment.
+        face_config = face_config or FaceConfig(detection=self.recipe.detection, align=self.recipe.align)
+        if face_config.align != self.recipe.align:
+            face_config = replace(face_config, align=self.recipe.align)
         self.faces = FaceExtractor(face_config, providers=providers)
+        self.limits = limits or MediaLimits()  # guard rails against hostile input: not part of the recipe
         self.model = ModelInfo(card.name, card.version, card.sha256)
-        self.threshold = self.config.threshold if self.config.threshold is not None else card.threshold
 
     @property
-    def sampling(self) -> Sampling:
+    def sampling(self) -> SamplingSpec:
         """Which frames this detector's scans look at (the card's recipe with the config's overrides)."""
-        return Sampling.from_spec(self.recipe.sampling)
+        return self.recipe.sampling
 
     @classmethod
     def load(cls, model: str | os.PathLike[str] | None = None, *, config: ScanConfig | None = None,
@@ -122,7 +91,7 @@ class Detector:
         ``evidence``: keep the crops of this many most suspicious faces in ``result.evidence`` (reports).
         """
         start = time.perf_counter()
-        found = self.faces.extract(path, sampling=self.sampling, limits=self.config.limits)
+        found = self.faces.extract(path, sampling=self.sampling, limits=self.limits)
         return self._judge(str(path), found.media.kind, list(found.faces), found.n_frames, dict(found.timings), start,
                            evidence=evidence)
 
@@ -150,7 +119,7 @@ class Detector:
         sampling = self.sampling
         for path in paths:
             start = time.perf_counter()
-            tried = attempt(str(path), self.faces.extract, path, sampling=sampling, limits=self.config.limits)
+            tried = attempt(str(path), self.faces.extract, path, sampling=sampling, limits=self.limits)
             if not tried.ok:
                 yield _Extracted(str(path), time.perf_counter() - start, error=tried.error)
                 continue
@@ -198,7 +167,7 @@ class Detector:
         return self._judge(name, kind, faces, len(items), timings, start, evidence=evidence)
 
     @staticmethod
-    def sample(path: str | os.PathLike[str], sampling: Sampling, *, limits: MediaLimits | None = None
+    def sample(path: str | os.PathLike[str], sampling: SamplingSpec, *, limits: MediaLimits | None = None
                ) -> tuple[Literal["video", "image"], list[Frame]]:
         """Decode the frames a scan with ``sampling`` (a detector's :attr:`sampling`) would look at, and what the
         file is. Needs no model: decode on one machine, :meth:`scan_frames` on another. Raises ``MediaError``."""
@@ -232,19 +201,14 @@ class Detector:
             probs = self.classifier.predict(np.stack([f.crop for f in faces]), mirror=self.recipe.mirror(kind))
             timings["classify"] = time.perf_counter() - t0
         probs = np.zeros(0, np.float32) if probs is None else probs
+        # The persons are summarized here rather than taken from the face stage's result because scan_many and
+        # scan_frames only carry the faces; it is the same function the face stage uses.
         j = judge([FaceFacts.of(f) for f in faces], probs, media=kind, threshold=self.threshold,
-                  rules=self.recipe.verdict, aggregation=self.aggregation)
+                  rules=self.recipe.verdict, aggregation=self.aggregation, tracks=summarize_tracks(faces))
         if j.fake_probability is None:
             timings["total"] = time.perf_counter() - start
             return MediaResult(path=path, media=kind, verdict="no_face", fake_probability=None,
                                threshold=self.threshold, reasons=j.reasons, model=self.model, timings=timings)
-        tracks = []
-        for t in j.tracks:
-            idx = t.faces
-            largest = max(idx, key=lambda i: faces[i].quality.size_px)
-            tracks.append(TrackResult(t.track_id, faces[idx[0]].timestamp, faces[idx[-1]].timestamp, len(idx),
-                                      t.fake_probability, faces[largest].box,
-                                      float(np.mean([faces[i].quality.size_px for i in idx]))))
         timeline = tuple(TimelinePoint(f.timestamp, f.track_id, float(p)) for f, p in zip(faces, probs))
         # Most suspicious usable faces first (ties: earlier first), for reports.
         top = sorted(np.flatnonzero(j.usable), key=lambda i: (-probs[i], i))[:max(0, evidence)]
@@ -252,5 +216,5 @@ class Detector:
                      for i in top)
         timings["total"] = time.perf_counter() - start
         return MediaResult(path=path, media=kind, verdict=j.verdict, fake_probability=j.fake_probability,
-                           threshold=self.threshold, reasons=j.reasons, model=self.model, tracks=tuple(tracks),
+                           threshold=self.threshold, reasons=j.reasons, model=self.model, tracks=j.tracks,
                            timeline=timeline, timings=timings, evidence=kept)

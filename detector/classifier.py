@@ -32,7 +32,7 @@ class Classifier:
                  providers: Sequence[str] | None = None, batch_size: int = 32) -> None:
         self.path = Path(onnx_path)
         self.card = card
-        self.align: AlignSpec = card.align_spec()
+        self.align: AlignSpec = card.scan.align
         self.batch_size = batch_size
         self._session = create_session(self.path, expected_sha256=card.sha256, providers=providers)
         outputs = [o.name for o in self._session.get_outputs()]

@@ -15,14 +15,17 @@ The verdict rules, in order:
 6. else ``fake`` (``above_threshold``) or ``real`` (``below_threshold``).
 
 A person's (track's) score aggregates its usable faces with the card's strategy; the file's probability is
-its most suspicious person's. Short tracks are not filtered here: the face stage drops them once
+its most suspicious counted person's (a person counts if any of its faces is usable evidence). Given the face
+stage's persons (:class:`detector.results.TrackResult`, ``fake_probability=None``), the judgement returns
+them with their scores filled in. Short tracks are not filtered here: the face stage drops them once
 (:func:`detector.faces.extract.drop_short_tracks`), before any face reaches a judge.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -36,6 +39,7 @@ from .results import (
     NEAR_THRESHOLD,
     NO_FACE_FOUND,
     TOO_FEW_FRAMES,
+    TrackResult,
 )
 
 
@@ -56,34 +60,41 @@ class FaceFacts:
 
 
 @dataclass(frozen=True)
-class TrackJudgement:
-    """One person: the indices of its faces (in input order), its score, and whether it counted toward the
-    file's probability (it did if any of its faces was usable evidence)."""
-
-    track_id: int
-    faces: tuple[int, ...]
-    fake_probability: float
-    counted: bool
-
-
-@dataclass(frozen=True)
 class Judgement:
-    """A file's verdict. ``fake_probability`` is ``None`` only for ``no_face``; ``usable[i]`` says whether
-    face ``i`` was evidence (large enough), for reports that show the most suspicious faces."""
+    """A file's verdict. ``fake_probability`` is ``None`` only for ``no_face``; ``tracks`` are the persons passed
+    in, scored (empty when none were passed); ``usable[i]`` says whether face ``i`` was evidence (large enough),
+    for reports that show the most suspicious faces.
+
+    A person's faces (those with its ``track_id``) and whether it counted (any of them usable) are not repeated
+    here: both follow from the faces passed in and ``usable``, and a person is the same type from the face stage
+    to the scan's JSON, which has no place for them.
+    """
 
     verdict: str
     fake_probability: float | None
     reasons: tuple[str, ...]
-    tracks: tuple[TrackJudgement, ...] = ()
+    tracks: tuple[TrackResult, ...] = ()
     usable: tuple[bool, ...] = ()
 
 
 def judge(faces: Sequence[FaceFacts], probabilities: Sequence[float] | np.ndarray, *, media: str | None,
-          threshold: float, rules: VerdictRules, aggregation: AggregationSpec) -> Judgement:
-    """Judge one file from its faces (after the face stage) and their calibrated fake probabilities."""
+          threshold: float, rules: VerdictRules, aggregation: AggregationSpec,
+          tracks: Sequence[TrackResult] | None = None) -> Judgement:
+    """Judge one file from its faces (after the face stage) and their calibrated fake probabilities.
+
+    ``tracks``: the face stage's persons of these faces (:func:`detector.faces.extract.summarize_tracks`), returned
+    scored in ``Judgement.tracks``. Optional because the verdict does not depend on them and ``deepfake eval``
+    judges cached faces, which keep no boxes to describe a person with.
+    """
     probs = np.asarray(probabilities, np.float64).reshape(-1)
     if len(probs) != len(faces):
         raise ValueError(f"{len(faces)} faces but {len(probs)} probabilities")
+    if tracks is not None:
+        # Scores are matched to persons by track id: persons of other faces would get someone else's score.
+        described = {t.track_id: t.n_faces for t in tracks}
+        counts = dict(Counter(f.track_id for f in faces))
+        if len(described) != len(tracks) or described != counts:
+            raise ValueError(f"tracks {described} do not match the faces' tracks {counts} (track id: faces)")
     if not faces:
         return Judgement("no_face", None, (NO_FACE_FOUND,))
     usable = np.array([f.size_px >= rules.min_face_px for f in faces])
@@ -91,13 +102,15 @@ def judge(faces: Sequence[FaceFacts], probabilities: Sequence[float] | np.ndarra
     if not usable.any():
         reasons.append(FACES_TOO_SMALL)
         usable[:] = True  # still report what the small faces say
-    tracks: list[TrackJudgement] = []
+    scores: dict[int, float] = {}
+    counted: list[float] = []
     for tid in sorted({f.track_id for f in faces}):
         idx = [i for i, f in enumerate(faces) if f.track_id == tid]
         use = [i for i in idx if usable[i]] or idx
-        score = aggregation.track_score(probs[use])
-        tracks.append(TrackJudgement(tid, tuple(idx), score, any(usable[i] for i in idx)))
-    probability = video_score([t.fake_probability for t in tracks if t.counted])
+        scores[tid] = aggregation.track_score(probs[use])
+        if any(usable[i] for i in idx):
+            counted.append(scores[tid])
+    probability = video_score(counted)
     good = [f for f, u in zip(faces, usable) if u]
     if media == "video" and len(good) < rules.min_faces and FACES_TOO_SMALL not in reasons:
         reasons.append(TOO_FEW_FRAMES)
@@ -111,4 +124,5 @@ def judge(faces: Sequence[FaceFacts], probabilities: Sequence[float] | np.ndarra
     else:
         verdict = "fake" if probability >= threshold else "real"
         reasons.append(ABOVE_THRESHOLD if verdict == "fake" else BELOW_THRESHOLD)
-    return Judgement(verdict, probability, tuple(reasons), tuple(tracks), tuple(bool(u) for u in usable))
+    scored = tuple(replace(t, fake_probability=scores[t.track_id]) for t in tracks or ())
+    return Judgement(verdict, probability, tuple(reasons), scored, tuple(bool(u) for u in usable))

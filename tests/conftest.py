@@ -174,6 +174,7 @@ def build_tiny_model(out_dir: Path, *, seed: int = 0, bias: float = 0.0) -> Path
 
     from detector.faces.align import AlignSpec
     from detector.modelcard import Calibration, ModelCard
+    from detector.recipe import ScanRecipe
 
     rng = np.random.default_rng(seed)
     weights = [
@@ -202,7 +203,7 @@ def build_tiny_model(out_dir: Path, *, seed: int = 0, bias: float = 0.0) -> Path
     card = ModelCard(
         name="tiny-random-test-model", version="0", sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
         arch="tiny-random-cnn", input_size=size, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5),
-        align={"size": spec.size, "margin": spec.margin, "version": spec.version}, calibration=Calibration(),
+        scan=ScanRecipe(align=spec), calibration=Calibration(),
         licence="test fixture: random weights, no training data")
     card.save(path.with_suffix(".json"))
     return path

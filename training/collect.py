@@ -23,7 +23,8 @@ import numpy as np
 from detector.errors import DetectorError
 from detector.faces.align import AlignSpec
 from detector.faces.extract import Face, FaceConfig, FaceExtractor
-from detector.media import IMAGE_EXTENSIONS, Sampling
+from detector.media import IMAGE_EXTENSIONS
+from detector.recipe import SamplingSpec
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ def collect_face_crops(paths: Sequence[str | os.PathLike[str]], *, align: AlignS
             continue
         stage = stage or _with_alignment(extractor, align)
         try:
-            result = stage.extract(path, sampling=Sampling(num_frames=frames_per_video))
+            result = stage.extract(path, sampling=SamplingSpec(frames=frames_per_video))
         except DetectorError as exc:
             if not skip_errors:
                 raise

@@ -18,7 +18,7 @@ from typing import Any
 from detector.config import reject_unknown_keys
 from detector.errors import ConfigError
 from detector.faces.align import AlignSpec
-from detector.recipe import ClassifySpec, SamplingSpec, ScanRecipe
+from detector.recipe import ClassifySpec, SamplingSpec, ScanConfig, ScanRecipe
 
 from .crops import CropCacheConfig
 from .experiments import build_experiments
@@ -64,7 +64,8 @@ class TrainConfig:
         pretrained: start from the ImageNet weights installed with the ``train`` extra
             (``training.model.PRETRAINED_BACKBONES``); the input normalisation follows the weights.
         align_size, align_margin: the face crop (:class:`detector.faces.align.AlignSpec`).
-        frames_per_video: frames sampled per training video, and so the scan recipe the card records.
+        scan: overrides of the default scan recipe (:class:`detector.recipe.ScanConfig`, e.g. ``{"frames": 16}``):
+            training videos are sampled by it, and the card records it as the model's recipe.
         sbi: add a self-blended fake for each real face.
         source_balance: 0 samples each class's sources by size, 1 gives every source equal weight
             (``training.sampling``: it keeps the biggest real source from defining "real").
@@ -99,7 +100,7 @@ class TrainConfig:
     pretrained: bool = True
     align_size: int = 224
     align_margin: float = 0.3
-    frames_per_video: int = SamplingSpec.frames
+    scan: ScanConfig = field(default_factory=ScanConfig)
     sbi: bool = True
     source_balance: float = 0.5
     sbi_share: float = 0.5
@@ -138,6 +139,9 @@ class TrainConfig:
         reject_unknown_keys(cls, kwargs, what="training config")
         if "data" in kwargs:
             kwargs["data"] = tuple(kwargs["data"]) if not isinstance(kwargs["data"], str) else (kwargs["data"],)
+        if isinstance(kwargs.get("scan"), Mapping):
+            reject_unknown_keys(ScanConfig, kwargs["scan"], what="training config scan")
+            kwargs["scan"] = ScanConfig(**kwargs["scan"])
         return cls(**kwargs)
 
     @classmethod
@@ -155,6 +159,7 @@ class TrainConfig:
         d["data"] = list(self.data)
         d["domains"] = dict(self.domains) if self.domains is not None else None
         d["experiments"] = {k: dict(v) for k, v in self.experiments.items()}
+        d["scan"] = self.scan.overrides()
         return d
 
     def with_overrides(self, pairs: Sequence[str]) -> TrainConfig:
@@ -182,11 +187,10 @@ class TrainConfig:
 
     def scan_recipe(self) -> ScanRecipe:
         """The scan recipe the trained model's card records: videos sampled as its training crops were."""
-        return ScanRecipe(sampling=SamplingSpec(frames=self.frames_per_video),
-                          classify=ClassifySpec(mirror_images=self.mirror_images))
+        return self.scan.apply(ScanRecipe(align=self.align_spec(), classify=ClassifySpec(mirror_images=self.mirror_images)))
 
     def crop_cache_config(self) -> CropCacheConfig:
-        return CropCacheConfig.from_recipe(self.scan_recipe(), self.align_spec())
+        return CropCacheConfig.from_recipe(self.scan_recipe())
 
 
 def _upgrade(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -199,6 +203,10 @@ def _upgrade(data: Mapping[str, Any]) -> dict[str, Any]:
             if off is not None and value != off:
                 raise ConfigError(f"training option {key}={value!r} was removed (tried, not shipped: see "
                                   f"training/EXPERIMENTS.md); this version cannot train that recipe")
+    if "frames_per_video" in out:  # the frame count moved into the scan overrides, the default spelled as None
+        frames = out.pop("frames_per_video")
+        if frames != SamplingSpec.frames:
+            out["scan"] = {**out.get("scan", {}), "frames": frames}
     legacy = {new: out.pop(old) for old, new in _ADVERSARIAL_KEYS.items() if old in out}
     if legacy.get("share", 0) > 0:
         out["experiments"] = {**out.get("experiments", {}), "adversarial": legacy}

@@ -37,7 +37,6 @@ from detector.faces.align import AlignSpec, alignment_matrix, transform_points
 from detector.faces.extract import FaceConfig, FaceExtractor
 from detector.faces.quality import frontalness, sharpness
 from detector.judge import FaceFacts
-from detector.media import Sampling
 from detector.recipe import DetectionSpec, SamplingSpec, ScanRecipe
 
 from .data.items import MediaItem
@@ -48,32 +47,36 @@ TRAIN_FACES_PER_FRAME = 4
 
 @dataclass(frozen=True)
 class CropCacheConfig:
-    """Face-stage settings for the cache (part of the cache key): a model card's scan recipe, plus the cache's
-    own ``max_faces_per_frame``. Build it with :meth:`from_recipe` so the crops are made as the scan makes them.
+    """Face-stage settings for the cache (part of the cache key): a model card's scan recipe (its sampling,
+    detection and crop sections), plus the cache's own ``max_faces_per_frame``. Build it with :meth:`from_recipe`
+    (the card's recipe with a :class:`detector.recipe.ScanConfig`'s overrides) so the crops are made as the scan
+    makes them. Only a frame count is cached: fixed-rate sampling is refused.
     """
 
     align: AlignSpec = field(default_factory=AlignSpec)
-    frames_per_video: int = SamplingSpec.frames
+    sampling: SamplingSpec = field(default_factory=SamplingSpec)
     detection: DetectionSpec = field(default_factory=DetectionSpec)
     # ``None`` keeps every face, as a scan does (``deepfake eval`` caches).
     max_faces_per_frame: int | None = TRAIN_FACES_PER_FRAME
-    # Same frames as inference: sparse samples come from reference frames (``Sampling.reference_frames_only``).
-    reference_frames_only: bool = Sampling.reference_frames_only
+
+    def __post_init__(self) -> None:
+        if self.sampling.fps is not None:
+            raise ValueError("the crop cache samples a fixed number of frames per video; fps sampling is not supported")
 
     @classmethod
-    def from_recipe(cls, recipe: ScanRecipe, align: AlignSpec, **overrides: Any) -> CropCacheConfig:
-        return cls(align=align, frames_per_video=recipe.sampling.frames, detection=recipe.detection, **overrides)
+    def from_recipe(cls, recipe: ScanRecipe, **overrides: Any) -> CropCacheConfig:
+        return cls(align=recipe.align, sampling=recipe.sampling, detection=recipe.detection, **overrides)
 
     def key_fields(self) -> dict[str, Any]:
         """What the key hashes. The layout predates ``detection``: its fields are spelled as they were then, and
         ``min_face_size``/``min_track_faces`` (fixed defaults then) only enter when changed, so every cache built
         before keeps its key (rebuilding the 224 px cache of ../shared/data takes over an hour on 2 cores)."""
         d = self.detection
-        payload: dict[str, Any] = {"align": asdict(self.align), "frames_per_video": self.frames_per_video,
+        payload: dict[str, Any] = {"align": asdict(self.align), "frames_per_video": self.sampling.frames,
                                    "detect_long_side": d.detect_long_side, "min_score": d.min_score,
                                    "max_faces_per_frame": self.max_faces_per_frame,
                                    "redetect_every": d.redetect_every,
-                                   "reference_frames_only": self.reference_frames_only}
+                                   "reference_frames_only": self.sampling.reference_frames_only}
         for name in ("min_face_size", "min_track_faces"):
             if getattr(d, name) != getattr(DetectionSpec, name):
                 payload[name] = getattr(d, name)
@@ -84,10 +87,8 @@ class CropCacheConfig:
         return f"{self.align.version}-{hashlib.sha1(payload.encode()).hexdigest()[:10]}"
 
     def face_config(self) -> FaceConfig:
-        return FaceConfig.from_recipe(self.detection, self.align)
+        return FaceConfig(detection=self.detection, align=self.align)
 
-    def sampling(self) -> Sampling:
-        return Sampling(num_frames=self.frames_per_video, reference_frames_only=self.reference_frames_only)
 
 
 @dataclass(frozen=True, eq=False)
@@ -160,7 +161,7 @@ def _extract(item: MediaItem, iid: str, out_dir: Path, config: CropCacheConfig) 
     record: dict[str, Any] = {"id": iid, **item.to_dict()}
     start = time.perf_counter()
     try:
-        result = _EXTRACTOR.extract(item.path, sampling=config.sampling())
+        result = _EXTRACTOR.extract(item.path, sampling=config.sampling)
     except DetectorError as exc:
         return {**record, "status": "error", "error": exc.to_dict(), "n_faces": 0}
     faces = list(result.faces)

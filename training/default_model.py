@@ -31,7 +31,6 @@ from typing import Any
 
 import numpy as np
 
-from detector.api import ScanConfig
 from detector.classifier import Classifier
 from detector.modelcard import Calibration, ModelCard
 
@@ -92,7 +91,7 @@ def build(config: TrainConfig, *, eval_data: Sequence[str], eval_split: str | No
                      "sources": _licences(items), "synthetic": "self-blended fakes from every real training face",
                      "terms": "research/non-commercial (see ../shared/data/MANIFEST.csv licence column)"}
     onnx_path, card_path = export(best, out_dir, name=NAME, version=version, calibration=calibration,
-                                  extra={"training_data": training_data, "aggregation": {"strategy": "mean"}})
+                                  extra={"training_data": training_data})
     metrics = _measure(Classifier.load(onnx_path), config, val_items, eval_data=eval_data, eval_split=eval_split)
     card = ModelCard.load(card_path)
     card = replace(card, metrics=metrics, recipe={**card.recipe, "command": "python -m training.default_model",
@@ -105,7 +104,7 @@ def build(config: TrainConfig, *, eval_data: Sequence[str], eval_split: str | No
 
 def _validation_scores(clf: Classifier, config: TrainConfig, val_items):
     # Validation items reuse the training crop cache (its 4-largest-faces-per-frame cap).
-    return score_items(clf, val_items, cache_root=config.cache, config=ScanConfig(frames=config.frames_per_video),
+    return score_items(clf, val_items, cache_root=config.cache, config=config.scan,
                        max_faces_per_frame=TRAIN_FACES_PER_FRAME)
 
 

@@ -19,10 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from detector.api import ScanConfig
 from detector.classifier import Classifier
 from detector.judge import judge
-from detector.recipe import AggregationSpec
+from detector.recipe import AggregationSpec, ScanConfig
 
 from .crops import CropCache, CropCacheConfig
 from .data.items import MediaItem
@@ -71,10 +70,9 @@ def score_items(classifier: Classifier, items: Sequence[MediaItem], *, cache_roo
         raise ValueError("the crop cache samples a fixed number of frames per video; fps sampling is not supported")
     card = classifier.card
     recipe = config.apply(card.scan)
-    threshold = card.threshold if config.threshold is None else config.threshold
-    aggregation = card.aggregation_spec() if strategy == "card" else AggregationSpec(strategy)
-    cache = CropCache(cache_root, CropCacheConfig.from_recipe(recipe, classifier.align,
-                                                              max_faces_per_frame=max_faces_per_frame))
+    threshold = recipe.threshold
+    aggregation = recipe.aggregation if strategy == "card" else AggregationSpec(strategy)
+    cache = CropCache(cache_root, CropCacheConfig.from_recipe(recipe, max_faces_per_frame=max_faces_per_frame))
     cache.build(items, workers=workers, progress=progress)
     out = []
     for item in items:
@@ -196,7 +194,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     classifier = Classifier.load(args.model)
     scores = score_items(classifier, items, cache_root=args.cache, config=ScanConfig(frames=args.frames),
                          strategy=args.strategy)
-    rep = report(scores, threshold=classifier.card.threshold)
+    rep = report(scores, threshold=classifier.card.scan.threshold)
     rep["model"] = {"name": classifier.card.name, "version": classifier.card.version, "sha256": classifier.card.sha256}
     for key in ("video_level", "image_level", "face_level"):
         if key in rep:

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from detector.modelcard import Calibration, ModelCard
+from detector.recipe import ScanConfig
 from detector.runtime import create_session, sha256_file
 
 from .model import WithSigmoid, backbone_record, build_model, checkpoint_backbone
@@ -88,25 +89,24 @@ def check_parity(model: torch.nn.Module, onnx_path: Path, *, size: int, n: int =
 
 
 def build_card(*, name: str, version: str, onnx_path: Path, config: TrainConfig, calibration: Calibration,
-               threshold: float = 0.5, training_data: dict[str, Any] | None = None, metrics: dict[str, Any] | None = None,
+               training_data: dict[str, Any] | None = None, metrics: dict[str, Any] | None = None,
                licence: str = "research and non-commercial use only (trained on data under non-commercial terms)",
-               aggregation: dict[str, Any] | None = None, backbone: dict[str, Any] | None = None) -> ModelCard:
+               backbone: dict[str, Any] | None = None) -> ModelCard:
     """``backbone``: the checkpoint's record (:func:`training.model.backbone_record`); its mean/std, the
-    normalisation training used, become the card's preprocessing."""
-    spec = config.align_spec()
+    normalisation training used, become the card's preprocessing. The scan recipe is the training config's
+    (:meth:`TrainConfig.scan_recipe`): videos sampled and faces cropped as its training crops were."""
     backbone = backbone or backbone_record(config.arch, pretrained=config.pretrained)
     return ModelCard(
         name=name, version=version, sha256=sha256_file(onnx_path), arch=config.arch, input_size=config.align_size,
-        mean=tuple(backbone["mean"]), std=tuple(backbone["std"]), align=spec.to_dict(), calibration=calibration,
-        threshold=threshold, aggregation=aggregation or {"strategy": "mean"}, training_data=training_data or {},
-        licence=licence, metrics=metrics or {}, recipe={"train_config": config.to_dict()}, backbone=backbone,
-        scan=config.scan_recipe(),
+        mean=tuple(backbone["mean"]), std=tuple(backbone["std"]), calibration=calibration,
+        training_data=training_data or {}, licence=licence, metrics=metrics or {},
+        recipe={"train_config": config.to_dict()}, backbone=backbone, scan=config.scan_recipe(),
     )
 
 
 def export(checkpoint: str | Path, out_dir: str | Path, *, name: str = "deepfake-detector", version: str = "0.0.0",
-           calibration: Calibration | None = None, threshold: float = 0.5, extra: dict[str, Any] | None = None
-           ) -> tuple[Path, Path]:
+           calibration: Calibration | None = None, threshold: float | None = None,
+           extra: dict[str, Any] | None = None) -> tuple[Path, Path]:
     """Export ``checkpoint`` to ``out_dir/<name>.onnx`` + ``.json``; raises if ONNX disagrees with torch."""
     model, config, ckpt = load_checkpoint(checkpoint)
     out_dir = Path(out_dir)
@@ -118,10 +118,11 @@ def export(checkpoint: str | Path, out_dir: str | Path, *, name: str = "deepfake
         raise RuntimeError(f"ONNX export disagrees with torch: max |dp| = {diff:.2e} > {PARITY_ATOL}")
     extra = extra or {}
     card = build_card(name=name, version=version, onnx_path=onnx_path, config=config,
-                      calibration=calibration or Calibration(), threshold=threshold,
-                      training_data=extra.get("training_data"), metrics=extra.get("metrics", {"val": ckpt.get("val")}),
-                      aggregation=extra.get("aggregation"), backbone=checkpoint_backbone(ckpt))
+                      calibration=calibration or Calibration(), training_data=extra.get("training_data"),
+                      metrics=extra.get("metrics", {"val": ckpt.get("val")}), backbone=checkpoint_backbone(ckpt))
     card = replace(card, recipe={**card.recipe, "parity_max_abs_diff": diff, "checkpoint_epoch": ckpt.get("epoch")})
+    if threshold is not None:
+        card = replace(card, scan=ScanConfig(threshold=threshold).apply(card.scan))
     card_path = card.save(out_dir / f"{name}.json")
     return onnx_path, card_path
 

@@ -18,9 +18,10 @@ import cv2
 import numpy as np
 
 from ..errors import ConfigError
-from ..media import Frame, MediaInfo, MediaLimits, Sampling, open_media
+from ..media import Frame, MediaInfo, MediaLimits, open_media
 from ..prefetch import Prefetch
-from ..recipe import DetectionSpec
+from ..recipe import DetectionSpec, SamplingSpec
+from ..results import TrackResult
 from .align import AlignSpec, align_face
 from .backends import create_detector
 from .detections import Detections, FaceDetector
@@ -30,50 +31,25 @@ from .track import FaceTracker, TrackerConfig
 
 @dataclass(frozen=True)
 class FaceConfig:
-    """Settings of the face stage.
+    """Settings of the face stage: the scan recipe's detection and crop sections, plus how this run does the work.
 
     Attributes:
+        detection: how faces are found and tracked (:class:`detector.recipe.DetectionSpec`: a model card's).
+        align: the crop definition (shared with training; a model card's).
         backend: ``onnx`` (default, no torch) or ``facenet`` (facenet-pytorch).
-        detect_long_side: frames are shrunk to this long side for detection (0: full resolution).
-        min_face_size: smallest face searched for, in pixels of the detection image.
-        min_score: faces below this detector probability are dropped (MTCNN's own last cut is 0.7).
         batch_frames: frames detected together.
-        redetect_every: in videos, run the full detector on every n-th sampled frame (and whenever the
-            previous frame had no face); in between, look for faces only near the previous frame's boxes
-            (``MTCNN.refine``: no PNet, no pyramid, ~20x cheaper). New faces are picked up at the next full
-            pass. 1 = full detection on every frame. Backends without ``refine`` always run in full.
-        align: the crop definition (shared with training).
-        tracker: track-linking settings.
+        tracker: how faces are linked into tracks between samples.
     """
 
-    # The detection defaults are the scan recipe's (``detector.recipe.DetectionSpec``), written once there.
-    backend: str = "onnx"
-    detect_long_side: int = DetectionSpec.detect_long_side
-    min_face_size: float = DetectionSpec.min_face_size
-    min_score: float = DetectionSpec.min_score
-    batch_frames: int = 8
-    redetect_every: int = DetectionSpec.redetect_every
+    detection: DetectionSpec = field(default_factory=DetectionSpec)
     align: AlignSpec = field(default_factory=AlignSpec)
+    backend: str = "onnx"
+    batch_frames: int = 8
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
 
     def __post_init__(self) -> None:
-        self.detection()  # the recipe's checks (detect_long_side, redetect_every, min_track_faces)
         if self.batch_frames < 1:
             raise ConfigError(f"batch_frames must be >= 1, got {self.batch_frames}")
-
-    @classmethod
-    def from_recipe(cls, detection: DetectionSpec, align: AlignSpec, **overrides: object) -> FaceConfig:
-        """The face stage a model card's recipe describes (``overrides``: other ``FaceConfig`` fields)."""
-        tracker = replace(TrackerConfig(), min_track_faces=detection.min_track_faces)
-        return cls(detect_long_side=detection.detect_long_side, min_face_size=detection.min_face_size,
-                   min_score=detection.min_score, redetect_every=detection.redetect_every, align=align,
-                   tracker=tracker, **overrides)  # type: ignore[arg-type]
-
-    def detection(self) -> DetectionSpec:
-        """This face stage as a recipe section (what a model trained on its crops records in its card)."""
-        return DetectionSpec(detect_long_side=self.detect_long_side, min_face_size=self.min_face_size,
-                             min_score=self.min_score, redetect_every=self.redetect_every,
-                             min_track_faces=self.tracker.min_track_faces)
 
 
 @dataclass(frozen=True, eq=False)
@@ -112,26 +88,17 @@ class Face:
         }
 
 
-@dataclass(frozen=True)
-class TrackSummary:
-    track_id: int
-    n_faces: int
-    first_timestamp: float
-    last_timestamp: float
-    mean_size_px: float
-
-    def to_dict(self) -> dict[str, object]:
-        return {"track_id": self.track_id, "n_faces": self.n_faces, "first_timestamp": round(self.first_timestamp, 4),
-                "last_timestamp": round(self.last_timestamp, 4), "mean_size_px": round(self.mean_size_px, 2)}
-
-
-def summarize_tracks(faces: Iterable[Face]) -> tuple[TrackSummary, ...]:
+def summarize_tracks(faces: Iterable[Face]) -> tuple[TrackResult, ...]:
+    """The persons of these faces, by track id, not yet scored (``fake_probability=None``); the judge
+    (:func:`detector.judge.judge`) returns copies of them with their scores filled in."""
     by_track: dict[int, list[Face]] = {}
     for face in faces:
         by_track.setdefault(face.track_id, []).append(face)
+    # max() keeps the first of equally large faces, so the box shown is the earliest of the largest.
     return tuple(
-        TrackSummary(tid, len(fs), min(f.timestamp for f in fs), max(f.timestamp for f in fs),
-                     float(np.mean([f.quality.size_px for f in fs])))
+        TrackResult(track_id=tid, first_time=min(f.timestamp for f in fs), last_time=max(f.timestamp for f in fs),
+                    n_faces=len(fs), mean_size_px=float(np.mean([f.quality.size_px for f in fs])),
+                    box=max(fs, key=lambda f: f.quality.size_px).box)
         for tid, fs in sorted(by_track.items())
     )
 
@@ -143,7 +110,7 @@ class FacesResult:
     media: MediaInfo
     n_frames: int
     faces: tuple[Face, ...]
-    tracks: tuple[TrackSummary, ...]
+    tracks: tuple[TrackResult, ...]
     timings: dict[str, float]
     dropped_tracks: int = 0
 
@@ -232,7 +199,7 @@ class FaceExtractor:
     def __init__(self, config: FaceConfig | None = None, *, detector: FaceDetector | None = None,
                  providers: Sequence[str] | None = None) -> None:
         self.config = config or FaceConfig()
-        kwargs: dict[str, object] = {"min_face_size": self.config.min_face_size}
+        kwargs: dict[str, object] = {"min_face_size": self.config.detection.min_face_size}
         if self.config.backend == "onnx" and providers is not None:
             kwargs["providers"] = providers
         self.detector = detector or create_detector(self.config.backend, **kwargs)
@@ -269,7 +236,7 @@ class FaceExtractor:
     def _process(self, batch: list[Frame], first_sample: int, tracker: FaceTracker, timings: dict[str, float],
                  state: dict[str, np.ndarray]) -> Iterator[Face]:
         t0 = time.perf_counter()
-        long_side = self.config.detect_long_side
+        long_side = self.config.detection.detect_long_side
         sizes = [_detection_size(f.image.shape[0], f.image.shape[1], long_side) for f in batch]
         factors = [f.image.shape[1] / size[0] for f, size in zip(batch, sizes)]
         small: dict[int, np.ndarray] = {}
@@ -279,7 +246,7 @@ class FaceExtractor:
                 small[i] = _downscale(batch[i].image, long_side)[0]
             return small[i]
 
-        every = self.config.redetect_every if hasattr(self.detector, "refine") else 1
+        every = self.config.detection.redetect_every if hasattr(self.detector, "refine") else 1
         region_of = getattr(self.detector, "refine_region", None)
         # Key frames get the full detector, all in one batched call; the others are refined one by one
         # from the frame before (in detection-image pixels), falling back to a full pass when it had no face.
@@ -304,7 +271,7 @@ class FaceExtractor:
                     [dets] = self.detector.refine([detection_image(i)], [prior])
                 else:
                     [dets] = self.detector.detect([detection_image(i)])
-            keep = dets.scores >= self.config.min_score
+            keep = dets.scores >= self.config.detection.min_score
             kept.append((dets.boxes[keep] * factors[i], dets.scores[keep], dets.landmarks[keep] * factors[i]))
         state["prior"] = kept[-1][0] / factors[-1]
         t1 = time.perf_counter()
@@ -326,10 +293,10 @@ class FaceExtractor:
     def extract_frames(self, frames: Sequence[Frame], *, timings: dict[str, float] | None = None) -> list[Face]:
         """Faces of frames the caller already holds (e.g. ``Frame(i, t, rgb_array)``), short tracks dropped."""
         faces, _ = drop_short_tracks(list(self.iter_faces(frames, timings=timings)), len(frames),
-                                     self.config.tracker.min_track_faces)
+                                     self.config.detection.min_track_faces)
         return list(faces)
 
-    def extract(self, path: str | os.PathLike[str], *, sampling: Sampling | None = None,
+    def extract(self, path: str | os.PathLike[str], *, sampling: SamplingSpec | None = None,
                 limits: MediaLimits | None = None) -> FacesResult:
         """Run the face stage on one media file. Raises ``MediaError`` subclasses for unusable files."""
         timings: dict[str, float] = {}
@@ -350,7 +317,7 @@ class FaceExtractor:
             with Prefetch(counted(), depth=self.config.batch_frames * 2, name="decode") as frames:
                 faces = list(self.iter_faces(frames, timings=timings))
             info = media.info
-        kept, dropped = drop_short_tracks(faces, frames_seen, self.config.tracker.min_track_faces)
+        kept, dropped = drop_short_tracks(faces, frames_seen, self.config.detection.min_track_faces)
         timings["total"] = time.perf_counter() - start
         return FacesResult(media=info, n_frames=frames_seen, faces=kept, tracks=summarize_tracks(kept),
                            timings=timings, dropped_tracks=dropped)

@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..recipe import DetectionSpec
-
 
 @dataclass(frozen=True)
 class TrackerConfig:
@@ -22,16 +20,14 @@ class TrackerConfig:
         max_center_distance: largest centre shift between matches, in face sizes (box side).
         min_iou: pairs overlapping at least this much always qualify on position.
         max_size_ratio: largest size change between matches (a face does not double between samples).
-        min_track_faces: tracks with fewer faces are dropped as detector noise (MTCNN fires at ~0.96 on
-            textures like headphones for a single frame; real faces persist). Never applied to media with
-            fewer sampled frames than this, so a still image keeps its faces.
+
+    Which tracks are too short to be a face is the scan recipe's ``DetectionSpec.min_track_faces``.
     """
 
     max_gap: int = 3
     max_center_distance: float = 0.75
     min_iou: float = 0.3
     max_size_ratio: float = 1.6
-    min_track_faces: int = DetectionSpec.min_track_faces  # the scan recipe's default
 
 
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:

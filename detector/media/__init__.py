@@ -6,9 +6,9 @@ variable frame rate.
 
 Sampling is by time, never by frame number, so variable-frame-rate footage is sampled evenly:
 
-* ``Sampling(num_frames=N)``: N timestamps spread evenly over the duration (centred in N equal
+* ``SamplingSpec(frames=N)``: N timestamps spread evenly over the duration (centred in N equal
   slices, which skips the black first frame of a fade-in).
-* ``Sampling(fps=2.0)``: one frame every 0.5 s.
+* ``SamplingSpec(fps=2.0)``: one frame every 0.5 s.
 
 The rooms, in the order a file passes through them:
 
@@ -28,9 +28,8 @@ from .limits import MediaLimits
 from .paths import IMAGE_EXTENSIONS, MEDIA_EXTENSIONS, VIDEO_EXTENSIONS, check_path, is_media_path
 from .probe import MediaInfo, MediaKind
 from .reader import MediaReader, open_media, read_frames
-from .sampling import Sampling
 
 __all__ = [
     "IMAGE_EXTENSIONS", "MEDIA_EXTENSIONS", "VIDEO_EXTENSIONS", "Frame", "MediaInfo", "MediaKind", "MediaLimits",
-    "MediaReader", "Sampling", "check_path", "is_media_path", "open_media", "read_frames",
+    "MediaReader", "check_path", "is_media_path", "open_media", "read_frames",
 ]

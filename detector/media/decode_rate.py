@@ -5,20 +5,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ..recipe import SamplingSpec
 from .frame import Frame, FrameConverter, frame_time
 from .probe import ProbedMedia
-from .sampling import Sampling
 
 # The rate used when sampling by count, which needs a duration to spread the count over.
 COUNT_SAMPLING_FPS = 1.0
 
 
-def decode_rate(media: ProbedMedia, sampling: Sampling, *, convert: FrameConverter,
+def decode_rate(media: ProbedMedia, sampling: SamplingSpec, *, convert: FrameConverter,
                 max_frames: int) -> Iterator[Frame]:
     """Yield the first frame, then the first frame at least one sampling interval after the last one yielded.
 
     The interval is ``1 / sampling.fps``, or ``1 / COUNT_SAMPLING_FPS`` when sampling by count; stops after
-    ``sampling.num_frames`` frames (sampling by count) or ``max_frames``.
+    ``sampling.frames`` frames (sampling by count) or ``max_frames``.
     """
     rate = sampling.fps or COUNT_SAMPLING_FPS
     next_t = None
@@ -28,6 +28,6 @@ def decode_rate(media: ProbedMedia, sampling: Sampling, *, convert: FrameConvert
         if next_t is None or t >= next_t:
             yield convert(frame, ordinal, t)
             count += 1
-            if count >= max_frames or (sampling.fps is None and count >= sampling.num_frames):
+            if count >= max_frames or (sampling.fps is None and count >= sampling.frames):
                 return
             next_t = t + 1.0 / rate

@@ -1,6 +1,6 @@
 """The long-video strategy: seek to the keyframe before each target time, then decode forward to it.
 
-Faster than decoding everything from about a minute of video on; the threshold is ``Sampling.seek_above_s``.
+Faster than decoding everything from about a minute of video on; the threshold is ``SamplingSpec.seek_above_s``.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from typing import Self
 import av
 
 from ..errors import CorruptMediaError, MediaError, NoDecodableFramesError
+from ..recipe import SamplingSpec
 from .decode_all import decode_all
 from .decode_rate import decode_rate
 from .decode_seek import decode_seek
@@ -17,7 +18,7 @@ from .frame import Frame, FrameConverter, frame_time
 from .limits import MediaLimits
 from .probe import MediaInfo, probe_media
 from .reference_skip import ReferenceFrameSkip
-from .sampling import Sampling
+from .sampling import skips_nonreference, target_times
 
 
 class MediaReader:
@@ -62,9 +63,9 @@ class MediaReader:
             return max(1, round(self.info.duration_s * self.info.fps))
         return None
 
-    def frames(self, sampling: Sampling | None = None) -> Iterator[Frame]:
+    def frames(self, sampling: SamplingSpec | None = None) -> Iterator[Frame]:
         """Yield sampled frames in time order. Raises ``MediaError`` subclasses on broken input."""
-        yield from self._checked(self._sampled(sampling or Sampling()), unit="sampled frames")
+        yield from self._checked(self._sampled(sampling or SamplingSpec()), unit="sampled frames")
 
     def every_frame(self) -> Iterator[Frame]:
         """Yield every frame of a video in stream order, rotation applied (a still image: its one frame).
@@ -84,7 +85,7 @@ class MediaReader:
         for ordinal, frame in enumerate(self._media.container.decode(self._media.stream)):
             yield self._convert(frame, ordinal, frame_time(frame, ordinal, self.info.fps))
 
-    def _sampled(self, sampling: Sampling) -> Iterator[Frame]:
+    def _sampled(self, sampling: SamplingSpec) -> Iterator[Frame]:
         """Pick the strategy: the still itself, on-the-fly sampling without a duration, else seeking for long
         videos and decoding everything for short ones."""
         self._skip.reset()
@@ -100,8 +101,8 @@ class MediaReader:
             yield from decode_rate(self._media, sampling, convert=self._convert,
                                    max_frames=self.limits.max_sampled_frames)
             return
-        targets = sampling.timestamps(start, duration, self.limits)
-        self._skip.begin(sampling.skips_nonreference(duration, self.info.fps))
+        targets = target_times(sampling, start, duration, self.limits)
+        self._skip.begin(skips_nonreference(sampling, duration, self.info.fps))
         strategy = decode_seek if duration >= sampling.seek_above_s else decode_all
         yield from strategy(self._media, targets, convert=self._convert, skip=self._skip)
 
@@ -135,7 +136,7 @@ def open_media(path: str | os.PathLike[str], *, limits: MediaLimits | None = Non
 
     Example:
         >>> with open_media("clip.mp4") as media:  # doctest: +SKIP
-        ...     for frame in media.frames(Sampling(num_frames=8)):
+        ...     for frame in media.frames(SamplingSpec(frames=8)):
         ...         print(frame.timestamp, frame.image.shape)
 
     Raises:
@@ -144,7 +145,7 @@ def open_media(path: str | os.PathLike[str], *, limits: MediaLimits | None = Non
     return MediaReader(path, limits=limits)
 
 
-def read_frames(path: str | os.PathLike[str], *, sampling: Sampling | None = None,
+def read_frames(path: str | os.PathLike[str], *, sampling: SamplingSpec | None = None,
                 limits: MediaLimits | None = None) -> tuple[MediaInfo, list[Frame]]:
     """Open, sample and close in one call (holds all sampled frames; prefer :func:`open_media` for long runs)."""
     with open_media(path, limits=limits) as media:

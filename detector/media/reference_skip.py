@@ -1,6 +1,6 @@
 """Decoding reference frames only, when samples are sparse.
 
-When the samples lie at least ``Sampling.sparse_step_frames`` frame intervals apart, the decoder skips the
+When the samples lie at least ``SamplingSpec.sparse_step_frames`` frame intervals apart, the decoder skips the
 frames no other frame is predicted from (FFmpeg ``skip_frame=NONREF``: the non-reference B-frames, half of a
 default x264 stream), so a sampled frame is the nearest *reference* frame to its time, one frame interval off
 at most. Where skipping leaves a gap over 2.5 frame intervals (long runs of unreferenced frames, or a slow

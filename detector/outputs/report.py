@@ -128,9 +128,9 @@ def _model_block(results: Sequence[MediaResult], classifier: Classifier | None) 
     if classifier is not None:
         card = classifier.card
         rows += [("model", f"{card.name} {card.version}"), ("sha256", card.sha256), ("architecture", card.arch),
-                 ("input", f"{card.input_size} px, alignment {card.align_spec().version}"),
+                 ("input", f"{card.input_size} px, alignment {card.scan.align.version}"),
                  ("calibration", _calibration_text(card.calibration)),
-                 ("aggregation", str(card.aggregation.get("strategy", "mean"))), ("licence", card.licence)]
+                 ("aggregation", card.scan.aggregation.strategy), ("licence", card.licence)]
     else:
         for model in dict.fromkeys(r.model for r in results):
             rows += [("model", f"{model.name} {model.version}"), ("sha256", model.sha256)]

@@ -9,7 +9,7 @@ Stages, one module each: :mod:`.walk` (find files) → :mod:`.identify` (magic b
 from .ledger import Integrity, Ledger, LedgerError
 from .run import AuditOptions, AuditSummary, StopRequest, run_audit
 from .walk import WalkOptions, walk
-from .work import ScannerSpec, ScanSettings
+from .work import ScannerSpec
 
 __all__ = [
     "AuditOptions",
@@ -17,7 +17,6 @@ __all__ = [
     "Integrity",
     "Ledger",
     "LedgerError",
-    "ScanSettings",
     "ScannerSpec",
     "StopRequest",
     "WalkOptions",

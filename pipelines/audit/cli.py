@@ -108,9 +108,11 @@ def _since_ns(text: str | None) -> int | None:
 
 
 def cmd_audit(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) -> int:
+    from detector.recipe import ScanConfig
+
     from .run import AuditOptions, run_audit
     from .walk import WalkOptions
-    from .work import ScannerSpec, ScanSettings
+    from .work import ScannerSpec
 
     if args.frames is not None and args.frames < 1:
         raise ConfigError(f"--frames must be >= 1, got {args.frames}")
@@ -122,7 +124,7 @@ def cmd_audit(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) -> 
         raise ConfigError(f"--workers must be >= 0, got {args.workers}")
     if args.address and args.engine != "ray":
         raise ConfigError("--address needs --engine ray")
-    settings = ScanSettings(frames=args.frames, fps=args.fps, threshold=args.threshold)
+    settings = ScanConfig(frames=args.frames, fps=args.fps, threshold=args.threshold)
     options = AuditOptions(
         roots=tuple(args.roots), db=args.db,
         walk=WalkOptions(include=tuple(args.include), exclude=tuple(args.exclude), hidden=args.hidden,

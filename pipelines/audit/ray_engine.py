@@ -25,9 +25,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from detector.errors import DetectorError, MissingExtraError
+from detector.recipe import ScanConfig
 from detector.runtime import usable_cores
 
-from .work import FileScanner, Outcome, ScannerSpec, ScanSettings, WorkItem, decode
+from .work import FileScanner, Outcome, ScannerSpec, WorkItem, decode, resolved
 
 log = logging.getLogger("deepfake.audit")
 
@@ -53,7 +54,7 @@ def import_ray() -> Any:
     return ray
 
 
-def _decode_batch(batch: dict[str, Any], settings: ScanSettings) -> dict[str, list[bytes]]:
+def _decode_batch(batch: dict[str, Any], settings: ScanConfig) -> dict[str, list[bytes]]:
     items = [pickle.loads(b) for b in batch["item"]]
     return {"item": list(batch["item"]), "decoded": [pickle.dumps(decode(i, settings), protocol=5) for i in items]}
 
@@ -159,7 +160,7 @@ class RayEngine:
         if split:
             # Half the CPUs decode when there are no GPUs to take the scanning off them.
             self.workers = gpus or max(1, cpus // 2)
-            ds = ds.map_batches(_decode_batch, fn_kwargs={"settings": self.spec.settings.resolved(self.spec.card())}, batch_size=1, num_cpus=1)
+            ds = ds.map_batches(_decode_batch, fn_kwargs={"settings": resolved(self.spec.settings, self.spec.card())}, batch_size=1, num_cpus=1)
             ds = ds.map_batches(_ScanDecodedActor, fn_constructor_kwargs={"spec": self.spec}, batch_size=1,
                                 compute=ray.data.ActorPoolStrategy(size=self.workers), num_cpus=1,
                                 num_gpus=1 if gpus else 0)

@@ -15,13 +15,14 @@ import json
 import logging
 import os
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from detector.api import Detector, ScanConfig
+from detector.api import Detector
 from detector.errors import attempt
 from detector.modelcard import ModelCard
+from detector.recipe import ScanConfig
 from detector.results import MediaResult, ModelInfo
 
 log = logging.getLogger("deepfake.audit")
@@ -31,27 +32,20 @@ THUMBNAIL_PX = 96
 THUMBNAIL_QUALITY = 85
 
 
-@dataclass(frozen=True)
-class ScanSettings:
-    """The scan options a stored result depends on (with the model's sha256 they key the ledger)."""
+def resolved(settings: ScanConfig, card: ModelCard) -> ScanConfig:
+    """``settings`` with the frame choice spelled out from ``card``'s recipe, so that leaving a default and naming
+    it are the same analysis (and ledgers keyed before the recipe moved into the card keep their results)."""
+    if settings.frames is None and settings.fps is None:
+        return replace(settings, frames=card.scan.sampling.frames, fps=card.scan.sampling.fps)
+    return settings
 
-    frames: int | None = None  # None (and no fps): the model card's sampling
-    fps: float | None = None
-    threshold: float | None = None  # None: the model card's
 
-    def resolved(self, card: ModelCard) -> ScanSettings:
-        """The settings spelled out from ``card``'s recipe, so that leaving a default and naming it are the same
-        analysis (and ledgers keyed before the recipe moved into the card keep their results)."""
-        if self.frames is None and self.fps is None:
-            return replace(self, frames=card.scan.sampling.frames, fps=card.scan.sampling.fps)
-        return self
-
-    def key(self) -> str:
-        """Canonical JSON: equal settings give equal strings."""
-        return json.dumps(asdict(self), sort_keys=True)
-
-    def scan_config(self) -> ScanConfig:
-        return ScanConfig(frames=self.frames, fps=self.fps, threshold=self.threshold)
+def settings_key(settings: ScanConfig) -> str:
+    """Canonical JSON of the overrides a stored result depends on (with the model's sha256 they key the ledger):
+    equal settings give equal strings. ``frames``, ``fps`` and ``threshold`` are always spelled, as ledgers
+    have keyed them from the start; other overrides only when set."""
+    return json.dumps({"frames": settings.frames, "fps": settings.fps, "threshold": settings.threshold,
+                       **settings.overrides()}, sort_keys=True)
 
 
 @dataclass(frozen=True)
@@ -59,7 +53,7 @@ class ScannerSpec:
     """Everything a worker needs to build its own detector (picklable: crosses process and node borders)."""
 
     model: str | None = None  # an .onnx with its card .json beside it; None: the bundled default
-    settings: ScanSettings = ScanSettings()
+    settings: ScanConfig = field(default_factory=ScanConfig)
     providers: tuple[str, ...] | None = None
 
     def card(self) -> ModelCard:
@@ -76,7 +70,7 @@ class ScannerSpec:
 
     def settings_key(self) -> str:
         """What, with the model's sha256, identifies an analysis in the ledger: the settings as the card fills them."""
-        return self.settings.resolved(self.card()).key()
+        return settings_key(resolved(self.settings, self.card()))
 
 
 @dataclass(frozen=True)
@@ -150,7 +144,7 @@ class FileScanner:
 
     @classmethod
     def load(cls, spec: ScannerSpec) -> FileScanner:
-        return cls(Detector.load(spec.model, config=spec.settings.scan_config(),
+        return cls(Detector.load(spec.model, config=spec.settings,
                                  providers=list(spec.providers) if spec.providers else None))
 
     @property
@@ -197,17 +191,16 @@ class Decoded:
     seconds: float = 0.0
 
 
-def decode(item: WorkItem, settings: ScanSettings) -> Decoded:
+def decode(item: WorkItem, settings: ScanConfig) -> Decoded:
     """Open the file and sample its frames exactly as ``Detector.scan`` would; ``settings`` spelled out from the
-    model card (:meth:`ScanSettings.resolved`), since decode tasks hold no model."""
-    from detector.media import Sampling
+    model card (:func:`resolved`), since decode tasks hold no model."""
     from detector.recipe import SamplingSpec
 
     if settings.frames is None and settings.fps is None:
-        raise ValueError("decode needs resolved settings (ScanSettings.resolved(card))")
+        raise ValueError("decode needs resolved settings (resolved(settings, card))")
     start = time.perf_counter()
-    sampling = Sampling.from_spec(SamplingSpec(frames=settings.frames or SamplingSpec.frames, fps=settings.fps))
-    tried = attempt(item.path, lambda: Detector.sample(item.path, sampling, limits=settings.scan_config().limits))
+    sampling = SamplingSpec(frames=settings.frames or SamplingSpec.frames, fps=settings.fps)
+    tried = attempt(item.path, Detector.sample, item.path, sampling)
     if not tried.ok:
         return Decoded(None, error=tried.error, seconds=time.perf_counter() - start)
     kind, frames = tried.value

@@ -120,13 +120,13 @@ def _iter_faces_results(args: argparse.Namespace, inputs: list[Input],
     from detector.errors import attempt
     from detector.faces.align import AlignSpec
     from detector.faces.extract import FaceConfig, FaceExtractor
-    from detector.media import Sampling
+    from detector.recipe import DetectionSpec, SamplingSpec
 
     align = AlignSpec(**{k: v for k, v in (("size", args.crop_size), ("margin", args.margin)) if v is not None})
-    config = FaceConfig(backend=args.backend, detect_long_side=args.detect_size, min_face_size=args.min_face,
-                        min_score=args.min_score, align=align)
+    detection = DetectionSpec(detect_long_side=args.detect_size, min_face_size=args.min_face, min_score=args.min_score)
+    config = FaceConfig(detection=detection, align=align, backend=args.backend)
     extractor = FaceExtractor(config)
-    sampling = Sampling(num_frames=args.frames, fps=args.fps)
+    sampling = SamplingSpec(frames=args.frames, fps=args.fps)
     for item in inputs:
         path = item.path
         if item.error is not None:

@@ -54,21 +54,18 @@ def add_scan_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def cmd_scan(args: argparse.Namespace, stdout: TextIO) -> int:
-    from detector.api import Detector, ScanConfig
+    from detector.api import Detector
     from detector.errors import ConfigError
+    from detector.recipe import ScanConfig
 
-    if args.frames is not None and args.frames < 1:
-        raise ConfigError(f"--frames must be >= 1, got {args.frames}")
-    if args.threshold is not None and not 0.0 <= args.threshold <= 1.0:
-        raise ConfigError(f"--threshold must be within [0, 1], got {args.threshold}")
+    config = ScanConfig(frames=args.frames, fps=args.fps, threshold=args.threshold)  # checked here, before any work
     if args.evidence is not None and (args.report is None or args.evidence < 0):
         raise ConfigError(f"--evidence needs --report and must be >= 0, got {args.evidence}")
     if args.report is not None and not args.report.parent.is_dir():  # fail before the scan, not after it
         raise ConfigError(f"--report: no such directory: {args.report.parent}")
     evidence = 0 if args.report is None else REPORT_FACES if args.evidence is None else args.evidence
     inputs = expand_inputs(args.paths, recursive=True)
-    detector = Detector.load(args.model, config=ScanConfig(frames=args.frames, fps=args.fps, threshold=args.threshold),
-                             providers=args.providers or None)
+    detector = Detector.load(args.model, config=config, providers=args.providers or None)
     progress = Progress(len(inputs))
     fakes = 0
     failed: Counter[str] = Counter()

@@ -29,7 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from detector.api import Detector, ScanConfig
+from detector.api import Detector
 from detector.results import VERDICTS
 
 from . import openapi as doc
@@ -70,7 +70,7 @@ class _Service:
 
     def _load_detector(self) -> Detector:
         s = self.settings
-        return Detector.load(s.model, config=ScanConfig(frames=s.frames), providers=s.providers)
+        return Detector.load(s.model, config=s.scan, providers=s.providers)
 
     def open(self) -> None:
         # mkdtemp: mode 0700, a fresh name per process; uploads inside get mkstemp's 0600 files.

@@ -49,11 +49,13 @@ def add_serve_parser(sub: Any) -> argparse.ArgumentParser:
 
 
 def settings_from_args(args: argparse.Namespace) -> ServiceSettings:
+    from detector.recipe import ScanConfig
+
     from .settings import ServiceSettings, load_tokens
 
     return ServiceSettings(
         tokens=load_tokens(tokens_file=args.tokens_file), host=args.host, port=args.port,
-        model=str(args.model) if args.model else None, frames=args.frames,
+        model=str(args.model) if args.model else None, scan=ScanConfig(frames=args.frames),
         providers=tuple(args.providers) if args.providers else None, workers=args.workers, queue_size=args.queue,
         max_upload_bytes=int(args.max_upload_mb * MIB), request_timeout_s=args.timeout,
         upload_timeout_s=args.upload_timeout, job_ttl_s=args.job_ttl, max_jobs=args.max_jobs,

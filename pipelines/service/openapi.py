@@ -51,12 +51,16 @@ _JOB = {
     },
 }
 _MODEL_CARD = {
-    "type": "object", "required": ["name", "version", "sha256", "arch", "input_size", "threshold"],
-    "description": "The loaded model's card (detector/modelcard.py): preprocessing, calibration, threshold, "
-                   "aggregation, training data summary, licence and metrics.",
+    "type": "object", "required": ["name", "version", "sha256", "arch", "input_size", "scan"],
+    "description": "The loaded model's card (detector/modelcard.py): preprocessing, calibration, the scan recipe "
+                   "(sampling, detection, crop, classification, aggregation, verdict rules and threshold), training "
+                   "data summary, licence and metrics.",
     "properties": {"name": {"type": "string"}, "version": {"type": "string"},
                    "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"}, "arch": {"type": "string"},
-                   "input_size": {"type": "integer"}, "threshold": {"type": "number"}, "licence": {"type": "string"}},
+                   "input_size": {"type": "integer"}, "licence": {"type": "string"},
+                   "scan": {"type": "object", "required": ["verdict", "align"],
+                            "properties": {"verdict": {"type": "object", "required": ["threshold"],
+                                                       "properties": {"threshold": {"type": "number"}}}}}},
 }
 _HEALTH = {"type": "object", "required": ["status"], "additionalProperties": False,
            "properties": {"status": {"const": "ok"}}}

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from detector.errors import ConfigError
+from detector.recipe import ScanConfig
 
 TOKENS_ENV = "DEEPFAKE_API_TOKENS"
 # 16 characters of a random token carry ~96 bits; shorter ones are passwords someone typed.
@@ -20,7 +21,7 @@ class ServiceSettings:
         tokens: accepted bearer tokens (kept out of ``repr`` so they never reach a log).
         host, port: where uvicorn listens.
         model: a model ``.onnx`` with its card beside it (None: the bundled default).
-        frames: frames sampled per video (as ``deepfake scan --frames``).
+        scan: overrides of the model card's scan recipe (as ``deepfake scan --frames``), checked where they are made.
         providers: ONNX Runtime execution providers (None: the runtime's default).
         workers: scan threads; each loads its own model once (ONNX Runtime and FFmpeg release the GIL).
         queue_size: scans that may wait for a worker; beyond ``workers + queue_size`` requests get 429.
@@ -40,7 +41,7 @@ class ServiceSettings:
     host: str = "127.0.0.1"
     port: int = 8000
     model: str | None = None
-    frames: int | None = None  # None: the model card's sampling
+    scan: ScanConfig = field(default_factory=ScanConfig)
     providers: tuple[str, ...] | None = None
     workers: int = 1
     queue_size: int = 4
@@ -65,8 +66,6 @@ class ServiceSettings:
         if any(len(t) < MIN_TOKEN_LENGTH for t in self.tokens):
             raise ConfigError(f"API tokens must be at least {MIN_TOKEN_LENGTH} characters; make one with "
                               "python -c 'import secrets; print(secrets.token_urlsafe(32))'")
-        if self.frames is not None and self.frames < 1:
-            raise ConfigError(f"frames must be >= 1, got {self.frames}")
         for name in ("workers", "max_upload_bytes", "max_jobs", "max_connections"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")

@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 
 from detector import Detector
-from detector.api import ScanConfig
 from detector.errors import MediaNotFoundError
+from detector.recipe import ScanConfig
 from detector.results import MediaResult, ModelInfo
 
 SCHEMA = Path(__file__).resolve().parents[2] / "detector" / "schemas" / "media_result.schema.json"

@@ -5,6 +5,7 @@ card), batches crops, and refuses broken models with ``ModelIntegrityError``. Ru
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 from dataclasses import replace
 
@@ -16,6 +17,7 @@ from detector.classifier import Classifier
 from detector.errors import ModelIntegrityError
 from detector.modelcard import Calibration, ModelCard
 from detector.preprocess import to_input
+from detector.recipe import ScanConfig
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +41,7 @@ def copy_model(tiny_model, dest, **card_changes):
 
 def test_load_reads_the_card_beside_the_model(clf, tiny_model):
     assert clf.card == ModelCard.load(tiny_model.with_suffix(".json"))
-    assert clf.align == clf.card.align_spec() and clf.align.size == clf.card.input_size
+    assert clf.align == clf.card.scan.align and clf.align.size == clf.card.input_size
     assert clf.path == tiny_model and "CPUExecutionProvider" in clf.providers
 
 
@@ -85,12 +87,13 @@ def test_predict_applies_the_cards_calibration(tmp_path, tiny_model, clf, crops)
 
 
 def test_explicit_card_path(tmp_path, tiny_model, crops, clf):
-    onnx_path = copy_model(tiny_model, tmp_path / "m", threshold=0.7)
+    card = ModelCard.load(tiny_model.with_suffix(".json"))
+    onnx_path = copy_model(tiny_model, tmp_path / "m", scan=ScanConfig(threshold=0.7).apply(card.scan))
     card_path = shutil.move(onnx_path.with_suffix(".json"), tmp_path / "elsewhere.json")
     with pytest.raises(ModelIntegrityError, match="cannot read model card"):
         Classifier.load(onnx_path)  # nothing beside it
     loaded = Classifier.load(onnx_path, card_path)
-    assert loaded.card.threshold == 0.7
+    assert loaded.card.scan.threshold == 0.7
 
 
 def test_missing_model_is_reported_as_the_model_not_its_card(tmp_path):
@@ -102,10 +105,12 @@ def test_missing_model_is_reported_as_the_model_not_its_card(tmp_path):
 def test_a_model_that_does_not_match_its_card_is_refused(tmp_path, tiny_model):
     with pytest.raises(ModelIntegrityError, match="sha256 mismatch"):
         Classifier.load(copy_model(tiny_model, tmp_path / "a", sha256="0" * 64))
-    card = ModelCard.load(tiny_model.with_suffix(".json"))
-    old_crops = {**card.align, "version": "align-v0-s64-m0.30"}
+    dest = tmp_path / "b"
+    data = ModelCard.load(copy_model(tiny_model, dest).with_suffix(".json")).to_dict()
+    data["scan"]["align"]["version"] = "align-v0-s64-m0.30"  # crops made by an older alignment
+    (dest / "model.json").write_text(json.dumps(data))
     with pytest.raises(ModelIntegrityError, match="retrain"):
-        Classifier.load(copy_model(tiny_model, tmp_path / "b", align=old_crops))
+        Classifier.load(dest / "model.onnx")
 
 
 def test_a_model_without_a_logit_output_is_refused(tmp_path, tiny_model):

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+import numpy as np
 import pytest
 
+from detector.faces.extract import Face, summarize_tracks
+from detector.faces.quality import FaceQuality
 from detector.judge import FaceFacts, judge
 from detector.recipe import AggregationSpec, VerdictRules
+from detector.results import TrackResult
 
 RULES = VerdictRules()  # uncertain_band 0.1, min_face_px 40, min_faces 3, min_sharpness 5, min_frontalness 0.2
 MEAN = AggregationSpec()
@@ -15,8 +21,16 @@ def face(track: int = 0, size: float = 100.0, sharp: float = 50.0, front: float 
     return FaceFacts(track, size, sharp, front)
 
 
-def run(faces, probs, media="video", threshold=0.5, rules=RULES, aggregation=MEAN):
-    return judge(faces, probs, media=media, threshold=threshold, rules=rules, aggregation=aggregation)
+def persons(faces: list[FaceFacts]) -> tuple[TrackResult, ...]:
+    """Unscored persons of hand-made faces (their times and boxes do not matter to the judge)."""
+    ids = sorted({f.track_id for f in faces})
+    return tuple(TrackResult(track_id=t, first_time=0.0, last_time=float(len(faces)), mean_size_px=100.0,
+                             n_faces=sum(f.track_id == t for f in faces), box=(0.0, 0.0, 100.0, 100.0)) for t in ids)
+
+
+def run(faces, probs, media="video", threshold=0.5, rules=RULES, aggregation=MEAN, tracks=None):
+    return judge(faces, probs, media=media, threshold=threshold, rules=rules, aggregation=aggregation,
+                 tracks=tracks)
 
 
 def test_no_face_has_no_probability():
@@ -34,21 +48,21 @@ def test_clear_fake_and_clear_real():
 
 def test_the_most_suspicious_person_decides():
     faces = [face(0), face(1), face(0), face(1), face(0), face(1)]
-    j = run(faces, [0.1, 0.9, 0.1, 0.9, 0.1, 0.9])
+    j = run(faces, [0.1, 0.9, 0.1, 0.9, 0.1, 0.9], tracks=persons(faces))
     assert [t.track_id for t in j.tracks] == [0, 1]
-    assert [t.faces for t in j.tracks] == [(0, 2, 4), (1, 3, 5)]
+    assert [t.n_faces for t in j.tracks] == [3, 3]
     assert j.tracks[0].fake_probability == pytest.approx(0.1)
+    assert j.tracks[1].fake_probability == pytest.approx(0.9)
     assert j.fake_probability == pytest.approx(0.9) and j.verdict == "fake"
 
 
 def test_small_faces_are_not_evidence_but_their_track_is_reported():
     # Person 1 is small (30 px) and scores high; only person 0 counts.
     faces = [face(0), face(1, size=30), face(0), face(1, size=30), face(0), face(1, size=30)]
-    j = run(faces, [0.1, 0.99, 0.1, 0.99, 0.1, 0.99])
+    j = run(faces, [0.1, 0.99, 0.1, 0.99, 0.1, 0.99], tracks=persons(faces))
     assert j.fake_probability == pytest.approx(0.1) and j.verdict == "real"
-    assert [t.counted for t in j.tracks] == [True, False]
     assert j.tracks[1].fake_probability == pytest.approx(0.99)
-    assert j.usable == (True, False) * 3
+    assert j.usable == (True, False) * 3  # person 1 has no usable face: it did not count
 
 
 def test_only_small_faces_is_uncertain_with_their_probability():
@@ -95,6 +109,46 @@ def test_aggregation_comes_from_the_spec():
 def test_counts_must_match():
     with pytest.raises(ValueError, match="2 faces but 1"):
         run([face(), face()], [0.5])
+
+
+@pytest.mark.parametrize("tracks", [
+    (),  # faces but no persons
+    (TrackResult(track_id=0, first_time=0.0, last_time=1.0, n_faces=1, mean_size_px=100.0, box=(0, 0, 1, 1)),),
+    (TrackResult(track_id=5, first_time=0.0, last_time=1.0, n_faces=2, mean_size_px=100.0, box=(0, 0, 1, 1)),),
+])
+def test_persons_must_be_those_of_the_faces(tracks):
+    with pytest.raises(ValueError, match="do not match"):
+        run([face(), face()], [0.5, 0.5], tracks=tracks)
+
+
+def test_without_persons_the_verdict_is_the_same_and_no_person_is_returned():
+    faces = [face(0), face(1), face(0), face(1)]
+    probs = [0.2, 0.9, 0.3, 0.8]
+    bare, described = run(faces, probs), run(faces, probs, tracks=persons(faces))
+    assert bare.tracks == () and len(described.tracks) == 2
+    assert (bare.verdict, bare.fake_probability, bare.reasons, bare.usable) == \
+        (described.verdict, described.fake_probability, described.reasons, described.usable)
+
+
+def test_the_face_stage_person_comes_back_the_same_type_with_its_probability():
+    def seen(track: int, t: float, size: float) -> Face:
+        quality = FaceQuality(size_px=size, eye_distance_px=size / 3, score=0.99, sharpness=50.0, frontalness=0.9)
+        return Face(sample=int(t), frame_index=int(t) * 25, timestamp=t, track_id=track,
+                    box=(10.0, 10.0, 10.0 + size, 10.0 + size), landmarks=((0.0, 0.0),) * 5, quality=quality,
+                    crop=np.zeros((4, 4, 3), np.uint8))
+
+    faces = [seen(0, 0.0, 80.0), seen(1, 0.0, 60.0), seen(0, 1.0, 120.0), seen(1, 1.0, 60.0), seen(0, 2.0, 100.0)]
+    stage = summarize_tracks(faces)
+    assert all(type(t) is TrackResult and t.fake_probability is None for t in stage)
+    assert stage[0] == TrackResult(track_id=0, first_time=0.0, last_time=2.0, n_faces=3, mean_size_px=100.0,
+                                   box=(10.0, 10.0, 130.0, 130.0))  # the largest face's box
+    assert stage[1].box == (10.0, 10.0, 70.0, 70.0)  # equally large faces: the first one's
+    j = run([FaceFacts.of(f) for f in faces], [0.9, 0.2, 0.7, 0.4, 0.8], tracks=stage)
+    assert all(type(t) is TrackResult for t in j.tracks)
+    # Judging fills in the probability and nothing else.
+    assert [dataclasses.replace(t, fake_probability=None) for t in j.tracks] == list(stage)
+    assert [t.fake_probability for t in j.tracks] == [pytest.approx(0.8), pytest.approx(0.3)]
+    assert j.tracks[0].to_dict()["fake_probability"] == 0.8 and stage[0].to_dict()["fake_probability"] is None
 
 
 def test_facts_of_a_face_read_its_quality():

@@ -4,6 +4,7 @@ Preprocessing (``detector.preprocess``) has its own file, ``test_preprocess.py``
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,20 +13,28 @@ from detector.errors import ModelIntegrityError
 from detector.faces.align import AlignSpec
 from detector.modelcard import Calibration, ModelCard
 from detector.preprocess import IMAGENET_MEAN, IMAGENET_STD
+from detector.recipe import ScanRecipe, VerdictRules
+
+REPO = Path(__file__).resolve().parents[2]
+CARDS = Path(__file__).parent / "cards"
 
 
 def _card(**kw) -> ModelCard:
     base = {"name": "m", "version": "1", "sha256": "0" * 64, "arch": "efficientnet_b0", "input_size": 128,
-            "mean": IMAGENET_MEAN, "std": IMAGENET_STD, "align": AlignSpec(size=128).to_dict()}
+            "mean": IMAGENET_MEAN, "std": IMAGENET_STD, "scan": ScanRecipe(align=AlignSpec(size=128))}
     base.update(kw)
     return ModelCard(**base)
 
 
 def test_card_round_trip(tmp_path):
-    card = _card(calibration=Calibration(temperature=1.7, bias=0.1), threshold=0.6, metrics={"auc": 0.9})
+    scan = ScanRecipe(align=AlignSpec(size=128), verdict=VerdictRules(threshold=0.6))
+    card = _card(calibration=Calibration(temperature=1.7, bias=0.1), scan=scan, metrics={"auc": 0.9})
     path = card.save(tmp_path / "m.json")
     assert ModelCard.load(path) == card
-    assert card.align_spec() == AlignSpec(size=128)
+    saved = json.loads(path.read_text())
+    # One recipe object: the crop, the aggregation and the threshold live in ``scan`` only.
+    assert not {"align", "aggregation", "threshold"} & set(saved)
+    assert saved["scan"]["align"]["version"] == AlignSpec(size=128).version and saved["scan"]["verdict"]["threshold"] == 0.6
 
 
 def test_card_rejects_unknown_missing_and_mismatched_fields(tmp_path):
@@ -39,9 +48,34 @@ def test_card_rejects_unknown_missing_and_mismatched_fields(tmp_path):
     (tmp_path / "c.json").write_text("{not json")
     with pytest.raises(ModelIntegrityError):
         ModelCard.load(tmp_path / "c.json")
-    old = _card(align={**AlignSpec(size=128).to_dict(), "version": "align-v0-s128-m0.30"})
+    old_crops = {**d, "scan": {**d["scan"], "align": {**d["scan"]["align"], "version": "align-v0-s128-m0.30"}}}
     with pytest.raises(ModelIntegrityError, match="retrain"):
-        old.align_spec()
+        ModelCard.from_dict(old_crops)
+    with pytest.raises(ModelIntegrityError, match="128 px inputs"):
+        _card(scan=ScanRecipe(align=AlignSpec(size=224)))
+
+
+@pytest.mark.parametrize("card_file", sorted(CARDS.glob("model-v*.json")), ids=lambda p: p.stem)
+def test_every_shipped_card_still_loads_with_its_recipe(card_file):
+    """The bundled model's cards from v0.3.0 on (kept as written under tests/detector/cards/): the parts of the
+    recipe they kept at the top level (``align``; ``threshold``, ``aggregation``) land in ``scan``, unchanged."""
+    data = json.loads(card_file.read_text())
+    card = ModelCard.from_dict(data)
+    assert card.scan.align == AlignSpec(size=data["align"]["size"], margin=data["align"]["margin"])
+    assert card.scan.align.version == data["align"]["version"] and card.input_size == card.scan.align.size
+    assert card.scan.threshold == data.get("threshold", 0.5)
+    assert card.scan.aggregation.to_dict() == data.get("aggregation", {"strategy": "mean"})
+    recorded = data.get("scan") or {}
+    assert card.scan.sampling.frames == recorded.get("sampling", {}).get("frames", 32)
+    assert card.scan.classify.mirror_images == recorded.get("classify", {}).get("mirror_images", False)
+    # Written back in today's layout, it reads as the same card.
+    assert ModelCard.from_dict(card.to_dict()) == card
+
+
+def test_the_bundled_card_is_v1_2_3_in_todays_layout():
+    bundled = ModelCard.load(REPO / "detector" / "models" / "default" / "model.json")
+    assert bundled == ModelCard.from_dict(json.loads((CARDS / "model-v1.2.3.json").read_text()))
+    assert "scan" in json.loads((REPO / "detector" / "models" / "default" / "model.json").read_text())
 
 
 def test_calibration_apply():

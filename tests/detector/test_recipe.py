@@ -7,22 +7,28 @@ from dataclasses import replace
 
 import pytest
 
-from detector.api import Detector, ScanConfig
+from detector.api import Detector
 from detector.errors import ConfigError, ModelIntegrityError
 from detector.faces.align import AlignSpec
 from detector.faces.extract import FaceConfig
 from detector.faces.track import TrackerConfig
-from detector.media import Sampling
 from detector.modelcard import ModelCard
-from detector.recipe import AggregationSpec, ClassifySpec, DetectionSpec, SamplingSpec, ScanRecipe, VerdictRules
+from detector.recipe import (
+    AggregationSpec,
+    ClassifySpec,
+    DetectionSpec,
+    SamplingSpec,
+    ScanConfig,
+    ScanRecipe,
+    VerdictRules,
+)
 
 
 def test_every_default_comes_from_the_recipe():
-    # The other configs spell no number of their own: they read the recipe's defaults.
-    assert Sampling().num_frames == SamplingSpec().frames
+    # The runtime uses the recipe's own specs: the face stage holds the card's detection and crop sections.
     face = FaceConfig()
-    assert face.detection() == DetectionSpec()
-    assert TrackerConfig().min_track_faces == DetectionSpec().min_track_faces
+    assert face.detection == DetectionSpec() and face.align == ScanRecipe().align
+    assert not hasattr(TrackerConfig(), "min_track_faces")  # written once, in DetectionSpec
 
 
 def test_recipe_round_trips_and_refuses_typos():
@@ -59,9 +65,11 @@ def test_scan_config_overrides_only_what_it_names():
 def test_card_carries_the_recipe_and_old_cards_get_the_defaults(tiny_model, tmp_path):
     card = ModelCard.load(tiny_model.with_suffix(".json"))
     data = card.to_dict()
-    assert data["scan"] == ScanRecipe().to_dict()  # saved in full, so the card alone says how it scans
-    del data["scan"]  # a card written before the recipe moved into it
-    assert ModelCard.from_dict(data).scan == ScanRecipe()
+    tiny = ScanRecipe(align=AlignSpec(size=card.input_size))
+    assert data["scan"] == tiny.to_dict()  # saved in full, so the card alone says how it scans
+    # A card written before the recipe moved into it: the crop at the top level, nothing else recorded.
+    data["align"] = data.pop("scan")["align"]
+    assert ModelCard.from_dict(data).scan == tiny
     data["scan"] = {"sampling": {"frames": 0}}
     with pytest.raises(ModelIntegrityError):
         ModelCard.from_dict(data)
@@ -70,16 +78,25 @@ def test_card_carries_the_recipe_and_old_cards_get_the_defaults(tiny_model, tmp_
 def test_detector_scans_with_its_cards_recipe(tiny_model, tmp_path):
     card = ModelCard.load(tiny_model.with_suffix(".json"))
     recipe = ScanRecipe(SamplingSpec(frames=6), DetectionSpec(min_score=0.95, min_track_faces=3),
-                        VerdictRules(min_face_px=50.0))
+                        VerdictRules(min_face_px=50.0, threshold=0.7), align=card.scan.align)
     onnx = tmp_path / "m.onnx"
     onnx.write_bytes(tiny_model.read_bytes())
     replace(card, scan=recipe).save(onnx.with_suffix(".json"))
     detector = Detector.load(onnx)
-    assert detector.recipe == recipe and detector.sampling.num_frames == 6
+    assert detector.recipe == recipe and detector.sampling.frames == 6
     face = detector.faces.config
-    assert (face.min_score, face.tracker.min_track_faces, face.align) == (0.95, 3, AlignSpec(size=card.input_size))
-    overridden = Detector.load(onnx, config=ScanConfig(frames=10, min_face_px=20.0))
-    assert overridden.sampling.num_frames == 10 and overridden.recipe.verdict.min_face_px == 20.0
+    assert (face.detection, face.align) == (recipe.detection, AlignSpec(size=card.input_size))
+    assert detector.threshold == 0.7
+    overridden = Detector.load(onnx, config=ScanConfig(frames=10, min_face_px=20.0, threshold=0.4))
+    assert overridden.sampling.frames == 10 and overridden.recipe.verdict.min_face_px == 20.0
+    assert overridden.threshold == 0.4 and overridden.recipe.detection == recipe.detection
+
+
+def test_the_override_type_is_checked_once_where_it_is_made():
+    for bad in ({"frames": 0}, {"fps": -1.0}, {"threshold": 1.5}, {"uncertain_band": 0.6}, {"min_faces": 0}):
+        with pytest.raises(ConfigError):
+            ScanConfig(**bad)
+    assert ScanConfig(frames=4, min_faces=2).overrides() == {"frames": 4, "min_faces": 2}
 
 
 def test_mirroring_is_for_still_images_of_cards_that_ask_for_it():
@@ -106,7 +123,7 @@ def test_detector_mirrors_the_faces_of_images_when_its_card_says_so(tiny_model, 
     for flag in (False, True):
         onnx = tmp_path / f"m{int(flag)}.onnx"
         onnx.write_bytes(tiny_model.read_bytes())
-        replace(card, scan=ScanRecipe(classify=ClassifySpec(mirror_images=flag))).save(onnx.with_suffix(".json"))
+        replace(card, scan=replace(card.scan, classify=ClassifySpec(mirror_images=flag))).save(onnx.with_suffix(".json"))
         paths[flag] = onnx
     plain, mirrored = Detector.load(paths[False]), Detector.load(paths[True])
     faces = plain.faces.extract(astronaut_path, sampling=plain.sampling).faces

@@ -28,8 +28,10 @@ def video(**changes) -> MediaResult:
     base = MediaResult(
         path="clips/a.mp4", media="video", verdict="fake", fake_probability=0.87654321, threshold=0.5,
         reasons=(R.ABOVE_THRESHOLD,), model=MODEL,
-        tracks=(TrackResult(0, 0.04, 1.96, 49, 0.812345678, (10.123, 20.456, 110.789, 140.001), 99.8765),
-                TrackResult(1, 0.5, 0.9, 3, 0.9, (200.0, 20.0, 260.0, 90.0), 61.0)),
+        tracks=(TrackResult(track_id=0, first_time=0.04, last_time=1.96, n_faces=49, mean_size_px=99.8765,
+                            box=(10.123, 20.456, 110.789, 140.001), fake_probability=0.812345678),
+                TrackResult(track_id=1, first_time=0.5, last_time=0.9, n_faces=3, mean_size_px=61.0,
+                            box=(200.0, 20.0, 260.0, 90.0), fake_probability=0.9)),
         timeline=(TimelinePoint(0.04, 0, 0.7000004), TimelinePoint(0.5, 1, 0.9)),
         timings={"decode": 0.123456, "total": 1.5})
     return dataclasses.replace(base, **changes)
@@ -85,6 +87,16 @@ def test_to_dict_is_plain_json_with_rounded_numbers():
                               "mean_size_px": 99.88}
     assert d["timeline"][0] == {"t": 0.04, "track_id": 0, "score": 0.7}
     assert d["timings"] == {"decode": 0.1235, "total": 1.5} and d["error"] is None
+
+
+def test_an_unscored_person_has_a_null_probability_and_no_place_in_a_scan():
+    unscored = dataclasses.replace(video().tracks[0], fake_probability=None)
+    d = unscored.to_dict()  # the face stage's person (``deepfake faces --json``): the scan's keys, in its order
+    assert list(d) == list(video().to_dict()["tracks"][0]) and d["fake_probability"] is None
+    with pytest.raises(ValueError, match="tracks are judged"):
+        video(tracks=(unscored,))
+    with pytest.raises(TypeError):
+        TrackResult(0, 0.04, 1.96, 49, 99.8765, (0.0, 0.0, 1.0, 1.0), 0.8)  # type: ignore[misc]  # keywords only
 
 
 def test_evidence_stays_out_of_json_and_equality():

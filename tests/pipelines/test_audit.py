@@ -17,9 +17,10 @@ import numpy as np
 import pytest
 
 from detector.classifier import DEFAULT_MODEL
+from detector.recipe import ScanConfig
 from pipelines.audit.cli import EXIT_INPUT_ERRORS, EXIT_OK, EXIT_SETUP, EXIT_USAGE, main
 from pipelines.audit.ledger import Ledger
-from pipelines.audit.work import FileScanner, ScannerSpec, ScanSettings, WorkItem
+from pipelines.audit.work import FileScanner, ScannerSpec, WorkItem
 
 SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "detector" / "schemas" /
                      "media_result.schema.json").read_text())
@@ -228,7 +229,7 @@ def test_worker_pool_matches_inline_scans(archive, tmp_path):
 def test_a_file_changed_while_scanned_is_not_stored(tmp_path, archive):
     path = archive / "images" / "camera.png"
     st = path.stat()
-    scanner = FileScanner.load(ScannerSpec(settings=ScanSettings(frames=2)))
+    scanner = FileScanner.load(ScannerSpec(settings=ScanConfig(frames=2)))
     assert scanner.scan(WorkItem("x", str(path), st.st_size, st.st_mtime_ns)).status == "done"
     assert scanner.scan(WorkItem("x", str(path), st.st_size, st.st_mtime_ns - 1)).status == "changed"
 
@@ -276,7 +277,7 @@ def test_a_dead_worker_costs_only_its_file(archive):
             os.kill(multiprocessing.active_children()[0].pid, signal.SIGKILL)
         got.extend(outcomes)
 
-    LocalEngine(ScannerSpec(settings=ScanSettings(frames=2)), workers=2).run(items, on_outcomes=record,
+    LocalEngine(ScannerSpec(settings=ScanConfig(frames=2)), workers=2).run(items, on_outcomes=record,
                                                                               should_stop=lambda: False)
     assert sorted(o.content_sha256 for o in got) == sorted(i.content_sha256 for i in items)  # each exactly once
     crashed = [o for o in got if o.error_code == "worker_crashed"]
@@ -288,12 +289,16 @@ def test_a_dead_worker_costs_only_its_file(archive):
 
 
 def test_leaving_frames_to_the_card_is_the_same_analysis_as_naming_them(tiny_model):
-    from pipelines.audit.work import ScannerSpec, ScanSettings
+    from pipelines.audit.work import ScannerSpec, resolved
 
     spec = ScannerSpec(model=str(tiny_model))
     frames = spec.card().scan.sampling.frames
     # Ledgers keyed when the default was written into the audit (frames=32) keep their results.
-    assert spec.settings_key() == ScannerSpec(model=str(tiny_model), settings=ScanSettings(frames=frames)).settings_key()
-    assert spec.settings_key() != ScannerSpec(model=str(tiny_model), settings=ScanSettings(frames=frames + 1)
+    assert spec.settings_key() == ScannerSpec(model=str(tiny_model), settings=ScanConfig(frames=frames)).settings_key()
+    assert spec.settings_key() != ScannerSpec(model=str(tiny_model), settings=ScanConfig(frames=frames + 1)
                                               ).settings_key()
-    assert ScanSettings(fps=2.0).resolved(spec.card()) == ScanSettings(fps=2.0)
+    assert resolved(ScanConfig(fps=2.0), spec.card()) == ScanConfig(fps=2.0)
+    # The key's spelling is the ledger's: the same string as ledgers written before the override type was shared.
+    assert spec.settings_key() == json.dumps({"fps": None, "frames": frames, "threshold": None})
+    assert json.loads(ScannerSpec(settings=ScanConfig(frames=4, min_faces=2)).settings_key()) == {
+        "fps": None, "frames": 4, "threshold": None, "min_faces": 2}

@@ -10,9 +10,10 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from detector.recipe import ScanConfig
 from pipelines.audit.ledger import Ledger
 from pipelines.audit.run import AuditOptions, run_audit
-from pipelines.audit.work import FileScanner, ScannerSpec, ScanSettings, WorkItem
+from pipelines.audit.work import FileScanner, ScannerSpec, WorkItem
 
 ray = pytest.importorskip("ray", reason="ray is not installed (pip install 'deepfake-detector[ray]')")
 # Ray's own DataContext warns about its deprecated settings when it is copied to the workers.
@@ -20,7 +21,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(900), pytest.mark.filterwarn
 
 SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "detector" / "schemas" /
                      "media_result.schema.json").read_text())
-SPEC = ScannerSpec(settings=ScanSettings(frames=2))
+SPEC = ScannerSpec(settings=ScanConfig(frames=2))
 QUERY = "SELECT content_sha256, status, verdict, fake_probability, error_code FROM scans ORDER BY 1"
 
 

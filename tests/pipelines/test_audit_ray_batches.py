@@ -12,10 +12,11 @@ import pickle
 
 import pytest
 
+from detector.recipe import ScanConfig
 from pipelines.audit import ray_engine
-from pipelines.audit.work import FileScanner, ScannerSpec, ScanSettings, WorkItem
+from pipelines.audit.work import FileScanner, ScannerSpec, WorkItem
 
-SPEC = ScannerSpec(settings=ScanSettings(frames=2))
+SPEC = ScannerSpec(settings=ScanConfig(frames=2))
 FILES = ("clips/talk.mp4", "images/camera.png", "bad/truncated.mp4", "bad/text.mp4")
 
 

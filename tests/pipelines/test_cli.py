@@ -36,6 +36,9 @@ def test_json_lines_on_stdout(demo_clip):
     [record] = [json.loads(line) for line in stdout.splitlines()]
     assert record["path"] == str(demo_clip) and record["status"] == "ok"
     assert record["n_frames"] == 4 and len(record["faces"]) == 4 and len(record["tracks"]) == 1
+    [track] = record["tracks"]  # a scan's person, not yet classified
+    assert track["n_faces"] == 4 and track["fake_probability"] is None and len(track["box"]) == 4
+    assert track["first_time"] == record["faces"][0]["timestamp"] and track["last_time"] == record["faces"][-1]["timestamp"]
     assert record["media"]["width"] == 640
 
 

@@ -14,8 +14,9 @@ import torch
 
 from detector.errors import ConfigError
 from detector.faces.extract import FaceExtractor
-from detector.media import Frame, Sampling, read_frames
+from detector.media import Frame, read_frames
 from detector.outputs.demo import pan_zoom_frames
+from detector.recipe import SamplingSpec
 from training.synth.ae_swap import (
     AESwapConfig,
     collect_crops,
@@ -186,8 +187,8 @@ def test_swap_video_swaps_face_frames_and_copies_the_rest(trained, astronaut, cl
     result = swap_video(src, model, tmp_path / "swapped.mp4", direction="a2b")
     assert (result.n_frames, result.n_swapped_frames, result.n_faces) == (6, 4, 4)
 
-    _, before = read_frames(src, sampling=Sampling(fps=25))
-    info, after = read_frames(result.path, sampling=Sampling(fps=25))
+    _, before = read_frames(src, sampling=SamplingSpec(fps=25))
+    info, after = read_frames(result.path, sampling=SamplingSpec(fps=25))
     assert (info.width, info.height, len(after)) == (640, 360, 6)
     diffs = [np.abs(a.image.astype(int) - b.image.astype(int)).mean() for a, b in zip(before, after)]
     # Face frames changed (around the face only: a small share of the frame); blank ones only by re-encoding.
@@ -210,7 +211,7 @@ def test_cli_trains_then_swaps(demo_clip, cameraman_clip, tmp_path, capsys):
                "--device", "cpu"])
     assert rc == 0
     assert "5 faces swapped in 5 of 5 frames" in capsys.readouterr().out
-    info, frames = read_frames(out, sampling=Sampling(fps=25))
+    info, frames = read_frames(out, sampling=SamplingSpec(fps=25))
     assert (info.width, info.height, len(frames)) == (640, 360, 5)
 
     assert main(["swap", "--model", str(tmp_path / "nope"), "--video", str(demo_clip), "--out", str(out)]) == 3

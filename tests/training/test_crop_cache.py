@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from detector.faces.align import AlignSpec
+from detector.recipe import SamplingSpec
 from training.crops import CropCache, CropCacheConfig
 from training.data import MediaItem
 
@@ -26,7 +27,7 @@ def items(tmp_path, astronaut, demo_clip):
 
 
 def test_build_load_and_resume(tmp_path, items):
-    config = CropCacheConfig(align=AlignSpec(size=64), frames_per_video=4)
+    config = CropCacheConfig(align=AlignSpec(size=64), sampling=SamplingSpec(frames=4))
     cache = CropCache(tmp_path / "cache", config)
     counts = cache.build(items, workers=1, progress=False)
     assert counts == {"cached": 0, "built": 2, "failed": 1, "faces": 5}
@@ -49,7 +50,7 @@ def test_build_load_and_resume(tmp_path, items):
 def test_alignment_change_makes_a_new_cache(tmp_path):
     a = CropCache(tmp_path, CropCacheConfig(align=AlignSpec(size=64)))
     b = CropCache(tmp_path, CropCacheConfig(align=AlignSpec(size=64, margin=0.2)))
-    c = CropCache(tmp_path, CropCacheConfig(align=AlignSpec(size=64), frames_per_video=8))
+    c = CropCache(tmp_path, CropCacheConfig(align=AlignSpec(size=64), sampling=SamplingSpec(frames=8)))
     assert len({a.dir, b.dir, c.dir}) == 3
     assert a.dir.name.startswith(AlignSpec(size=64).version)
 
@@ -68,7 +69,7 @@ def test_keys_of_existing_caches_do_not_change():
 
 
 def test_judge_facts_of_entries_written_before_they_were_cached(tmp_path, items):
-    cache = CropCache(tmp_path / "cache", CropCacheConfig(align=AlignSpec(size=64), frames_per_video=4))
+    cache = CropCache(tmp_path / "cache", CropCacheConfig(align=AlignSpec(size=64), sampling=SamplingSpec(frames=4)))
     cache.build(items[:2], workers=1, progress=False)
     fresh = cache.load(items[1])
     assert fresh.kind == "video" and fresh.sharpness is not None

@@ -12,8 +12,9 @@ import cv2
 import numpy as np
 import pytest
 
-from detector.api import Detector, ScanConfig
+from detector.api import Detector
 from detector.classifier import Classifier
+from detector.recipe import ScanConfig
 from training.data import MediaItem
 from training.evaluate import report, score_items
 
@@ -65,7 +66,7 @@ def test_eval_gives_the_scans_probability_and_verdict(tmp_path, media, tiny_mode
         else:  # the same crops through the same ONNX session: equal up to float32 summation order
             assert s.score == pytest.approx(scan.fake_probability, abs=1e-6), s.item.path.name
     assert {"no_face", "uncertain"} <= verdicts  # blank; the small face (faces_too_small)
-    rep = report(scored, threshold=classifier.card.threshold)
+    rep = report(scored, threshold=classifier.card.scan.threshold)
     assert sum(rep["verdicts"].values()) == len(items) and rep["verdicts"]["error"] == 1
     assert {r["verdict"] for r in rep["items"]} == verdicts | {"error"}
 

@@ -165,4 +165,4 @@ def test_checkpoints_without_a_record_were_trained_from_scratch() -> None:
     record = model_mod.checkpoint_backbone({"config": {"arch": "mobilenetv4_conv_small"}})
     assert record["weights"] is None and record["mean"] == [0.485, 0.456, 0.406]
     assert ModelCard.from_dict({"name": "n", "version": "0", "sha256": "x", "arch": "a", "input_size": 64,
-                                "mean": [0.5] * 3, "std": [0.5] * 3, "align": {}}).backbone == {}
+                                "mean": [0.5] * 3, "std": [0.5] * 3, "align": {"size": 64, "margin": 0.3}}).backbone == {}

@@ -10,8 +10,9 @@ import cv2
 import numpy as np
 import pytest
 
-from detector.api import Detector, ScanConfig
+from detector.api import Detector
 from detector.media import open_media
+from detector.recipe import ScanConfig
 from training.data import MediaItem
 from training.robustness import DEEPERFORENSICS, Perturbation, all_perturbations, run, scan_perturbed, summary
 from training.robustness.harness import on_ticks, reencode

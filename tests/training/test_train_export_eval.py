@@ -73,7 +73,7 @@ def test_export_parity_card_and_runtime(run, folder_dataset):
     config, _, out = run
     onnx_path, card_path = export(out / "run" / "best.pt", out / "model", name="tiny", version="0.0.1")
     card = json.loads(card_path.read_text())
-    assert card["input_size"] == 64 and card["align"]["version"] == config.align_spec().version
+    assert card["input_size"] == 64 and card["scan"]["align"]["version"] == config.align_spec().version
     assert card["recipe"]["parity_max_abs_diff"] <= 1e-4
     clf = Classifier.load(onnx_path)
     crops = np.random.default_rng(0).integers(0, 255, (5, 64, 64, 3), dtype=np.uint8)
@@ -142,7 +142,6 @@ def test_recalibrate_refits_an_exported_model_for_its_scan_recipe(run, folder_da
     scored as the scan now runs; the graph is copied unchanged, the old calibration recorded, metrics refreshed."""
     from dataclasses import replace
 
-    from detector.api import ScanConfig
     from detector.modelcard import Calibration, ModelCard
     from detector.recipe import ClassifySpec
     from training.crops import TRAIN_FACES_PER_FRAME
@@ -163,7 +162,7 @@ def test_recalibrate_refits_an_exported_model_for_its_scan_recipe(run, folder_da
     val_items = group_split(load_items(config), val_fraction=config.val_fraction,
                             seed=config.validation_seed)["val"]
     expected = calibrate_on(score_items(Classifier.load(onnx_path), val_items, cache_root=config.cache,
-                                        config=ScanConfig(frames=config.frames_per_video),
+                                        config=config.scan,
                                         max_faces_per_frame=TRAIN_FACES_PER_FRAME))
     assert fresh.calibration.temperature == pytest.approx(expected.temperature, rel=1e-6)
     assert abs(fresh.calibration.temperature - 5.0) > 0.5  # the fit moved it

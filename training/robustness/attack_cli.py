@@ -53,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     classifier = Classifier.default() if args.model is None else Classifier.load(args.model)
     card = classifier.card
     items = load_datasets(args.data, split=args.split)
-    cache = CropCache(args.cache, CropCacheConfig.from_recipe(card.scan, classifier.align, max_faces_per_frame=None))
+    cache = CropCache(args.cache, CropCacheConfig.from_recipe(card.scan, max_faces_per_frame=None))
     cache.build(items, progress=sys.stderr.isatty())
     crops, labels = [], []
     for item in items:
@@ -71,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"the checkpoint is not this model: logits differ by {diff:.3f} (> {SAME_MODEL_ATOL})", file=sys.stderr)
         return 2
     attacks = [a for eps in args.eps for a in (Attack.fgsm(eps), Attack(eps=eps, steps=args.steps))]
-    results = evaluate(model, crops_arr, labels_arr, attacks, calibration=card.calibration, threshold=card.threshold,
+    results = evaluate(model, crops_arr, labels_arr, attacks, calibration=card.calibration, threshold=card.scan.threshold,
                        mean=mean, std=std)
     print(f"{len(crops_arr)} crops ({int(labels_arr.sum())} fake), model {card.name} {card.version}; "
           f"checkpoint-vs-ONNX logit difference {diff:.1e}")
@@ -109,8 +109,8 @@ def _transfer(args: argparse.Namespace, items: list, model, classifier, card) ->
                            jpeg_quality=quality, clean=clean)
             if out.clean_probability is None or out.attacked_probability is None:
                 continue
-            right = (out.clean_probability >= card.threshold) == bool(item.label)
-            still = (out.attacked_probability >= card.threshold) == bool(item.label)
+            right = (out.clean_probability >= card.scan.threshold) == bool(item.label)
+            still = (out.attacked_probability >= card.scan.threshold) == bool(item.label)
             outcomes[eps, quality].append((item.label, right, still, out.linf))
     rows = []
     for eps, quality in settings:

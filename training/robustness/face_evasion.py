@@ -193,7 +193,7 @@ def probe_item(detector: Detector, item: MediaItem, settings: Sequence[Noise], *
     path = str(item.path)
 
     def run() -> ItemResult:
-        _, frames = detector.sample(path, detector.sampling, limits=detector.config.limits)
+        _, frames = detector.sample(path, detector.sampling, limits=detector.limits)
         clean = face_boxes(detector, frames)
         trials: dict[str, Trial] = {}
         if clean:

@@ -141,7 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     report = run(detector, items, settings, seed=args.seed, progress=progress)
     result = {"model": detector.model.to_dict(), "seed": args.seed, "eps": sorted(args.eps),
-              "sigma": sorted(args.sigma), "detection": asdict(detector.faces.config.detection()),
+              "sigma": sorted(args.sigma), "detection": asdict(detector.faces.config.detection),
               "sampling": asdict(detector.recipe.sampling), **report.to_dict()}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "face_evasion.json").write_text(json.dumps(result, indent=2) + "\n")

@@ -66,7 +66,7 @@ def scan_perturbed(detector: Detector, item: MediaItem, perturbation: Degradatio
                 out = Path(tmp) / "perturbed.mp4"
                 reencode(path, out, crf=r.crf, fps=r.fps, scale=r.scale)
                 return replace(detector.scan(out), path=path)
-        kind, frames = detector.sample(path, detector.sampling, limits=detector.config.limits)
+        kind, frames = detector.sample(path, detector.sampling, limits=detector.limits)
         # One seed per frame, so random types (noise, blocks) differ between frames as real noise does.
         degraded = [perturbation.apply(f.image, seed=seed + i) for i, f in enumerate(frames)]
         timestamps = [f.timestamp for f in frames]

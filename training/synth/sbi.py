@@ -178,7 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from detector.errors import DetectorError
     from detector.faces.align import AlignSpec, alignment_matrix, transform_points
     from detector.faces.extract import FaceConfig, FaceExtractor
-    from detector.media import Sampling
+    from detector.recipe import SamplingSpec
 
     args = get_args_parser().parse_args(argv)
     spec = AlignSpec(size=args.size)
@@ -188,7 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     written = failed = 0
     for path in args.paths:
         try:
-            result = extractor.extract(path, sampling=Sampling(num_frames=args.frames))
+            result = extractor.extract(path, sampling=SamplingSpec(frames=args.frames))
         except DetectorError as exc:
             print(f"{path}: {exc.code}: {exc.message}")
             failed += 1

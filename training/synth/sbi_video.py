@@ -30,6 +30,7 @@ import numpy as np
 
 from detector.faces.align import AlignSpec, align_face, alignment_matrix, transform_points
 from detector.faces.extract import Face, FaceConfig, FaceExtractor
+from detector.recipe import DetectionSpec
 
 from .rewrite import ProgressFn, rewrite_faces
 from .sbi import SBIConfig, self_blend
@@ -65,7 +66,7 @@ def blend_video(src: str | Path, dst: str | Path, *, seed: int = 0, size: int = 
     the detector scores below ``min_score`` left alone. Returns frame and face counts. ``progress`` is called
     once before the first frame and after each one.
     """
-    extractor = FaceExtractor(FaceConfig(min_score=min_score, align=AlignSpec(size=size)))
+    extractor = FaceExtractor(FaceConfig(detection=DetectionSpec(min_score=min_score), align=AlignSpec(size=size)))
 
     def blend(image: np.ndarray, faces: Sequence[Face]) -> np.ndarray:
         for face in faces:

@@ -3,10 +3,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from detector import FaceConfig, FaceExtractor, Frame, Sampling
+from detector import FaceConfig, FaceExtractor, Frame
 from detector.faces.align import AlignSpec
 from detector.faces.extract import drop_short_tracks
 from detector.faces.track import box_iou
+from detector.recipe import DetectionSpec, SamplingSpec
 
 
 @pytest.fixture(scope="module")
@@ -15,7 +16,7 @@ def extractor() -> FaceExtractor:
 
 
 def test_demo_clip_gives_one_track_through_every_frame(extractor, demo_clip):
-    result = extractor.extract(demo_clip, sampling=Sampling(num_frames=16))
+    result = extractor.extract(demo_clip, sampling=SamplingSpec(frames=16))
     assert result.media.kind == "video" and result.n_frames == 16
     assert len(result.faces) == 16 and len(result.tracks) == 1
     assert result.tracks[0].n_faces == 16
@@ -30,6 +31,12 @@ def test_demo_clip_gives_one_track_through_every_frame(extractor, demo_clip):
     assert set(result.timings) >= {"decode", "detect", "align", "total"}
     d = result.to_dict()
     assert d["n_faces"] == 16 and d["tracks"][0]["n_faces"] == 16 and "crop" not in d["faces"][0]
+    # The person as a scan reports it, before classification: the scan's keys, no probability yet.
+    track = result.tracks[0]
+    assert (track.first_time, track.last_time) == (times[0], times[-1]) and track.fake_probability is None
+    assert track.box == max(result.faces, key=lambda f: f.quality.size_px).box
+    assert list(d["tracks"][0]) == ["track_id", "first_time", "last_time", "n_faces", "fake_probability", "box",
+                                    "mean_size_px"]
 
 
 def test_still_image(extractor, tmp_path, astronaut):
@@ -51,8 +58,8 @@ def test_no_face_gives_empty_result_not_none(extractor, tmp_path, video_writer):
 def test_downscaled_detection_maps_back_to_full_resolution(astronaut):
     big = np.ascontiguousarray(np.kron(astronaut, np.ones((3, 3, 1), np.uint8)))  # 1536 x 1536
     frame = [Frame(0, 0.0, big)]
-    full = FaceExtractor(FaceConfig(detect_long_side=0)).extract_frames(frame)
-    small = FaceExtractor(FaceConfig(detect_long_side=512)).extract_frames(frame)
+    full = FaceExtractor(FaceConfig(DetectionSpec(detect_long_side=0))).extract_frames(frame)
+    small = FaceExtractor(FaceConfig(DetectionSpec(detect_long_side=512))).extract_frames(frame)
     assert len(full) == len(small) == 1
     assert box_iou(np.array([full[0].box]), np.array([small[0].box]))[0, 0] > 0.85
     assert np.abs(np.array(full[0].landmarks) - np.array(small[0].landmarks)).max() < 12
@@ -60,15 +67,15 @@ def test_downscaled_detection_maps_back_to_full_resolution(astronaut):
 
 def test_crop_spec_is_configurable(demo_clip):
     ex = FaceExtractor(FaceConfig(align=AlignSpec(size=112, margin=0.1)))
-    result = ex.extract(demo_clip, sampling=Sampling(num_frames=2))
+    result = ex.extract(demo_clip, sampling=SamplingSpec(frames=2))
     assert result.faces[0].crop.shape == (112, 112, 3)
 
 
 def test_facenet_backend_gives_the_same_faces(demo_clip):
     pytest.importorskip("facenet_pytorch")
     # Full detection on every frame: facenet-pytorch has no ``refine`` (tracking-guided frames).
-    a = FaceExtractor(FaceConfig(backend="onnx", redetect_every=1)).extract(demo_clip, sampling=Sampling(num_frames=4))
-    b = FaceExtractor(FaceConfig(backend="facenet")).extract(demo_clip, sampling=Sampling(num_frames=4))
+    a = FaceExtractor(FaceConfig(DetectionSpec(redetect_every=1), backend="onnx")).extract(demo_clip, sampling=SamplingSpec(frames=4))
+    b = FaceExtractor(FaceConfig(backend="facenet")).extract(demo_clip, sampling=SamplingSpec(frames=4))
     assert len(a.faces) == len(b.faces) == 4
     for fa, fb in zip(a.faces, b.faces):
         np.testing.assert_allclose(fa.box, fb.box, atol=0.5)
@@ -83,7 +90,7 @@ def test_unknown_backend_suggests_a_name():
 
 
 def test_short_tracks_are_dropped_and_ids_renumbered(extractor, demo_clip):
-    faces = list(extractor.extract(demo_clip, sampling=Sampling(num_frames=4)).faces)
+    faces = list(extractor.extract(demo_clip, sampling=SamplingSpec(frames=4)).faces)
     from dataclasses import replace
 
     noisy = faces[:2] + [replace(faces[2], track_id=7)] + [replace(f, track_id=3) for f in faces[2:]]

@@ -9,7 +9,8 @@ import pytest
 from detector.faces.extract import FaceConfig, FaceExtractor
 from detector.faces.mtcnn import MTCNN
 from detector.faces.track import box_iou
-from detector.media import Frame, Sampling
+from detector.media import Frame
+from detector.recipe import DetectionSpec, SamplingSpec
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +53,8 @@ def test_refine_finds_nothing_without_priors_or_away_from_faces(mtcnn, scene):
 
 
 def test_redetect_every_matches_full_detection_on_a_moving_face(demo_clip):
-    full = FaceExtractor(FaceConfig(redetect_every=1)).extract(demo_clip, sampling=Sampling(num_frames=16))
-    fast = FaceExtractor(FaceConfig(redetect_every=4)).extract(demo_clip, sampling=Sampling(num_frames=16))
+    full = FaceExtractor(FaceConfig(DetectionSpec(redetect_every=1))).extract(demo_clip, sampling=SamplingSpec(frames=16))
+    fast = FaceExtractor(FaceConfig(DetectionSpec(redetect_every=4))).extract(demo_clip, sampling=SamplingSpec(frames=16))
     assert len(fast.faces) == len(full.faces) == 16
     for a, b in zip(full.faces, fast.faces):
         assert a.sample == b.sample
@@ -73,12 +74,12 @@ def test_a_face_that_appears_between_full_passes_is_found_at_the_next_one(astron
         if i >= 5:
             canvas[:, 384:] = face[:, ::-1]
         frames.append(Frame(i, i / 10, canvas))
-    faces = FaceExtractor(FaceConfig(redetect_every=4, batch_frames=3)).extract_frames(frames)
+    faces = FaceExtractor(FaceConfig(DetectionSpec(redetect_every=4), batch_frames=3)).extract_frames(frames)
     right = sorted({f.sample for f in faces if f.box[0] > 320})
     left = sorted({f.sample for f in faces if f.box[2] < 320})
     assert left == list(range(10))
     assert right == [8, 9]
-    every = FaceExtractor(FaceConfig(redetect_every=1)).extract_frames(frames)
+    every = FaceExtractor(FaceConfig(DetectionSpec(redetect_every=1))).extract_frames(frames)
     assert sorted({f.sample for f in every if f.box[0] > 320}) == [5, 6, 7, 8, 9]
 
 
@@ -112,7 +113,7 @@ def test_refining_on_the_region_only_finds_what_the_whole_frame_finds(astronaut,
         x, y = 300 + 20 * i, 100 + 10 * i
         canvas[y:y + side, x:x + side] = face
         frames.append(Frame(i, i / 5, canvas))
-    config = FaceConfig(redetect_every=8, batch_frames=8)
+    config = FaceConfig(DetectionSpec(redetect_every=8), batch_frames=8)
     fast = FaceExtractor(config, detector=mtcnn).extract_frames(frames)
     whole = FaceExtractor(config, detector=_WithoutRegion(mtcnn)).extract_frames(frames)
     assert [f.sample for f in fast] == [f.sample for f in whole] == list(range(8))
@@ -127,7 +128,7 @@ def test_redetect_every_is_validated():
     from detector.errors import ConfigError
 
     with pytest.raises(ConfigError, match="redetect_every"):
-        FaceConfig(redetect_every=0)
+        FaceConfig(DetectionSpec(redetect_every=0))
 
 
 def test_images_smaller_than_the_smallest_face_have_no_faces(mtcnn):

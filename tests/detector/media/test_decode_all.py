@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 
 from detector.errors import CorruptMediaError
-from detector.media import MediaLimits, Sampling, read_frames
+from detector.media import MediaLimits, read_frames
 from detector.media.decode_all import decode_all, truncation_tolerance
 from detector.media.frame import FrameConverter
 from detector.media.probe import probe_media
 from detector.media.reference_skip import ReferenceFrameSkip
+from detector.recipe import SamplingSpec
 
 
 def _decode(path, targets):
@@ -51,7 +52,7 @@ def test_decode_all_reports_a_stream_that_ends_before_the_targets(tmp_path, vide
 
 def test_more_samples_than_frames_gives_each_frame_once(tmp_path, video_writer, numbered):
     path = video_writer(tmp_path / "short.mp4", numbered(5), fps=25)
-    _, frames = read_frames(path, sampling=Sampling(num_frames=32))
+    _, frames = read_frames(path, sampling=SamplingSpec(frames=32))
     assert [f.index for f in frames] == [0, 1, 2, 3, 4]
 
 
@@ -59,7 +60,7 @@ def test_more_samples_than_frames_gives_each_frame_once(tmp_path, video_writer, 
 def test_as_many_samples_as_frames_returns_every_frame(tmp_path, video_writer, numbered, read_number, n):
     # Sample times then fall exactly between two frames; none may be dropped or repeated.
     path = video_writer(tmp_path / "n.mp4", numbered(n), fps=25, options={"qp": "0"})
-    _, frames = read_frames(path, sampling=Sampling(num_frames=n))
+    _, frames = read_frames(path, sampling=SamplingSpec(frames=n))
     assert [f.index for f in frames] == list(range(n))
     assert [read_number(f.image) for f in frames] == list(range(n))
 
@@ -82,5 +83,5 @@ def test_truncated_video_with_index_first(tmp_path, video_writer, numbered, ext,
     data = full.read_bytes()
     cut = tmp_path / f"cut{ext}"
     cut.write_bytes(data[: len(data) * 2 // 5])
-    assert read_frames(full, sampling=Sampling(num_frames=8))[1]  # the intact file reads
-    assert media_error_code(cut, sampling=Sampling(num_frames=8)) == "corrupt_media"
+    assert read_frames(full, sampling=SamplingSpec(frames=8))[1]  # the intact file reads
+    assert media_error_code(cut, sampling=SamplingSpec(frames=8)) == "corrupt_media"

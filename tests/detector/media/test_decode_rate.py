@@ -7,10 +7,11 @@ import av
 import numpy as np
 import pytest
 
-from detector.media import MediaLimits, Sampling, open_media
+from detector.media import MediaLimits, open_media
 from detector.media.decode_rate import decode_rate
 from detector.media.frame import FrameConverter
 from detector.media.probe import probe_media
+from detector.recipe import SamplingSpec
 
 
 @pytest.fixture(scope="module")
@@ -43,22 +44,22 @@ def test_the_stream_has_no_duration(raw_h264):
 
 
 def test_count_sampling_takes_one_frame_a_second(raw_h264, read_number):
-    frames = _rate(raw_h264, Sampling(num_frames=8))
+    frames = _rate(raw_h264, SamplingSpec(frames=8))
     assert [(f.index, f.timestamp) for f in frames] == [(0, 0.0), (25, 1.0), (50, 2.0)]
     assert [read_number(f.image) for f in frames] == [0, 25, 50]
-    assert [f.index for f in _rate(raw_h264, Sampling(num_frames=2))] == [0, 25]  # the count caps too
+    assert [f.index for f in _rate(raw_h264, SamplingSpec(frames=2))] == [0, 25]  # the count caps too
 
 
 def test_rate_sampling_steps_from_the_last_frame_taken(raw_h264):
-    frames = _rate(raw_h264, Sampling(fps=2.0))
+    frames = _rate(raw_h264, SamplingSpec(fps=2.0))
     assert [f.index for f in frames] == [0, 13, 26, 39, 52]  # 0.5 s at 25 fps falls between frames
     assert np.diff([f.timestamp for f in frames]).min() >= 0.5
 
 
 def test_max_frames_caps_rate_sampling(raw_h264):
-    assert len(_rate(raw_h264, Sampling(fps=25.0), max_frames=7)) == 7
+    assert len(_rate(raw_h264, SamplingSpec(fps=25.0), max_frames=7)) == 7
 
 
 def test_the_reader_samples_unknown_lengths_on_the_fly(raw_h264):
     with open_media(raw_h264, limits=MediaLimits(max_sampled_frames=4)) as media:
-        assert [f.index for f in media.frames(Sampling(fps=10.0))] == [0, 3, 6, 9]
+        assert [f.index for f in media.frames(SamplingSpec(fps=10.0))] == [0, 3, 6, 9]

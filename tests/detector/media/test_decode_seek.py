@@ -7,11 +7,12 @@ import numpy as np
 import pytest
 
 from detector.errors import CorruptMediaError
-from detector.media import MediaLimits, Sampling, read_frames
+from detector.media import MediaLimits, read_frames
 from detector.media.decode_seek import decode_seek
 from detector.media.frame import FrameConverter
 from detector.media.probe import probe_media
 from detector.media.reference_skip import ReferenceFrameSkip
+from detector.recipe import SamplingSpec
 
 
 def _seek(path, targets):
@@ -44,8 +45,8 @@ def test_decode_seek_reports_a_stream_that_ends_before_a_target(long_clip):
 
 
 def test_seek_and_decode_all_pick_the_same_frames(long_clip):
-    sampling_all = Sampling(num_frames=16, seek_above_s=1e9)
-    sampling_seek = Sampling(num_frames=16, seek_above_s=1.0)
+    sampling_all = SamplingSpec(frames=16, seek_above_s=1e9)
+    sampling_seek = SamplingSpec(frames=16, seek_above_s=1.0)
     _, all_frames = read_frames(long_clip, sampling=sampling_all)
     _, seek_frames = read_frames(long_clip, sampling=sampling_seek)
     assert len(all_frames) == len(seek_frames) == 16

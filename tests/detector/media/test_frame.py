@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 from detector.errors import MediaTooLargeError
-from detector.media import Frame, Sampling, read_frames
+from detector.media import Frame, read_frames
 from detector.media.frame import FrameConverter, frame_time
+from detector.recipe import SamplingSpec
 
 
 def _video_frame(image: np.ndarray, fmt: str = "rgb24") -> av.VideoFrame:
@@ -74,7 +75,7 @@ def test_converter_composites_transparency_over_white():
 def test_odd_sizes_and_grayscale(tmp_path, video_writer, cameraman):
     gray = cameraman[:241, :317, 0]
     path = video_writer(tmp_path / "gray.mkv", [gray] * 3, codec="ffv1", pix_fmt="gray")
-    info, frames = read_frames(path, sampling=Sampling(num_frames=2))
+    info, frames = read_frames(path, sampling=SamplingSpec(frames=2))
     assert (info.width, info.height) == (317, 241)
     assert frames[0].image.shape == (241, 317, 3) and frames[0].image.dtype == np.uint8
     assert np.array_equal(frames[0].image[..., 0], gray)  # lossless: grey replicated into RGB

@@ -9,7 +9,8 @@ import cv2
 import pytest
 
 from detector.errors import MediaTooLongError
-from detector.media import MediaLimits, Sampling, read_frames
+from detector.media import MediaLimits, read_frames
+from detector.recipe import SamplingSpec
 
 
 def _png_claiming(width: int, height: int) -> bytes:
@@ -34,7 +35,7 @@ def test_max_duration_guard(demo_clip):
 
 def test_fps_sampling_frame_cap(demo_clip):
     with pytest.raises(MediaTooLongError):
-        read_frames(demo_clip, sampling=Sampling(fps=25), limits=MediaLimits(max_sampled_frames=10))
+        read_frames(demo_clip, sampling=SamplingSpec(fps=25), limits=MediaLimits(max_sampled_frames=10))
 
 
 def test_png_decompression_bomb_refused_before_decoding(tmp_path, media_error_code):

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 from detector.errors import MediaError, UnsupportedMediaError
-from detector.media import MediaLimits, Sampling, read_frames
+from detector.media import MediaLimits, read_frames
 from detector.media.probe import ProbedMedia, probe_media
+from detector.recipe import SamplingSpec
 
 
 def test_probe_media_opens_a_video_rewound_to_its_start(demo_clip):
@@ -63,7 +64,7 @@ def test_still_images(tmp_path, astronaut, ext):
 
 def test_animated_gif_is_a_video(tmp_path, numbered, video_writer):
     path = video_writer(tmp_path / "anim.gif", numbered(20, (64, 48)), fps=10, codec="gif", pix_fmt="rgb8")
-    info, sampled = read_frames(path, sampling=Sampling(num_frames=4))
+    info, sampled = read_frames(path, sampling=SamplingSpec(frames=4))
     assert info.kind == "video"
     assert info.duration_s == pytest.approx(2.0, abs=0.15)
     assert len(sampled) == 4
@@ -142,7 +143,7 @@ def _codes_by_name(tmp_path, data: bytes) -> dict[str, str]:
         path = tmp_path / name
         path.write_bytes(data)
         try:
-            read_frames(path, sampling=Sampling(num_frames=4))
+            read_frames(path, sampling=SamplingSpec(frames=4))
             codes[name] = "ok"
         except MediaError as exc:
             codes[name] = exc.code

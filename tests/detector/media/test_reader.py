@@ -12,12 +12,13 @@ import pytest
 
 import detector.media.reader as reader_module
 from detector.errors import CorruptMediaError, NoDecodableFramesError
-from detector.media import MediaLimits, MediaReader, Sampling, open_media, read_frames
+from detector.media import MediaLimits, MediaReader, open_media, read_frames
+from detector.recipe import SamplingSpec
 
 
 def test_frames_stream_lazily(demo_clip):
     with open_media(demo_clip) as media:
-        it = media.frames(Sampling(num_frames=8))
+        it = media.frames(SamplingSpec(frames=8))
         first = next(it)
         assert first.image.shape == (360, 640, 3)
         assert sum(1 for _ in it) == 7
@@ -53,7 +54,7 @@ def test_long_videos_seek_and_short_ones_decode_everything(demo_clip, monkeypatc
     for name in ("decode_all", "decode_seek"):
         monkeypatch.setattr(reader_module, name, spy(name))
     # The demo clip lasts 2 s: "long" from seek_above_s on.
-    _, frames = read_frames(demo_clip, sampling=Sampling(num_frames=4, seek_above_s=seek_above_s))
+    _, frames = read_frames(demo_clip, sampling=SamplingSpec(frames=4, seek_above_s=seek_above_s))
     assert called == [strategy] and len(frames) == 4
 
 
@@ -64,7 +65,7 @@ def test_ffmpeg_errors_part_way_become_corrupt_media(demo_clip, monkeypatch):
 
     monkeypatch.setattr(reader_module, "decode_all", failing)
     with open_media(demo_clip) as media:
-        frames = media.frames(Sampling(num_frames=4))
+        frames = media.frames(SamplingSpec(frames=4))
         next(frames)
         with pytest.raises(CorruptMediaError, match="decoding failed in .*demo.mp4 after 1 sampled frames"):
             next(frames)

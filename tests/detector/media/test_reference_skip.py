@@ -8,8 +8,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from detector.media import Sampling, open_media, read_frames
+from detector.media import open_media, read_frames
 from detector.media.reference_skip import ReferenceFrameSkip
+from detector.media.sampling import skips_nonreference
+from detector.recipe import SamplingSpec
 
 
 def _stream() -> SimpleNamespace:
@@ -52,8 +54,8 @@ def _bframe_clip(tmp_path, video_writer, numbered, n=250):
 
 def test_sparse_samples_decode_reference_frames_only(tmp_path, video_writer, numbered, read_number):
     path = _bframe_clip(tmp_path, video_writer, numbered)
-    info, every = read_frames(path, sampling=Sampling(num_frames=32, reference_frames_only=False))
-    _, refs = read_frames(path, sampling=Sampling(num_frames=32))
+    info, every = read_frames(path, sampling=SamplingSpec(frames=32, reference_frames_only=False))
+    _, refs = read_frames(path, sampling=SamplingSpec(frames=32))
     assert len(refs) == len(every) == 32
     # The skip took effect: some samples moved to a neighbouring reference frame ...
     assert [f.index for f in refs] != [f.index for f in every]
@@ -63,17 +65,17 @@ def test_sparse_samples_decode_reference_frames_only(tmp_path, video_writer, num
         assert abs(frame.timestamp - target) <= 0.04 + 1e-6
         assert frame.index == round(frame.timestamp * 25) == read_number(frame.image)
     with open_media(path) as media:
-        decoded = sum(1 for _ in media.frames(Sampling(num_frames=32)))
+        decoded = sum(1 for _ in media.frames(SamplingSpec(frames=32)))
     assert decoded == 32
 
 
 def test_dense_samples_decode_every_frame(tmp_path, video_writer, numbered):
     path = _bframe_clip(tmp_path, video_writer, numbered, n=50)
     # 2 s at 25 fps, 20 samples: 2.5 frame intervals apart, under the sparse threshold of 4.
-    assert not Sampling(num_frames=20).skips_nonreference(2.0, 25.0)
-    assert Sampling(num_frames=10).skips_nonreference(2.0, 25.0)
-    _, a = read_frames(path, sampling=Sampling(num_frames=20))
-    _, b = read_frames(path, sampling=Sampling(num_frames=20, reference_frames_only=False))
+    assert not skips_nonreference(SamplingSpec(frames=20), 2.0, 25.0)
+    assert skips_nonreference(SamplingSpec(frames=10), 2.0, 25.0)
+    _, a = read_frames(path, sampling=SamplingSpec(frames=20))
+    _, b = read_frames(path, sampling=SamplingSpec(frames=20, reference_frames_only=False))
     assert [f.index for f in a] == [f.index for f in b]
 
 
@@ -85,7 +87,7 @@ def test_variable_frame_rate_is_sampled_by_time(tmp_path, video_writer, numbered
                         time_base=tb)
     # Samples 1 s apart are sparse, so decoding starts on reference frames only; the 5-fps stretch must make
     # it fall back to every frame (skipping there moved the sample at 2.5 s to 2.2 s).
-    info, frames = read_frames(path, sampling=Sampling(num_frames=4))
+    info, frames = read_frames(path, sampling=SamplingSpec(frames=4))
     assert info.duration_s == pytest.approx(4.0, abs=0.25)
     # Targets at 0.5, 1.5, 2.5, 3.5 s: nearest frames lie within one 5-fps step of them.
     for frame, target in zip(frames, [0.5, 1.5, 2.5, 3.5]):

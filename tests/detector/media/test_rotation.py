@@ -7,8 +7,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from detector.media import Sampling, read_frames
+from detector.media import read_frames
 from detector.media.rotation import frame_rotation, rotate_image, stream_rotation
+from detector.recipe import SamplingSpec
 
 
 @pytest.mark.parametrize("angle, expected", [(0.0, 0), (90.0, 90), (-90.0, 270), (180.0, 180), (-179.9, 180),
@@ -43,7 +44,7 @@ def test_rotation_metadata_is_applied(tmp_path, video_writer, rotation, corner):
     img = np.zeros((48, 64, 3), np.uint8)
     img[:16, :16] = 255  # a white top-left corner marks the orientation
     path = video_writer(tmp_path / "rot.mp4", [img] * 5, rotation=rotation)
-    info, frames = read_frames(path, sampling=Sampling(num_frames=1))
+    info, frames = read_frames(path, sampling=SamplingSpec(frames=1))
     out = frames[0].image
     expected_shape = (48, 64, 3) if rotation == 180 else (64, 48, 3)
     assert out.shape == expected_shape

@@ -55,8 +55,10 @@ def parse(html: str) -> Collect:
 
 def video_result(evidence: tuple[FaceEvidence, ...], model: ModelInfo) -> MediaResult:
     timeline = tuple(TimelinePoint(t / 10, tid, 0.3 + 0.05 * t + 0.2 * tid) for t in range(8) for tid in (0, 1))
-    tracks = (TrackResult(0, 0.0, 0.7, 8, 0.475, (0, 0, 80, 80), 80.0),
-              TrackResult(1, 0.0, 0.7, 8, 0.675, (100, 0, 180, 80), 80.0))
+    tracks = (TrackResult(track_id=0, first_time=0.0, last_time=0.7, n_faces=8, mean_size_px=80.0, box=(0, 0, 80, 80),
+                          fake_probability=0.475),
+              TrackResult(track_id=1, first_time=0.0, last_time=0.7, n_faces=8, mean_size_px=80.0,
+                          box=(100, 0, 180, 80), fake_probability=0.675))
     return MediaResult(path="clips/<script>alert(1)</script> & co.mp4", media="video", verdict="fake",
                        fake_probability=0.675, threshold=0.5, reasons=("above_threshold",), model=model,
                        tracks=tracks, timeline=timeline, evidence=evidence)
