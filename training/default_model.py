@@ -57,11 +57,10 @@ def calibrate_on(scores) -> Calibration:
 
     Real media only (validation reals and fakes, each face labelled as its item): the synthetic SBI task is
     easier than real fakes and would make the probabilities overconfident. Item-balanced, so a 32-frame
-    video does not outweigh 32 photos. No bias term: a balanced Platt fit was tried on the held-out split
-    (2026-12-01, domain-balanced 160 px recipe) and moved the boundary towards "fake" (bias +0.75): ECE on
-    the held-out sources 0.143 against 0.159, but 44 of 100 unseen FFHQ portraits called fake against 35,
-    and calling real photos fake is what this model must stop doing. Validation groups share their
-    sources with training, so a bias fitted there does not transfer to unseen media.
+    video does not outweigh 32 photos. No bias term: a balanced Platt fit on held-out sources moved the
+    boundary towards "fake" and called more unseen real portraits fake (``training/EXPERIMENTS.md``), and calling
+    real photos fake is what this model must stop doing. Validation groups share their sources with training,
+    so a bias fitted there does not transfer to unseen media.
     """
     y = np.array([s.item.label for s in scores for _ in s.face_logits])
     z = np.array([v for s in scores for v in s.face_logits])

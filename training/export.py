@@ -46,8 +46,8 @@ def static_same_padding(model: torch.nn.Module, size: int) -> torch.nn.Module:
     timm's TF ports (``tf_efficientnet_lite0``…) compute each stride-2 convolution's padding from the input's
     shape at run time, which exports as about 150 shape-arithmetic nodes (Shape, Div, Ceil, Sub, Clip…) around
     five Pads. The classifier's input size is fixed by its card, so those pads are constants; and int8
-    quantisation puts quantise/dequantise pairs on that arithmetic, which shifted the pads and took the
-    int8 logits' rank correlation with float down to 0.90 (held-out faces, 2026-12-02). timm's export form
+    quantisation puts quantise/dequantise pairs on that arithmetic, which shifted the pads and lowered the
+    int8 logits' rank correlation with float (``training/EXPERIMENTS.md``). timm's export form
     (``Conv2dSameExport``) fixes the pads on its first forward, run here. Same numbers (the parity check).
     """
     from timm.layers.conv2d_same import Conv2dSame, Conv2dSameExport

@@ -3,9 +3,8 @@
     deepfake quantize models/deepfake-detector.onnx --data ../shared/data/MANIFEST.csv --out models/int8/
 
 EfficientNet-Lite was designed to be quantised (ReLU6, no squeeze-excite, Tan & Le 2019's "Lite" notes), and
-on a CPU with int8 dot products (AVX-512 VNNI, AVX-VNNI, ARM dot-product) ONNX Runtime runs it faster: 3.8
-against 6.2-6.8 ms per face for v1.2.1 at batch 32 on the 2-core development machine (``benchmarks/classifier.py``,
-2026-12-02). Weights are quantised per output
+on a CPU with int8 dot products (AVX-512 VNNI, AVX-VNNI, ARM dot-product) ONNX Runtime runs it faster
+(``benchmarks/classifier.py``; figures in ``benchmarks/README.md``). Weights are quantised per output
 channel (symmetric int8; 7-bit for the full convolutions, see :func:`_saturation_safe_weights`), activations
 per tensor (uint8) from a calibration pass over aligned training faces,
 real and fake alike (the same ``detector.preprocess`` path as every scan). The graph keeps its float input
@@ -110,9 +109,9 @@ def quantize_classifier(onnx_path: str | Path, crops: np.ndarray, out_dir: str |
 
 def _kept_float(model_path: Path) -> list[str]:
     """Nodes left in float: the first convolution (it sees the image itself), the last one and the head (the
-    logit's own precision), and the sigmoid (calibration is the card's business). Measured on 200 held-out
-    faces of the v1.2.0 recipe (2026-12-02): mean |logit change| 0.57 -> 0.48 (logit SD 2.97), rank
-    correlation with float 0.979 -> 0.988, for about 8 % of the network's multiply-adds."""
+    logit's own precision), and the sigmoid (calibration is the card's business): on held-out faces keeping them
+    in float brought the int8 logits measurably closer to float for about 8 % of the network's multiply-adds
+    (``training/EXPERIMENTS.md``)."""
     import onnx
 
     graph = onnx.load(str(model_path)).graph

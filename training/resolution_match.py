@@ -1,8 +1,8 @@
 """Resolution matching: give real and fake training crops the same spread of source resolutions.
 
 Aligned crops are all 128 px (or whatever the card says), but how much detail they hold depends on how large
-the face was in its source file. In ``../shared/data/train`` that differs by class (crop cache, 2026-11-30,
-median face box in source pixels / median Laplacian variance of the 128 px crop):
+the face was in its source file. In ``../shared/data/train`` that differs by class (median face box in source
+pixels / median Laplacian variance of the 128 px crop, measured on the crop cache; ``training/EXPERIMENTS.md``):
 
     real  LFW-style (Gender-Image-Classifier)   96 px / 531     real  UTKFace (AgeProgression)  199 px / 483
     fake  StyleGAN faces (BaseMax/FakeFaces)   283 px / 1197    real  FFHQ (realorfake)         569 px / 1392

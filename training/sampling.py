@@ -90,9 +90,8 @@ def balance_domains(weights: np.ndarray, labels: Sequence[int], domains: Sequenc
     A *domain* is a kind of media whose look is not evidence: FFHQ portraits and the GAN and diffusion
     portraits made to look like them, talking-head driving videos and the talking heads made from them, one
     source's reals and its self-blended fakes. ``stratified_weights`` balances the classes overall, but not
-    inside a domain: in the held-out split of ``../shared/data/train`` (2026-12-01) the portrait domain held
-    0.10 of the mass as reals against 0.16 as StyleGAN, Stable Diffusion and self-blended portraits, and the model
-    learned "studio portrait = fake" (43 of 100 held-out FFHQ reals called fake, ``runs/lite0_160``). Here
+    inside a domain: the portrait domain held less mass as reals than as StyleGAN, Stable Diffusion and
+    self-blended portraits, and the model learned "studio portrait = fake" (``training/EXPERIMENTS.md``). Here
     the reals of each domain are scaled to the domain's fake mass, so the look of a domain predicts
     nothing; fake samples keep their weights (what the fake class is made of does not change). Reals in a
     domain without fakes, and fakes in a domain without reals, are left as they are; at the end the real

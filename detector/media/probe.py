@@ -149,6 +149,7 @@ class _Prober:
             raise UnsupportedCodecError(f"{codec_name} stream of {spath} has no frame size; cannot decode",
                                         path=spath)
         _check_pixels(self.path, self.limits, ctx.width, ctx.height)
+        coded_width, coded_height = ctx.width, ctx.height
         fmt = self.container.format.name
         is_still = fmt.split(",")[0] in _IMAGE_DEMUXERS or (sniffed is not None and sniffed != "gif")
         duration = _stated_duration(stream)
@@ -156,6 +157,8 @@ class _Prober:
             duration = self._demux_duration(stream)
         if fmt == "gif" and self._count_packets(stream, limit=2) < 2:
             is_still = True
+        # Counting packets may have reopened a file that cannot seek back, closing ``stream``: read the live one.
+        stream = self._stream
         rate = stream.average_rate or stream.guessed_rate
         fps = float(rate) if rate else None
         if not is_still:
@@ -165,6 +168,7 @@ class _Prober:
                 raise MediaTooLongError(
                     f"{spath}: {duration:.0f} s long, over the limit of {self.limits.max_duration_s:.0f} s",
                     path=spath)
+        stream = self._stream  # as above: demuxing for the duration may have reopened the file
         sar = stream.sample_aspect_ratio
         sample_aspect = float(sar) if sar and float(sar) > 0 and abs(float(sar) - 1) > 1e-3 else 1.0
         # Decode the first frame now: it proves the stream decodes at all, and carries the display
@@ -173,8 +177,8 @@ class _Prober:
         rotation = frame_rotation(first) or stream_rotation(stream)
         if not is_still:
             self._rewind()
-        width = round(ctx.width * sample_aspect)
-        height = ctx.height
+        width = round(coded_width * sample_aspect)
+        height = coded_height
         if rotation % 180:
             width, height = height, width
         info = MediaInfo(

@@ -114,17 +114,13 @@ def cmd_audit(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) -> 
     from .walk import WalkOptions
     from .work import ScannerSpec
 
-    if args.frames is not None and args.frames < 1:
-        raise ConfigError(f"--frames must be >= 1, got {args.frames}")
-    if args.threshold is not None and not 0.0 <= args.threshold <= 1.0:
-        raise ConfigError(f"--threshold must be within [0, 1], got {args.threshold}")
+    settings = ScanConfig(frames=args.frames, fps=args.fps, threshold=args.threshold)  # checked once, here
     if args.limit is not None and args.limit < 1:
         raise ConfigError(f"--limit must be >= 1, got {args.limit}")
     if args.workers is not None and args.workers < 0:
         raise ConfigError(f"--workers must be >= 0, got {args.workers}")
     if args.address and args.engine != "ray":
         raise ConfigError("--address needs --engine ray")
-    settings = ScanConfig(frames=args.frames, fps=args.fps, threshold=args.threshold)
     options = AuditOptions(
         roots=tuple(args.roots), db=args.db,
         walk=WalkOptions(include=tuple(args.include), exclude=tuple(args.exclude), hidden=args.hidden,

@@ -20,6 +20,7 @@ from .output import Progress, error_record, log_failures, short_path, write_row
 
 if TYPE_CHECKING:
     from detector.faces.extract import FacesResult
+    from detector.recipe import SamplingSpec
 
 log = logging.getLogger("deepfake")
 
@@ -59,10 +60,9 @@ def add_faces_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
 
 def cmd_faces(args: argparse.Namespace, stdout: TextIO) -> int:
-    from detector.errors import ConfigError
+    from detector.recipe import SamplingSpec
 
-    if args.frames is not None and args.frames < 1:
-        raise ConfigError(f"--frames must be >= 1, got {args.frames}")
+    sampling = SamplingSpec(frames=args.frames, fps=args.fps)  # checked here, before any file is read
     inputs = expand_inputs(args.paths, recursive=args.recursive)
     with contextlib.ExitStack() as stack:
         faces_log = media_log = None
@@ -71,20 +71,20 @@ def cmd_faces(args: argparse.Namespace, stdout: TextIO) -> int:
             faces_log = stack.enter_context(open(args.out / "faces.jsonl", "a", encoding="utf-8"))
             media_log = stack.enter_context(open(args.out / "media.jsonl", "a", encoding="utf-8"))
         progress = stack.enter_context(contextlib.closing(Progress(len(inputs))))
-        failed = _faces_loop(args, inputs, stdout, progress, faces_log, media_log)
+        failed = _faces_loop(args, sampling, inputs, stdout, progress, faces_log, media_log)
     if args.out is not None:
         log.info("wrote %s and %s", args.out / "faces.jsonl", args.out / "media.jsonl")
     log_failures(failed, len(inputs))
     return EXIT_INPUT_ERRORS if failed else EXIT_OK
 
 
-def _faces_loop(args: argparse.Namespace, inputs: list[Input], stdout: TextIO, progress: Progress,
+def _faces_loop(args: argparse.Namespace, sampling: SamplingSpec, inputs: list[Input], stdout: TextIO, progress: Progress,
                 faces_log: TextIO | None, media_log: TextIO | None) -> Counter[str]:
     """Process every input, writing each result as it comes; returns the failures' error codes, counted."""
     failed: Counter[str] = Counter()
     if not args.json:
         stdout.write(f"{'file':<48} {'kind':<6} {'frames':>6} {'faces':>6} {'persons':>7} {'time':>7}\n")
-    for done, (path, result, error) in enumerate(_iter_faces_results(args, inputs), start=1):
+    for done, (path, result, error) in enumerate(_iter_faces_results(args, sampling, inputs), start=1):
         if error is not None:
             failed[error["code"]] += 1
             record = error_record(path, error["code"], error["message"])
@@ -114,19 +114,18 @@ def _faces_loop(args: argparse.Namespace, inputs: list[Input], stdout: TextIO, p
     return failed
 
 
-def _iter_faces_results(args: argparse.Namespace, inputs: list[Input],
+def _iter_faces_results(args: argparse.Namespace, sampling: SamplingSpec, inputs: list[Input],
                         ) -> Iterator[tuple[str, FacesResult | None, dict[str, str] | None]]:
     """``(path, result, None)`` for each input that worked, ``(path, None, error)`` for each that failed."""
     from detector.errors import attempt
     from detector.faces.align import AlignSpec
     from detector.faces.extract import FaceConfig, FaceExtractor
-    from detector.recipe import DetectionSpec, SamplingSpec
+    from detector.recipe import DetectionSpec
 
     align = AlignSpec(**{k: v for k, v in (("size", args.crop_size), ("margin", args.margin)) if v is not None})
     detection = DetectionSpec(detect_long_side=args.detect_size, min_face_size=args.min_face, min_score=args.min_score)
     config = FaceConfig(detection=detection, align=align, backend=args.backend)
     extractor = FaceExtractor(config)
-    sampling = SamplingSpec(frames=args.frames, fps=args.fps)
     for item in inputs:
         path = item.path
         if item.error is not None:
