@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import av
 import pytest
 
 from detector.errors import DetectorError, MediaError
@@ -23,3 +24,18 @@ def error_code(path, **kwargs) -> str:
 def media_error_code() -> Callable[..., str]:
     """:func:`error_code`, as a fixture (test modules are imported in importlib mode)."""
     return error_code
+
+
+@pytest.fixture(scope="session")
+def raw_h264(tmp_path_factory, numbered):
+    """2.4 s at 25 fps as an H.264 elementary stream: no container, so no duration anywhere."""
+    path = tmp_path_factory.mktemp("raw") / "clip.h264"
+    with av.open(str(path), "w", format="h264") as out:
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for image in numbered(60):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path

@@ -3,30 +3,13 @@ the sampling rate or one a second, capped."""
 
 from __future__ import annotations
 
-import av
 import numpy as np
-import pytest
 
 from detector.media import MediaLimits, open_media
 from detector.media.decode_rate import decode_rate
 from detector.media.frame import FrameConverter
 from detector.media.probe import probe_media
 from detector.recipe import SamplingSpec
-
-
-@pytest.fixture(scope="module")
-def raw_h264(tmp_path_factory, numbered):
-    """2.4 s at 25 fps as an H.264 elementary stream: no container, so no duration anywhere."""
-    path = tmp_path_factory.mktemp("raw") / "clip.h264"
-    with av.open(str(path), "w", format="h264") as out:
-        stream = out.add_stream("libx264", rate=25)
-        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
-        for image in numbered(60):
-            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-    return path
 
 
 def _rate(path, sampling, max_frames=10_000):
