@@ -34,7 +34,7 @@ def test_scan_of_eval_videos_equals_the_evaluation(shared_data, tmp_path):
     assert code == (EXIT_FAKE if any(r["verdict"] == "fake" for r in records.values()) else EXIT_OK)
 
     classifier = Classifier.default()
-    threshold = classifier.card.threshold
+    threshold = classifier.card.scan.threshold
     scores = score_items(classifier, items, cache_root=tmp_path / "cache", workers=1, progress=False)
     correct = []
     for s in scores:
