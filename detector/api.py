@@ -56,8 +56,6 @@ class Detector:
         card = classifier.card
         # The card's whole recipe with this scan's overrides: everything below reads it, nothing else.
         self.recipe = self.config.apply(card.scan)
-        self.aggregation = self.recipe.aggregation
-        self.threshold = self.recipe.threshold
         # Crops must be made exactly as the model was trained: its card's detection and alignment.
         face_config = face_config or FaceConfig(detection=self.recipe.detection, align=self.recipe.align)
         if face_config.align != self.recipe.align:
@@ -65,6 +63,11 @@ class Detector:
         self.faces = FaceExtractor(face_config, providers=providers)
         self.limits = limits or MediaLimits()  # guard rails against hostile input: not part of the recipe
         self.model = ModelInfo(card.name, card.version, card.sha256)
+
+    @property
+    def threshold(self) -> float:
+        """The decision threshold this detector's verdicts use (the card's, or the config's override)."""
+        return self.recipe.threshold
 
     @property
     def sampling(self) -> SamplingSpec:
@@ -203,8 +206,8 @@ class Detector:
         probs = np.zeros(0, np.float32) if probs is None else probs
         # The persons are summarized here rather than taken from the face stage's result because scan_many and
         # scan_frames only carry the faces; it is the same function the face stage uses.
-        j = judge([FaceFacts.of(f) for f in faces], probs, media=kind, threshold=self.threshold,
-                  rules=self.recipe.verdict, aggregation=self.aggregation, tracks=summarize_tracks(faces))
+        j = judge([FaceFacts.of(f) for f in faces], probs, media=kind, rules=self.recipe.verdict,
+                  aggregation=self.recipe.aggregation, tracks=summarize_tracks(faces))
         if j.fake_probability is None:
             timings["total"] = time.perf_counter() - start
             return MediaResult(path=path, media=kind, verdict="no_face", fake_probability=None,

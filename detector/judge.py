@@ -78,7 +78,7 @@ class Judgement:
 
 
 def judge(faces: Sequence[FaceFacts], probabilities: Sequence[float] | np.ndarray, *, media: str | None,
-          threshold: float, rules: VerdictRules, aggregation: AggregationSpec,
+          rules: VerdictRules, aggregation: AggregationSpec,
           tracks: Sequence[TrackResult] | None = None) -> Judgement:
     """Judge one file from its faces (after the face stage) and their calibrated fake probabilities.
 
@@ -117,12 +117,12 @@ def judge(faces: Sequence[FaceFacts], probabilities: Sequence[float] | np.ndarra
     low = sum(f.sharpness < rules.min_sharpness or f.frontalness < rules.min_frontalness for f in good)
     if low > len(good) / 2:
         reasons.append(LOW_QUALITY)
-    if abs(probability - threshold) < rules.uncertain_band:
+    if abs(probability - rules.threshold) < rules.uncertain_band:
         reasons.append(NEAR_THRESHOLD)
     if reasons:
         verdict = "uncertain"
     else:
-        verdict = "fake" if probability >= threshold else "real"
+        verdict = "fake" if probability >= rules.threshold else "real"
         reasons.append(ABOVE_THRESHOLD if verdict == "fake" else BELOW_THRESHOLD)
     scored = tuple(replace(t, fake_probability=scores[t.track_id]) for t in tracks or ())
     return Judgement(verdict, probability, tuple(reasons), scored, tuple(bool(u) for u in usable))

@@ -23,7 +23,7 @@ from typing import Any
 
 from .config import reject_unknown_keys
 from .errors import ConfigError
-from .faces.align import AlignSpec
+from .faces.align import ALIGNMENT_VERSION, AlignSpec
 
 
 @dataclass(frozen=True)
@@ -212,8 +212,6 @@ def _read_align(section: Mapping[str, Any]) -> AlignSpec:
     reject_unknown_keys(AlignSpec, fields_, what="scan recipe align")
     spec = AlignSpec(**fields_)
     if section.get("version") not in (None, spec.version):
-        from .faces.align import ALIGNMENT_VERSION
-
         raise ConfigError(f"the model was trained on crops {section.get('version')}, but this library makes "
                           f"{spec.version} (alignment v{ALIGNMENT_VERSION}); retrain or use a matching version")
     return spec
@@ -258,8 +256,7 @@ class ScanConfig:
             sampling = replace(sampling, frames=self.frames or sampling.frames, fps=self.fps)
         elif self.frames is not None:
             sampling = replace(sampling, frames=self.frames, fps=None)
-        rules = {f.name: getattr(self, f.name) for f in fields(VerdictRules)
-                 if f.name in _VERDICT_OVERRIDES and getattr(self, f.name) is not None}
+        rules = {name: getattr(self, name) for name in _VERDICT_OVERRIDES if getattr(self, name) is not None}
         return replace(recipe, sampling=sampling, verdict=replace(recipe.verdict, **rules))
 
     def overrides(self) -> dict[str, Any]:

@@ -162,22 +162,6 @@ class TrainConfig:
         d["scan"] = self.scan.overrides()
         return d
 
-    def with_overrides(self, pairs: Sequence[str]) -> TrainConfig:
-        """This config with ``KEY=VALUE`` overrides (values parsed as JSON where they parse, else strings)."""
-        data = self.to_dict()
-        names = {f.name for f in fields(TrainConfig)}
-        for pair in pairs:
-            key, sep, value = pair.partition("=")
-            if not sep or key not in names:
-                raise ConfigError(f"--set expects KEY=VALUE with KEY in {sorted(names)}, got {pair!r}")
-            try:
-                data[key] = json.loads(value)  # numbers, true/false/null, lists, objects
-            except ValueError:
-                data[key] = value  # plain strings need no quotes
-            if key == "data" and isinstance(data[key], str):
-                data[key] = [data[key]]
-        return TrainConfig.from_dict(data)
-
     @property
     def validation_seed(self) -> int:
         return self.seed if self.split_seed is None else self.split_seed
@@ -191,6 +175,23 @@ class TrainConfig:
 
     def crop_cache_config(self) -> CropCacheConfig:
         return CropCacheConfig.from_recipe(self.scan_recipe())
+
+
+def apply_overrides(config: TrainConfig, pairs: Sequence[str]) -> TrainConfig:
+    """``config`` with ``KEY=VALUE`` overrides (``--set``; values parsed as JSON where they parse, else strings)."""
+    data = config.to_dict()
+    names = {f.name for f in fields(TrainConfig)}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or key not in names:
+            raise ConfigError(f"--set expects KEY=VALUE with KEY in {sorted(names)}, got {pair!r}")
+        try:
+            data[key] = json.loads(value)  # numbers, true/false/null, lists, objects
+        except ValueError:
+            data[key] = value  # plain strings need no quotes
+        if key == "data" and isinstance(data[key], str):
+            data[key] = [data[key]]
+    return TrainConfig.from_dict(data)
 
 
 def _upgrade(data: Mapping[str, Any]) -> dict[str, Any]:

@@ -66,11 +66,8 @@ def score_items(classifier: Classifier, items: Sequence[MediaItem], *, cache_roo
     Fixed-rate sampling (``config.fps``) is not cached: the cache samples ``frames`` per video.
     """
     config = config or ScanConfig()
-    if config.fps is not None:
-        raise ValueError("the crop cache samples a fixed number of frames per video; fps sampling is not supported")
     card = classifier.card
     recipe = config.apply(card.scan)
-    threshold = recipe.threshold
     aggregation = recipe.aggregation if strategy == "card" else AggregationSpec(strategy)
     cache = CropCache(cache_root, CropCacheConfig.from_recipe(recipe, max_faces_per_frame=max_faces_per_frame))
     cache.build(items, workers=workers, progress=progress)
@@ -83,7 +80,7 @@ def score_items(classifier: Classifier, items: Sequence[MediaItem], *, cache_roo
         logits = (classifier.logits(faces.crops, mirror=recipe.mirror(faces.media)) if len(faces)
                   else np.zeros(0, np.float32))
         probs = card.calibration.apply(logits)
-        j = judge(faces.facts(), probs, media=faces.media, threshold=threshold, rules=recipe.verdict,
+        j = judge(faces.facts(), probs, media=faces.media, rules=recipe.verdict,
                   aggregation=aggregation)
         out.append(ItemScore(item, j.fake_probability, len(faces), tuple(map(float, probs)),
                              tuple(map(float, logits)), j.verdict, j.reasons))

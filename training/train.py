@@ -32,7 +32,7 @@ from torch.utils.data import DataLoader, WeightedRandomSampler
 from detector.errors import ConfigError
 
 from .augment import AugmentConfig, build_augment
-from .config import TrainConfig
+from .config import TrainConfig, apply_overrides
 from .crops import CachedFaces, CropCache
 from .dataset import FaceCropDataset
 from .device import resolve_device
@@ -263,11 +263,6 @@ def get_args_parser() -> argparse.ArgumentParser:
                         help="override config values, e.g. --set epochs=2 out=runs/quick")
     parser.add_argument("--no-resume", action="store_true", help="start over even if out/last.pt exists")
     return parser
-
-
-def apply_overrides(config: TrainConfig, pairs: Sequence[str]) -> TrainConfig:
-    """``config`` with ``KEY=VALUE`` overrides (``--set``)."""
-    return config.with_overrides(pairs)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -194,12 +194,12 @@ class Decoded:
 def decode(item: WorkItem, settings: ScanConfig) -> Decoded:
     """Open the file and sample its frames exactly as ``Detector.scan`` would; ``settings`` spelled out from the
     model card (:func:`resolved`), since decode tasks hold no model."""
-    from detector.recipe import SamplingSpec
+    from detector.recipe import ScanRecipe
 
     if settings.frames is None and settings.fps is None:
         raise ValueError("decode needs resolved settings (resolved(settings, card))")
     start = time.perf_counter()
-    sampling = SamplingSpec(frames=settings.frames or SamplingSpec.frames, fps=settings.fps)
+    sampling = settings.apply(ScanRecipe()).sampling  # the frame choice is spelled out: the defaults fill the rest
     tried = attempt(item.path, Detector.sample, item.path, sampling)
     if not tried.ok:
         return Decoded(None, error=tried.error, seconds=time.perf_counter() - start)

@@ -29,7 +29,8 @@ def persons(faces: list[FaceFacts]) -> tuple[TrackResult, ...]:
 
 
 def run(faces, probs, media="video", threshold=0.5, rules=RULES, aggregation=MEAN, tracks=None):
-    return judge(faces, probs, media=media, threshold=threshold, rules=rules, aggregation=aggregation,
+    rules = dataclasses.replace(rules, threshold=threshold)
+    return judge(faces, probs, media=media, rules=rules, aggregation=aggregation,
                  tracks=tracks)
 
 
