@@ -277,3 +277,12 @@ def test_committed_manifests_load():
 def test_committed_manifests_keep_the_reserved_rules(shared_data):
     rules = SourceRules.load(shared_data)
     assert rules.violations(read_all()) == []
+
+
+def test_tree_skips_blobs_a_partial_mirror_lacks(tmp_path, monkeypatch):
+    # `git ls-tree -l` prints the size "BAD" for a blob the mirror does not hold (fetch leaves out the largest).
+    listing = (b"100644 blob " + b"1" * 40 + b"     123\ta.jpg\0"
+               b"100644 blob " + b"2" * 40 + b"     BAD\tbig.mp4\0")
+    git = GitMirror(tmp_path)
+    monkeypatch.setattr(git, "_git", lambda *args, **kw: listing)
+    assert [e.path for e in git.tree(C40)] == ["a.jpg"]

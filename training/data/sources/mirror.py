@@ -74,7 +74,8 @@ class GitMirror:
                 continue
             meta, path = record.split(b"\t", 1)
             _mode, kind, blob, size = meta.split()
-            if kind != b"blob" or size == b"-":
+            # A partial mirror lists blobs it does not hold with the size "BAD": they cannot be read, so skip them.
+            if kind != b"blob" or not size.isdigit():
                 continue
             entries.append(TreeEntry(path=path.decode("utf-8", "surrogateescape"), blob=blob.decode(),
                                      size=int(size)))
