@@ -286,3 +286,12 @@ def test_tree_skips_blobs_a_partial_mirror_lacks(tmp_path, monkeypatch):
     git = GitMirror(tmp_path)
     monkeypatch.setattr(git, "_git", lambda *args, **kw: listing)
     assert [e.path for e in git.tree(C40)] == ["a.jpg"]
+
+
+def test_find_mirror_accepts_a_checkout_too(mirror, tmp_path):
+    mirrors, commit, _ = mirror
+    checkout = tmp_path / "other" / "someone+faces" / "repo"
+    subprocess.run(["git", "clone", "-q", str(mirrors / "someone+faces" / "repo"), str(checkout)], check=True)
+    assert GitMirror(find_mirror(tmp_path / "other", "someone/faces")).head() == commit
+    with pytest.raises(ConfigError, match="no git mirror"):
+        find_mirror(tmp_path / "other", "someone/else")

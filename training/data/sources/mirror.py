@@ -30,16 +30,16 @@ class TreeEntry:
 def find_mirror(root: str | os.PathLike[str], repo: str) -> Path:
     """The bare git directory holding ``owner/name`` under ``root``.
 
-    Accepts the layouts ``root/owner+name/repo`` (what ``fetch`` writes), ``root/owner+name`` and
-    ``root/owner/name(.git)``.
+    Accepts the layouts ``root/owner+name/repo`` (what ``fetch`` writes; for some repositories it writes a work
+    tree there, with the git directory in ``repo/.git``), ``root/owner+name`` and ``root/owner/name(.git)``.
 
     Raises:
         ConfigError: none of them is a git directory.
     """
     base = Path(root)
     owner, name = repo.split("/", 1)
-    candidates = (base / f"{owner}+{name}" / "repo", base / f"{owner}+{name}", base / owner / name,
-                  base / owner / f"{name}.git")
+    candidates = (base / f"{owner}+{name}" / "repo", base / f"{owner}+{name}" / "repo" / ".git",
+                  base / f"{owner}+{name}", base / owner / name, base / owner / f"{name}.git")
     for candidate in candidates:
         if (candidate / "HEAD").is_file() and (candidate / "objects").is_dir():
             return candidate
