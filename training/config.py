@@ -9,6 +9,7 @@ option worth keeping runnable lives in :mod:`training.experiments` and is switch
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
@@ -18,6 +19,7 @@ from typing import Any
 from detector.config import reject_unknown_keys
 from detector.errors import ConfigError
 from detector.faces.align import AlignSpec
+from detector.kinds import FAKE_KINDS
 from detector.recipe import ClassifySpec, SamplingSpec, ScanConfig, ScanRecipe
 
 from .crops import CropCacheConfig
@@ -88,6 +90,8 @@ class TrainConfig:
             of one recipe are compared on the same validation groups.
         device: ``auto`` (CUDA if available), ``cpu`` or ``cuda``.
         init_from: a checkpoint (``best.pt``) to start from: fine-tuning on your own data.
+        kind_weight: weight of the kind-of-fake loss (cross-entropy over fakes of a known kind, self-blended fakes
+            counting as swaps) beside the real/fake loss; 0: no kind head (every model before v2).
         experiments: optional training plug-ins by name with their settings (:mod:`training.experiments`), e.g.
             ``{"adversarial": {"share": 0.5, "eps": 2, "method": "pgd"}}``; none in the shipped recipe.
     """
@@ -125,13 +129,21 @@ class TrainConfig:
     split_seed: int | None = None
     device: str = "auto"
     init_from: str | None = None
+    kind_weight: float = 0.3
     experiments: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if not (0 <= self.kind_weight and math.isfinite(self.kind_weight)):
+            raise ConfigError(f"kind_weight must be finite and >= 0, got {self.kind_weight}")
         if not (0 <= self.drop_rate < 1 and 0 <= self.drop_path_rate < 1):
             raise ConfigError(f"drop_rate and drop_path_rate must be in [0, 1), got {self.drop_rate}, {self.drop_path_rate}")
         # Built once here, so a misspelt plug-in or setting fails before hours of crop caching, not at the first batch.
         build_experiments(self.experiments)
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        """The kind head's classes, in output order; empty without one."""
+        return FAKE_KINDS if self.kind_weight > 0 else ()
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TrainConfig:
@@ -143,6 +155,12 @@ class TrainConfig:
             reject_unknown_keys(ScanConfig, kwargs["scan"], what="training config scan")
             kwargs["scan"] = ScanConfig(**kwargs["scan"])
         return cls(**kwargs)
+
+    @classmethod
+    def from_record(cls, data: Mapping[str, Any]) -> TrainConfig:
+        """A config a run recorded (a checkpoint's, a card's): complete for its time, so a field it lacks did not
+        exist then and means that era's behaviour, not today's default (no kind head before ``kind_weight``)."""
+        return cls.from_dict({"kind_weight": 0.0, **data})
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> TrainConfig:

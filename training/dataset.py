@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from detector.kinds import SWAP
 from detector.preprocess import IMAGENET_MEAN, IMAGENET_STD, to_input
 
 from .crops import CachedFaces
@@ -72,6 +73,16 @@ class FaceCropDataset(Dataset):
     def sources(self) -> list[str]:
         """Source of each sample; self-blended fakes are their own source (see ``training.sampling``)."""
         return [SBI_SOURCE if s.sbi else self.items[s.item].item.source for s in self.samples]
+
+    def kind_targets(self, kinds: Sequence[str]) -> np.ndarray:
+        """Index into ``kinds`` of each sample's kind of fake; -1 for reals and fakes of unknown kind (no kind loss).
+
+        A self-blended fake is a swap: its one artefact is the blend boundary a swap leaves.
+        """
+        index = {k: i for i, k in enumerate(kinds)}
+        swap = index.get(SWAP, -1)
+        return np.array([swap if s.sbi else index.get(self.items[s.item].item.family, -1) if s.label == 1 else -1
+                         for s in self.samples], np.int64)
 
     def origins(self) -> list[str]:
         """Source of the media each sample's face came from (a self-blended fake's is its real face's)."""

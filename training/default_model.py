@@ -137,7 +137,7 @@ def recalibrate(onnx_path: Path, *, overrides: Sequence[str] = (), eval_data: Se
     clf = Classifier.load(onnx_path)
     if "train_config" not in clf.card.recipe:
         raise ValueError(f"{onnx_path}: its card records no training config, so its validation groups are unknown")
-    config = apply_overrides(TrainConfig.from_dict(clf.card.recipe["train_config"]), overrides)
+    config = apply_overrides(TrainConfig.from_record(clf.card.recipe["train_config"]), overrides)
     val_items = group_split(load_items(config), val_fraction=config.val_fraction,
                             seed=config.validation_seed)["val"]
     # Face logits are the graph's (mirror-averaged where the scan recipe says), before any calibration.

@@ -25,7 +25,7 @@ from detector.modelcard import Calibration, ModelCard
 from detector.recipe import ScanConfig
 from detector.runtime import create_session, sha256_file
 
-from .model import WithSigmoid, backbone_record, build_model, checkpoint_backbone
+from .model import WithKindHead, WithSigmoid, backbone_record, build_model, checkpoint_backbone
 from .train import TrainConfig
 
 OPSET = 17
@@ -34,8 +34,9 @@ PARITY_ATOL = 1e-4
 
 def load_checkpoint(path: str | Path) -> tuple[torch.nn.Module, TrainConfig, dict[str, Any]]:
     ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    config = TrainConfig.from_dict(ckpt["config"])
-    model = build_model(config.arch)  # the checkpoint holds every weight: no pretrained load needed
+    config = TrainConfig.from_record(ckpt["config"])
+    # The checkpoint holds every weight: no pretrained load needed.
+    model = build_model(config.arch, kinds=len(config.kinds))
     model.load_state_dict(ckpt["model"])
     return model.eval(), config, ckpt
 
@@ -64,13 +65,14 @@ def static_same_padding(model: torch.nn.Module, size: int) -> torch.nn.Module:
 
 
 def export_onnx(model: torch.nn.Module, path: Path, *, size: int, batch: int = 2) -> Path:
+    """Outputs ``logit`` and ``probability`` (N,), and ``kind_logits`` (N, K) for a model with a kind head."""
     wrapped = WithSigmoid(static_same_padding(model, size)).eval()
+    names = ["logit", "probability"] + (["kind_logits"] if isinstance(model, WithKindHead) else [])
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
         torch.onnx.export(wrapped, (torch.zeros(batch, 3, size, size),), str(path), input_names=["input"],
-                          output_names=["logit", "probability"], opset_version=OPSET, do_constant_folding=True,
-                          dynamic_axes={"input": {0: "batch"}, "logit": {0: "batch"}, "probability": {0: "batch"}},
-                          dynamo=False)
+                          output_names=names, opset_version=OPSET, do_constant_folding=True,
+                          dynamic_axes={"input": {0: "batch"}, **{n: {0: "batch"} for n in names}}, dynamo=False)
     return path
 
 
@@ -83,7 +85,7 @@ def check_parity(model: torch.nn.Module, onnx_path: Path, *, size: int, n: int =
         x = rng.standard_normal((b, 3, size, size)).astype(np.float32)
         with torch.no_grad():
             ref = torch.sigmoid(model(torch.from_numpy(x)).reshape(-1)).numpy()
-        _, prob = session.run(None, {"input": x})
+        (prob,) = session.run(["probability"], {"input": x})
         worst = max(worst, float(np.abs(prob.reshape(-1) - ref).max()))
     return worst
 

@@ -24,6 +24,16 @@ manifests can live anywhere. The default held-out set, for ``../shared/data`` as
 * about half of the Stable Diffusion 2.1 faces (``sdfd_*_1*.jpg``, by file name);
 * the DeepFaceLive pairs of two face models (``dfl_Silwan_Stillwone_*``, ``dfl_Matilda_Bobbie_*``), both
   halves, so swaps are judged against their own real footage on identities never trained on.
+
+For the public sources (``training/data/sources``, built with ``python -m training.data.sources build``), whole
+sources of each kind the model is meant to generalise to: everyday photos of every age and ethnicity
+(``thlaiquid-ai/demographic-test-images``), old and black-and-white photos (``wangqinghuan/old-photos``,
+``KIMGEONUNG/BigColor``), selfies and phone video (``Trainingdata-datamarket/Selfies-and-video-dataset``), group
+snapshots (``exadel-inc/CompreFace``), talking-face and webcam clips (``filby89/spectre``,
+``intel-iot-devkit/sample-videos``), degraded faces (``wzhouxiff/RestoreFormer``); and fakes of a generator or
+tool seen nowhere else: StyleGAN3 (``sklinderton/vit-real-vs-fake-faces``), inswapper/ReSwapper swaps
+(``somanchiu/ReSwapper``), HyperLips lip-sync (``semchan/HyperLips``). Split the built manifest with
+``--split ''`` (it has no split column).
 """
 
 from __future__ import annotations
@@ -39,7 +49,11 @@ from pathlib import Path
 from detector.errors import ConfigError
 
 HOLDOUT_SOURCES = ("deepinsight/insightface", "serengil/deepface", "Tengfei-Wang/HFGI", "yuval-alaluf/hyperstyle",
-                   "TencentARC/PhotoMaker", "a312863063/seeprettyface-*", "megvii-research/megactor")
+                   "TencentARC/PhotoMaker", "a312863063/seeprettyface-*", "megvii-research/megactor",
+                   *("thlaiquid-ai/demographic-test-images", "wangqinghuan/old-photos", "KIMGEONUNG/BigColor",
+                     "Trainingdata-datamarket/Selfies-and-video-dataset", "exadel-inc/CompreFace", "filby89/spectre",
+                     "intel-iot-devkit/sample-videos", "wzhouxiff/RestoreFormer", "sklinderton/vit-real-vs-fake-faces",
+                     "somanchiu/ReSwapper", "semchan/HyperLips"))
 HOLDOUT_GROUPS = ("dfl_Silwan_Stillwone_*", "dfl_Matilda_Bobbie_*")
 # File-name patterns: part of a source out, part in (the source's look is then not a shortcut by itself).
 HOLDOUT_NAMES = ("realorfake_ffhq_5[0-9][0-9].jpg", "sdfd_*_1*.jpg")

@@ -56,8 +56,9 @@ PRETRAINED_BACKBONES: dict[str, PretrainedWheel] = {
 
 
 def build_model(arch: str = "efficientnet_b0", *, pretrained: bool = False, drop_rate: float = 0.2,
-                drop_path_rate: float = 0.1) -> nn.Module:
-    """A timm model with one zero-initialised output logit.
+                drop_path_rate: float = 0.1, kinds: int = 0) -> nn.Module:
+    """A timm model with one zero-initialised output logit, and with ``kinds > 0`` a kind-of-fake head beside it
+    (:class:`WithKindHead`).
 
     ``pretrained=False``: random init. ``pretrained=True``: the backbone starts from the ImageNet weights of
     :data:`PRETRAINED_BACKBONES` (installed with the ``train`` extra, never downloaded); the ImageNet head is
@@ -69,7 +70,7 @@ def build_model(arch: str = "efficientnet_b0", *, pretrained: bool = False, drop
     else:
         model = _create(arch, num_classes=1, drop_rate=drop_rate, drop_path_rate=drop_path_rate)
     zero_init_head(model)
-    return model
+    return WithKindHead(model, kinds) if kinds else model
 
 
 def _create(arch: str, *, num_classes: int, drop_rate: float, drop_path_rate: float) -> nn.Module:
@@ -169,13 +170,47 @@ def zero_init_head(model: nn.Module) -> None:
             nn.init.zeros_(head.bias)
 
 
+class WithKindHead(nn.Module):
+    """A timm classifier (one real/fake logit) with a second head on the same pooled features: the kind of fake
+    (:data:`detector.kinds.FAKE_KINDS`), trained on fakes only.
+
+    ``forward`` returns the real/fake logit alone, as a plain model does, so everything that only scores real
+    against fake (validation, plug-ins, parity checks) takes either; :meth:`heads` returns both.
+    """
+
+    def __init__(self, model: nn.Module, kinds: int) -> None:
+        super().__init__()
+        self.model = model
+        # The classifier's input width: what pre_logits pooling yields (num_features is before a conv head, if any).
+        self.kind_head = nn.Linear(model.get_classifier().in_features, kinds)
+        nn.init.zeros_(self.kind_head.weight)  # uniform kinds at the start, as the real/fake head starts at p = 0.5
+        nn.init.zeros_(self.kind_head.bias)
+
+    def heads(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(logit (N, 1), kind_logits (N, kinds))``."""
+        pooled = self.model.forward_head(self.model.forward_features(x), pre_logits=True)
+        return self.model.get_classifier()(pooled), self.kind_head(pooled)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.heads(x)[0]
+
+
+def model_heads(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``(logit (N,), kind_logits (N, K) or None)`` of any model :func:`build_model` makes."""
+    if isinstance(model, WithKindHead):
+        logit, kinds = model.heads(x)
+        return logit.reshape(-1), kinds
+    return model(x).reshape(-1), None
+
+
 class WithSigmoid(nn.Module):
-    """Wraps a logit model for export: outputs ``logit`` and ``probability`` (uncalibrated)."""
+    """Wraps a logit model for export: outputs ``logit`` and ``probability`` (uncalibrated), and ``kind_logits``
+    when the model has a kind head."""
 
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
         self.model = model
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        logit = self.model(x).reshape(-1)
-        return logit, torch.sigmoid(logit)
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        logit, kinds = model_heads(self.model, x)
+        return (logit, torch.sigmoid(logit)) if kinds is None else (logit, torch.sigmoid(logit), kinds)

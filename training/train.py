@@ -38,7 +38,7 @@ from .dataset import FaceCropDataset
 from .device import resolve_device
 from .experiments import BatchContext, build_experiments
 from .metrics import binary_metrics
-from .model import backbone_record, build_model, checkpoint_backbone
+from .model import WithKindHead, backbone_record, build_model, checkpoint_backbone, model_heads
 from .resolution_match import ResolutionMatch
 from .sampling import balance_domains, sample_domains, stratified_weights, stratum_shares
 
@@ -113,11 +113,16 @@ def _loader(dataset: FaceCropDataset, config: TrainConfig, *, train: bool) -> Da
 
 
 def new_model(config: TrainConfig, init: dict[str, Any] | None = None) -> nn.Module:
-    """The network a run starts from: ImageNet weights, random ones, or ``init``'s (a checkpoint dict)."""
+    """The network a run starts from: ImageNet weights, random ones, or ``init``'s (a checkpoint dict).
+
+    Fine-tuning a checkpoint without a kind head into a recipe with one starts the kind head from zero.
+    """
     model = build_model(config.arch, pretrained=config.pretrained and init is None, drop_rate=config.drop_rate,
-                        drop_path_rate=config.drop_path_rate)
+                        drop_path_rate=config.drop_path_rate, kinds=len(config.kinds))
     if init is not None:
-        model.load_state_dict(init["model"])
+        target = model.model if isinstance(model, WithKindHead) and not any(
+            k.startswith("kind_head.") for k in init["model"]) else model
+        target.load_state_dict(init["model"])
     return model
 
 
@@ -138,9 +143,28 @@ def exported_checkpoint(config: TrainConfig) -> Path:
     return Path(config.out) / "best.pt"
 
 
+@torch.no_grad()
+def predict_kinds(model: nn.Module, loader: DataLoader, device: torch.device) -> np.ndarray:
+    """Kind-head logits (N, K) of every sample, in loader order."""
+    model.eval()
+    out = []
+    for x, _, _ in loader:
+        _, kinds = model_heads(model, x.to(device, non_blocking=True))
+        out.append(kinds.float().cpu().numpy())
+    return np.concatenate(out)
+
+
 def _val_metrics(model: nn.Module, val_ds: FaceCropDataset, config: TrainConfig, device: torch.device) -> dict[str, Any]:
     logits, labels = predict_logits(model, _loader(val_ds, config, train=False), device)
-    return binary_metrics(labels, 1 / (1 + np.exp(-logits)))
+    metrics = binary_metrics(labels, 1 / (1 + np.exp(-logits)))
+    if config.kinds:
+        targets = val_ds.kind_targets(config.kinds)
+        known = targets >= 0
+        if known.any():
+            predicted = predict_kinds(model, _loader(val_ds, config, train=False), device).argmax(1)
+            metrics["kind_accuracy"] = float((predicted[known] == targets[known]).mean())
+            metrics["kind_fakes"] = int(known.sum())
+    return metrics
 
 
 def train(config: TrainConfig, *, resume: bool = True, progress: bool = True) -> dict[str, Any]:
@@ -184,6 +208,7 @@ def train(config: TrainConfig, *, resume: bool = True, progress: bool = True) ->
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
     scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda")
     loss_fn = nn.BCEWithLogitsLoss()
+    kind_loss = nn.CrossEntropyLoss()
     hooks = build_experiments(config.experiments)
     context = BatchContext(loss_fn=loss_fn, **norm)
     state = RunState()
@@ -203,13 +228,21 @@ def train(config: TrainConfig, *, resume: bool = True, progress: bool = True) ->
             model.train()
             t0 = time.monotonic()
             losses = []
-            for x, y, _ in _loader(train_ds, config, train=True):
+            kind_targets = torch.as_tensor(train_ds.kind_targets(config.kinds))
+            for x, y, idx in _loader(train_ds, config, train=True):
                 x = x.to(device, non_blocking=True, memory_format=torch.channels_last)
                 y = y.to(device, non_blocking=True)
                 for hook in hooks:
                     x = hook.transform_batch(model, x, y, context)
                 with torch.autocast(device.type, enabled=device.type == "cuda"):
-                    loss = loss_fn(model(x).reshape(-1).float(), y)
+                    logit, kind_logits = model_heads(model, x)
+                    loss = loss_fn(logit.float(), y)
+                    if kind_logits is not None:
+                        # Fakes of a known kind only; a batch without any adds nothing (not a NaN mean).
+                        target = kind_targets[idx].to(device)
+                        known = target >= 0
+                        if known.any():
+                            loss = loss + config.kind_weight * kind_loss(kind_logits[known].float(), target[known])
                 opt.zero_grad(set_to_none=True)
                 scaler.scale(loss).backward()
                 if config.grad_clip:

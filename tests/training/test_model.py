@@ -48,7 +48,7 @@ def test_run_config_sets_dropout_and_stochastic_depth() -> None:
     from training.train import TrainConfig, new_model
 
     model = new_model(TrainConfig(arch="tf_efficientnet_lite0", drop_rate=0.4, drop_path_rate=0.3))
-    assert model.drop_rate == 0.4
+    assert model.model.drop_rate == 0.4  # the shipped recipe wraps the timm model with its kind head
     # timm grows the block-drop probability linearly over the blocks (rate * i / n_blocks), so the deepest block
     # drops with 3x the probability of the default recipe's 0.1.
     def deepest(m):

@@ -55,6 +55,8 @@ def test_training_writes_checkpoints_config_and_log(run):
     log = [json.loads(line) for line in (run_dir / "log.jsonl").read_text().splitlines()]
     assert [e["epoch"] for e in log] == [1, 2]
     assert all(np.isfinite(e["train_loss"]) for e in log)
+    # Self-blended fakes are swaps: the kind head was scored on them (the folder's own fakes are of unknown kind).
+    assert all(0 <= e["val"]["kind_accuracy"] <= 1 and e["val"]["kind_fakes"] > 0 for e in log)
     assert summary["epochs"] == 2 and summary["data"]["train_items"] > 0 and summary["data"]["val_items"] > 0
     # Domain balancing was on (every source its own domain): inside each, reals and fakes weigh the same.
     shares = summary["data"]["domains"]
@@ -87,6 +89,19 @@ def test_export_parity_card_and_runtime(run, folder_dataset):
     with torch.no_grad():
         ref = torch.sigmoid(model(torch.from_numpy(to_input(crops, size=64))).reshape(-1)).numpy()
     np.testing.assert_allclose(p, ref, atol=1e-4)
+    # The shipped recipe trains a kind head: exported as kind_logits (N, 3), the torch head's numbers.
+    import onnxruntime as ort
+
+    from training.model import model_heads
+
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    assert [o.name for o in session.get_outputs()] == ["logit", "probability", "kind_logits"]
+    x = to_input(crops, size=64)
+    (kinds,) = session.run(["kind_logits"], {"input": x})
+    with torch.no_grad():
+        _, ref_kinds = model_heads(model, torch.from_numpy(x))
+    assert kinds.shape == (5, 3)
+    np.testing.assert_allclose(kinds, ref_kinds.numpy(), atol=1e-4)
     # A corrupted file is refused at load.
     data = bytearray(onnx_path.read_bytes())
     data[-10] ^= 0xFF

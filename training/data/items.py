@@ -7,6 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from detector.errors import ConfigError
+from detector.kinds import FAKE_KINDS
+
+from .families import REAL_FAMILY, UNKNOWN, family_of
 
 REAL, FAKE = 0, 1
 MEDIA_KINDS = ("video", "image")
@@ -24,6 +27,8 @@ class MediaItem:
         manipulation: ``"none"`` for real items, else the method (``"Deepfakes"``, ``"dfdc"``, ...).
         source: dataset or upstream source name, for per-source metrics.
         media: ``"video"`` or ``"image"``.
+        family: ``"real"`` for reals; for fakes the kind of fake (:data:`detector.kinds.FAKE_KINDS`) or
+            ``"unknown"``. Left empty, it follows from ``manipulation`` (:func:`.families.family_of`).
     """
 
     path: Path
@@ -32,6 +37,7 @@ class MediaItem:
     manipulation: str
     source: str
     media: str
+    family: str = ""
 
     def __post_init__(self) -> None:
         # Coerce str paths so callers (and from_dict) need not; frozen, hence object.__setattr__.
@@ -52,6 +58,12 @@ class MediaItem:
                               path=str(self.path))
         if self.label == FAKE and self.manipulation in ("", "none"):
             raise ConfigError("fake item needs a manipulation name other than 'none'", path=str(self.path))
+        if not self.family:
+            object.__setattr__(self, "family", family_of(self.manipulation))
+        allowed = (REAL_FAMILY,) if self.label == REAL else (*FAKE_KINDS, UNKNOWN)
+        if self.family not in allowed:
+            raise ConfigError(f"a {'real' if self.label == REAL else 'fake'} item's family must be one of {allowed}, "
+                              f"got {self.family!r}", path=str(self.path))
 
     @property
     def is_fake(self) -> bool:
@@ -60,10 +72,11 @@ class MediaItem:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields (path as a string)."""
         return {"path": str(self.path), "label": self.label, "group": self.group, "manipulation": self.manipulation,
-                "source": self.source, "media": self.media}
+                "source": self.source, "media": self.media, "family": self.family}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MediaItem:
         """Inverse of :meth:`to_dict` (extra keys, e.g. cache bookkeeping, are ignored)."""
         return cls(path=Path(data["path"]), label=int(data["label"]), group=str(data["group"]),
-                   manipulation=str(data["manipulation"]), source=str(data["source"]), media=str(data["media"]))
+                   manipulation=str(data["manipulation"]), source=str(data["source"]), media=str(data["media"]),
+                   family=str(data.get("family", "")))

@@ -35,8 +35,8 @@ def from_manifest(csv_path: str | os.PathLike[str], *, root: str | os.PathLike[s
                   split: str | None = None, skip_missing: bool = False) -> list[MediaItem]:
     """A CSV manifest with a header containing at least ``path,label``.
 
-    Optional columns: ``group`` (or ``pair_id``), ``manipulation``, ``split``, ``media``, ``source_repo``; any
-    others are ignored. Header names are matched case-insensitively.
+    Optional columns: ``group`` (or ``pair_id``), ``manipulation``, ``split``, ``media``, ``source_repo``,
+    ``family`` (the kind of fake; else from the manipulation's name); any others are ignored. Header names are matched case-insensitively.
 
     * ``label``: ``real|fake|0|1``, any case.
     * ``path``: relative to ``root`` (default: the CSV's folder), or absolute.
@@ -107,4 +107,4 @@ def _manifest_item(row: dict[str | None, str | None], *, base: Path, source: str
                           else f"cannot tell video from image for {rel}: add a media column")
     group = _cell(row, "group") or _cell(row, "pair_id") or path.stem
     return MediaItem(path=path, label=label, group=group, manipulation=manipulation,
-                     source=_cell(row, "source_repo") or source, media=media)
+                     source=_cell(row, "source_repo") or source, media=media, family=_cell(row, "family").lower())

@@ -1,0 +1,64 @@
+"""The kind-of-fake head: its outputs, its targets, and recorded configs from before it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from detector.kinds import FAKE_KINDS
+from training.config import TrainConfig
+from training.crops import CachedFaces
+from training.data import MediaItem
+from training.dataset import FaceCropDataset
+from training.model import WithKindHead, build_model, model_heads
+from training.train import new_model
+
+
+def test_kind_head_beside_the_real_fake_logit():
+    model = build_model("mobilenetv3_small_050", kinds=3).eval()
+    x = torch.randn(2, 3, 64, 64)
+    logit, kinds = model_heads(model, x)
+    assert logit.shape == (2,) and kinds.shape == (2, 3)
+    assert torch.equal(model(x).reshape(-1), logit)  # forward stays the plain real/fake logit
+    assert torch.count_nonzero(kinds) == 0  # zero-initialised: every kind equally likely at the start
+    plain = build_model("mobilenetv3_small_050")
+    assert not isinstance(plain, WithKindHead) and model_heads(plain.eval(), x)[1] is None
+
+
+def test_recorded_configs_from_before_the_head_have_none():
+    assert TrainConfig().kinds == FAKE_KINDS
+    record = {k: v for k, v in TrainConfig().to_dict().items() if k != "kind_weight"}
+    assert TrainConfig.from_record(record).kinds == ()
+    assert TrainConfig.from_dict(record).kinds == FAKE_KINDS  # an override file: today's recipe
+    with pytest.raises(Exception, match="kind_weight"):
+        TrainConfig(kind_weight=-1)
+
+
+def _faces(tmp_path, name: str, label: int, manipulation: str, family: str = "") -> CachedFaces:
+    item = MediaItem(path=tmp_path / f"{name}.jpg", label=label, group=name, manipulation=manipulation, source="s",
+                     media="image", family=family)
+    crops = np.zeros((1, 32, 32, 3), np.uint8)
+    return CachedFaces(item=item, crops=crops, landmarks=np.zeros((1, 5, 2), np.float32),
+                       track_ids=np.zeros(1, np.int64), timestamps=np.zeros(1), scores=np.ones(1, np.float32),
+                       sizes=np.full(1, 100.0, np.float32))
+
+
+def test_kind_targets(tmp_path):
+    items = [_faces(tmp_path, "r", 0, "none"), _faces(tmp_path, "g", 1, "stylegan2"),
+             _faces(tmp_path, "l", 1, "lip-sync(Wav2Lip)"), _faces(tmp_path, "u", 1, "mystery")]
+    ds = FaceCropDataset(items, size=32, sbi=True)
+    targets = ds.kind_targets(FAKE_KINDS)
+    by_sample = {(ds.items[s.item].item.path.stem, s.sbi): int(t) for s, t in zip(ds.samples, targets)}
+    assert by_sample == {("r", False): -1, ("r", True): FAKE_KINDS.index("swap"),
+                         ("g", False): FAKE_KINDS.index("synthetic"), ("l", False): FAKE_KINDS.index("reenactment"),
+                         ("u", False): -1}
+
+
+def test_fine_tuning_a_checkpoint_without_a_kind_head(tmp_path):
+    old = build_model("mobilenetv3_small_050")
+    config = TrainConfig(arch="mobilenetv3_small_050", pretrained=False)
+    model = new_model(config, {"model": old.state_dict()})
+    assert isinstance(model, WithKindHead)
+    for key, value in old.state_dict().items():
+        assert torch.equal(model.model.state_dict()[key], value)
