@@ -22,7 +22,7 @@ from typing import Literal
 
 import numpy as np
 
-from .classifier import Classifier
+from .classifier import Classifier, CropScores
 from .errors import attempt, file_error
 from .faces.extract import Face, FaceConfig, FaceExtractor, summarize_tracks
 from .judge import FaceFacts, judge
@@ -135,7 +135,7 @@ class Detector:
         crops = [f.crop for item in batch for f in item.faces]
         t0 = time.perf_counter()
         mirror = [self.recipe.mirror(item.kind) for item in batch for _ in item.faces]
-        probs = self.classifier.predict(np.stack(crops), mirror=mirror) if crops else np.zeros(0, np.float32)
+        scores = self.classifier.score(np.stack(crops), mirror=mirror) if crops else None
         per_face = (time.perf_counter() - t0) / max(1, len(crops))
         offset = 0
         for item in batch:
@@ -149,7 +149,7 @@ class Detector:
             # were extracted to fill the batch (the first file of a batch would carry the whole batch).
             start = time.perf_counter() - item.elapsed - item.timings["classify"]
             yield self._judge(item.path, item.kind, item.faces, item.n_frames, item.timings, start,
-                              evidence=evidence, probs=probs[offset:offset + n])
+                              evidence=evidence, scores=None if scores is None else scores[offset:offset + n])
             offset += n
 
     def scan_frames(self, frames: Sequence[Frame] | Sequence[np.ndarray], *, name: str = "<frames>",
@@ -196,18 +196,20 @@ class Detector:
     # -- verdicts ----------------------------------------------------------------------------------
 
     def _judge(self, path: str, kind: str, faces: list[Face], n_frames: int, timings: dict[str, float],
-               start: float, *, evidence: int = 0, probs: np.ndarray | None = None) -> MediaResult:
-        """Verdict of one file (its faces come from the face stage, short tracks already dropped); ``probs``
-        are the faces' probabilities when already classified (in a batch)."""
-        if faces and probs is None:
+               start: float, *, evidence: int = 0, scores: CropScores | None = None) -> MediaResult:
+        """Verdict of one file (its faces come from the face stage, short tracks already dropped); ``scores``
+        are the faces' scores when already classified (in a batch)."""
+        if faces and scores is None:
             t0 = time.perf_counter()
-            probs = self.classifier.predict(np.stack([f.crop for f in faces]), mirror=self.recipe.mirror(kind))
+            scores = self.classifier.score(np.stack([f.crop for f in faces]), mirror=self.recipe.mirror(kind))
             timings["classify"] = time.perf_counter() - t0
-        probs = np.zeros(0, np.float32) if probs is None else probs
+        probs = np.zeros(0, np.float64) if scores is None else scores.probabilities
         # The persons are summarized here rather than taken from the face stage's result because scan_many and
         # scan_frames only carry the faces; it is the same function the face stage uses.
         j = judge([FaceFacts.of(f) for f in faces], probs, media=kind, rules=self.recipe.verdict,
-                  aggregation=self.recipe.aggregation, tracks=summarize_tracks(faces))
+                  aggregation=self.recipe.aggregation, tracks=summarize_tracks(faces),
+                  kind_probabilities=None if scores is None else scores.kind_probs,
+                  novelty=None if scores is None else scores.novelty)
         if j.fake_probability is None:
             timings["total"] = time.perf_counter() - start
             return MediaResult(path=path, media=kind, verdict="no_face", fake_probability=None,
@@ -220,4 +222,5 @@ class Detector:
         timings["total"] = time.perf_counter() - start
         return MediaResult(path=path, media=kind, verdict=j.verdict, fake_probability=j.fake_probability,
                            threshold=self.threshold, reasons=j.reasons, model=self.model, tracks=j.tracks,
-                           timeline=timeline, timings=timings, evidence=kept)
+                           timeline=timeline, timings=timings, kind=j.kind, kind_probability=j.kind_probability,
+                           evidence=kept)

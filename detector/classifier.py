@@ -3,12 +3,18 @@
 Everything the model needs comes from its card (``<model>.json`` beside ``<model>.onnx``): the file's
 sha256 (checked at load), input size and normalisation (``detector.preprocess``), the alignment version
 (must match this library's), and the calibration.
+
+Besides the fake ``logit`` a model may have two optional outputs, read in the same ONNX run: ``kind_logits``
+(N, K), the kind of fake (read only when the card names its ``kinds``, and then required), and ``novelty`` (N,),
+how far the face's features lie from what the model was trained and calibrated on (read whenever present;
+required when the card's verdict rules abstain on it, ``max_novelty``).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +26,36 @@ from .preprocess import to_input
 from .runtime import create_session
 
 DEFAULT_MODEL = Path(__file__).resolve().parent / "models" / "default" / "model.onnx"
+
+KIND_OUTPUT = "kind_logits"
+NOVELTY_OUTPUT = "novelty"
+
+
+@dataclass(frozen=True, eq=False)
+class CropScores:
+    """What the classifier says of each crop (one row per crop, mirror averaging applied).
+
+    Attributes:
+        logits: (N,) raw fake logits.
+        probabilities: (N,) calibrated P(fake) (the card's calibration of ``logits``).
+        kind_probs: (N, K) P(kind | fake) in the order of the card's ``kinds`` (softmax of ``kind_logits``), or
+            ``None`` for a model without a kind head.
+        novelty: (N,) the model's ``novelty`` output, or ``None`` for a model without one.
+    """
+
+    logits: np.ndarray
+    probabilities: np.ndarray
+    kind_probs: np.ndarray | None = None
+    novelty: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.logits)
+
+    def __getitem__(self, index: slice) -> CropScores:
+        """The scores of a slice of the crops (one file's faces of a shared batch)."""
+        return CropScores(self.logits[index], self.probabilities[index],
+                          None if self.kind_probs is None else self.kind_probs[index],
+                          None if self.novelty is None else self.novelty[index])
 
 
 class Classifier:
@@ -35,9 +71,26 @@ class Classifier:
         self.align: AlignSpec = card.scan.align
         self.batch_size = batch_size
         self._session = create_session(self.path, expected_sha256=card.sha256, providers=providers)
-        outputs = [o.name for o in self._session.get_outputs()]
+        found = {o.name: o for o in self._session.get_outputs()}
+        outputs = list(found)
         if "logit" not in outputs:
             raise ModelIntegrityError(f"{self.path.name} has no 'logit' output (outputs: {outputs})", path=str(self.path))
+        if card.kinds:
+            if KIND_OUTPUT not in found:
+                raise ModelIntegrityError(f"the card of {self.path.name} names the kinds {list(card.kinds)} but the "
+                                          f"model has no {KIND_OUTPUT!r} output (outputs: {outputs})", path=str(self.path))
+            width = (found[KIND_OUTPUT].shape or [None, None])[-1]
+            if isinstance(width, int) and width != len(card.kinds):
+                raise ModelIntegrityError(f"{self.path.name} gives {width} kind logits but its card names "
+                                          f"{len(card.kinds)} kinds", path=str(self.path))
+        if card.scan.verdict.max_novelty is not None and NOVELTY_OUTPUT not in found:
+            raise ModelIntegrityError(f"the card of {self.path.name} abstains above max_novelty "
+                                      f"{card.scan.verdict.max_novelty} but the model has no {NOVELTY_OUTPUT!r} output "
+                                      f"(outputs: {outputs})", path=str(self.path))
+        self.has_kinds = bool(card.kinds)
+        self.has_novelty = NOVELTY_OUTPUT in found
+        # All outputs in one run per batch: the kind and novelty heads share the backbone's pass.
+        self._outputs = ["logit"] + [KIND_OUTPUT] * self.has_kinds + [NOVELTY_OUTPUT] * self.has_novelty
 
     @classmethod
     def load(cls, onnx_path: str | os.PathLike[str], card_path: str | os.PathLike[str] | None = None, *,
@@ -61,34 +114,70 @@ class Classifier:
     def providers(self) -> list[str]:
         return list(self._session.get_providers())
 
-    def logits(self, crops: np.ndarray | Sequence[np.ndarray], *,
-               mirror: bool | Sequence[bool] | np.ndarray = False) -> np.ndarray:
-        """Raw logits for aligned uint8 crops, batched.
+    def score(self, crops: np.ndarray | Sequence[np.ndarray], *,
+              mirror: bool | Sequence[bool] | np.ndarray = False) -> CropScores:
+        """Everything the model says of aligned uint8 crops, batched, in one ONNX run per batch.
 
-        ``mirror`` (one flag, or one per crop): such a crop's logit is the mean of its own and its horizontal
-        mirror image's (the scan recipe's ``classify.mirror_images``, :class:`detector.recipe.ClassifySpec`).
+        ``mirror`` (one flag, or one per crop): such a crop's values are the means of its own and its horizontal
+        mirror image's (the scan recipe's ``classify.mirror_images``, :class:`detector.recipe.ClassifySpec`): the
+        mean logit, the mean novelty, and the mean of the two kind *probabilities* (each view's softmax).
+
+        Example:
+            >>> s = clf.score(crops, mirror=True)  # doctest: +SKIP
+            >>> s.probabilities, s.kind_probs, s.novelty  # doctest: +SKIP
         """
         n = len(crops)
         mirrored = np.flatnonzero(np.broadcast_to(np.asarray(mirror, bool), (n,)))
         if not len(mirrored):
-            return self._raw_logits(crops)
-        # One pass over the crops and the mirror images together: the mirrors ride in the same batches.
-        both = self._raw_logits([*crops, *(np.ascontiguousarray(np.asarray(crops[i])[:, ::-1]) for i in mirrored)])
-        out = both[:n].copy()
-        out[mirrored] = (out[mirrored] + both[n:]) / 2
-        return out
+            raw = self._run(crops)
+        else:
+            # One pass over the crops and the mirror images together: the mirrors ride in the same batches.
+            both = self._run([*crops, *(np.ascontiguousarray(np.asarray(crops[i])[:, ::-1]) for i in mirrored)])
+            raw = {}
+            for name, values in both.items():
+                out = values[:n].copy()
+                out[mirrored] = (out[mirrored] + values[n:]) / 2
+                raw[name] = out
+        logits = raw["logit"]
+        return CropScores(logits, self.card.calibration.apply(logits).astype(np.float64),
+                          raw.get(KIND_OUTPUT), raw.get(NOVELTY_OUTPUT))
 
-    def _raw_logits(self, crops: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
+    def logits(self, crops: np.ndarray | Sequence[np.ndarray], *,
+               mirror: bool | Sequence[bool] | np.ndarray = False) -> np.ndarray:
+        """Raw logits for aligned uint8 crops, batched (``mirror``: see :meth:`score`)."""
+        return self.score(crops, mirror=mirror).logits
+
+    def _run(self, crops: np.ndarray | Sequence[np.ndarray]) -> dict[str, np.ndarray]:
+        """Each output per crop, unmirrored: ``logit`` (N,) float32, ``kind_logits`` as probabilities (N, K)
+        float64 (softmax, so that mirror views average as probabilities), ``novelty`` (N,) float64."""
         n = len(crops)
-        out = np.zeros((n,), np.float32)
+        k = len(self.card.kinds)
+        out = {"logit": np.zeros((n,), np.float32)}
+        if self.has_kinds:
+            out[KIND_OUTPUT] = np.zeros((n, k), np.float64)
+        if self.has_novelty:
+            out[NOVELTY_OUTPUT] = np.zeros((n,), np.float64)
         for i in range(0, n, self.batch_size):
             x = to_input(crops[i:i + self.batch_size], size=self.card.input_size, mean=self.card.mean,
                          std=self.card.std)
-            (logit,) = self._session.run(["logit"], {"input": x})
-            out[i:i + len(x)] = logit.reshape(-1)
+            values = dict(zip(self._outputs, self._session.run(self._outputs, {"input": x})))
+            out["logit"][i:i + len(x)] = values["logit"].reshape(-1)
+            if self.has_kinds:
+                z = np.asarray(values[KIND_OUTPUT], np.float64)
+                if z.shape != (len(x), k):
+                    raise ModelIntegrityError(f"{self.path.name}: {KIND_OUTPUT} has shape {z.shape}, expected "
+                                              f"({len(x)}, {k})", path=str(self.path))
+                z = np.exp(z - z.max(axis=1, keepdims=True))
+                out[KIND_OUTPUT][i:i + len(x)] = z / z.sum(axis=1, keepdims=True)
+            if self.has_novelty:
+                v = np.asarray(values[NOVELTY_OUTPUT], np.float64).reshape(-1)
+                if v.shape != (len(x),):
+                    raise ModelIntegrityError(f"{self.path.name}: {NOVELTY_OUTPUT} has {v.size} values for "
+                                              f"{len(x)} crops", path=str(self.path))
+                out[NOVELTY_OUTPUT][i:i + len(x)] = v
         return out
 
     def predict(self, crops: np.ndarray | Sequence[np.ndarray], *,
                 mirror: bool | Sequence[bool] | np.ndarray = False) -> np.ndarray:
-        """Calibrated P(fake) per crop (``mirror``: see :meth:`logits`)."""
-        return self.card.calibration.apply(self.logits(crops, mirror=mirror)).astype(np.float64)
+        """Calibrated P(fake) per crop (``mirror``: see :meth:`score`)."""
+        return self.score(crops, mirror=mirror).probabilities

@@ -12,12 +12,21 @@ The verdict rules, in order:
 3. a video with fewer than ``min_faces`` usable faces -> ``uncertain`` (``too_few_frames``);
 4. most usable faces blurred flat or in profile -> ``uncertain`` (``low_quality``);
 5. a probability within ``uncertain_band`` of the threshold -> ``uncertain`` (``near_threshold``);
-6. else ``fake`` (``above_threshold``) or ``real`` (``below_threshold``).
+6. else ``fake`` (``above_threshold``) or ``real`` (``below_threshold``);
+7. a ``fake`` whose deciding person's faces are unfamiliar to the model -> ``uncertain`` (``unfamiliar_face``):
+   when the rules set ``max_novelty`` and the median ``novelty`` of that person's usable faces is above it (or not
+   a number). Only a ``fake`` abstains: a ``real`` stays ``real`` (abstaining on reals would only lower the reals
+   called real), and a verdict already ``uncertain`` keeps its reasons.
 
 A person's (track's) score aggregates its usable faces with the card's strategy; the file's probability is
-its most suspicious counted person's (a person counts if any of its faces is usable evidence). Given the face
-stage's persons (:class:`detector.results.TrackResult`, ``fake_probability=None``), the judgement returns
-them with their scores filled in. Short tracks are not filtered here: the face stage drops them once
+its most suspicious counted person's (a person counts if any of its faces is usable evidence), the *deciding*
+person (the first by track id among equals). Given the face stage's persons (:class:`detector.results.TrackResult`,
+``fake_probability=None``), the judgement returns them with their scores filled in.
+
+The kind of fake (a model with a kind head): a person's ``kind`` is the argmax of the mean P(kind | fake) over the
+faces its score was taken from, each face weighted by its fake probability (the faces that look fake decide what
+kind of fake it is; all weights zero: the plain mean), and ``kind_probability`` that mean's largest value. The
+file's kind is its deciding person's, named only when the verdict is ``fake`` or ``uncertain``. Short tracks are not filtered here: the face stage drops them once
 (:func:`detector.faces.extract.drop_short_tracks`), before any face reaches a judge.
 """
 
@@ -30,15 +39,18 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .aggregate import video_score
+from .kinds import FAKE_KINDS
 from .recipe import AggregationSpec, VerdictRules
 from .results import (
     ABOVE_THRESHOLD,
     BELOW_THRESHOLD,
     FACES_TOO_SMALL,
+    KIND_VERDICTS,
     LOW_QUALITY,
     NEAR_THRESHOLD,
     NO_FACE_FOUND,
     TOO_FEW_FRAMES,
+    UNFAMILIAR_FACE,
     TrackResult,
 )
 
@@ -63,7 +75,8 @@ class FaceFacts:
 class Judgement:
     """A file's verdict. ``fake_probability`` is ``None`` only for ``no_face``; ``tracks`` are the persons passed
     in, scored (empty when none were passed); ``usable[i]`` says whether face ``i`` was evidence (large enough),
-    for reports that show the most suspicious faces.
+    for reports that show the most suspicious faces. ``kind``/``kind_probability``: the deciding person's kind of
+    fake, for ``fake`` and ``uncertain`` verdicts of a model with a kind head, else ``None``.
 
     A person's faces (those with its ``track_id``) and whether it counted (any of them usable) are not repeated
     here: both follow from the faces passed in and ``usable``, and a person is the same type from the face stage
@@ -75,20 +88,45 @@ class Judgement:
     reasons: tuple[str, ...]
     tracks: tuple[TrackResult, ...] = ()
     usable: tuple[bool, ...] = ()
+    kind: str | None = None
+    kind_probability: float | None = None
 
 
 def judge(faces: Sequence[FaceFacts], probabilities: Sequence[float] | np.ndarray, *, media: str | None,
           rules: VerdictRules, aggregation: AggregationSpec,
-          tracks: Sequence[TrackResult] | None = None) -> Judgement:
+          tracks: Sequence[TrackResult] | None = None,
+          kind_probabilities: Sequence[Sequence[float]] | np.ndarray | None = None,
+          novelty: Sequence[float] | np.ndarray | None = None) -> Judgement:
     """Judge one file from its faces (after the face stage) and their calibrated fake probabilities.
 
     ``tracks``: the face stage's persons of these faces (:func:`detector.faces.extract.summarize_tracks`), returned
     scored in ``Judgement.tracks``. Optional because the verdict does not depend on them and ``deepfake eval``
     judges cached faces, which keep no boxes to describe a person with.
+    ``kind_probabilities``: (faces, kinds) P(kind | fake) per face in the order of :data:`detector.kinds.FAKE_KINDS`
+    (:attr:`detector.classifier.CropScores.kind_probs`); ``None`` for a model without a kind head (no kinds named).
+    ``novelty``: the model's novelty per face (:attr:`detector.classifier.CropScores.novelty`); required when
+    ``rules.max_novelty`` is set, so a caller cannot skip the abstention by leaving it out.
+
+    Example:
+        >>> from detector.recipe import AggregationSpec, VerdictRules
+        >>> faces = [FaceFacts(0, 120.0, 50.0, 0.9)] * 3
+        >>> j = judge(faces, [0.9] * 3, media="video", rules=VerdictRules(max_novelty=2.0),
+        ...           aggregation=AggregationSpec(), kind_probabilities=[[0.7, 0.2, 0.1]] * 3, novelty=[3.0] * 3)
+        >>> j.verdict, j.reasons, j.kind
+        ('uncertain', ('unfamiliar_face',), 'swap')
     """
     probs = np.asarray(probabilities, np.float64).reshape(-1)
     if len(probs) != len(faces):
         raise ValueError(f"{len(faces)} faces but {len(probs)} probabilities")
+    kinds = None if kind_probabilities is None else np.asarray(kind_probabilities, np.float64)
+    if kinds is not None and kinds.shape != (len(faces), len(FAKE_KINDS)):
+        raise ValueError(f"kind probabilities of shape {kinds.shape} for {len(faces)} faces: expected one row of "
+                         f"{len(FAKE_KINDS)} ({', '.join(FAKE_KINDS)}) per face")
+    novel = None if novelty is None else np.asarray(novelty, np.float64).reshape(-1)
+    if novel is not None and len(novel) != len(faces):
+        raise ValueError(f"{len(faces)} faces but {len(novel)} novelty values")
+    if rules.max_novelty is not None and novel is None and faces:
+        raise ValueError("the verdict rules abstain above max_novelty, but no novelty was given")
     if tracks is not None:
         # Scores are matched to persons by track id: persons of other faces would get someone else's score.
         described = {t.track_id: t.n_faces for t in tracks}
@@ -103,13 +141,20 @@ def judge(faces: Sequence[FaceFacts], probabilities: Sequence[float] | np.ndarra
         reasons.append(FACES_TOO_SMALL)
         usable[:] = True  # still report what the small faces say
     scores: dict[int, float] = {}
+    evidence: dict[int, list[int]] = {}  # per person, the faces its score was taken from
+    person_kinds: dict[int, tuple[str, float]] = {}
     counted: list[float] = []
+    deciding: int | None = None
     for tid in sorted({f.track_id for f in faces}):
         idx = [i for i, f in enumerate(faces) if f.track_id == tid]
-        use = [i for i in idx if usable[i]] or idx
+        use = evidence[tid] = [i for i in idx if usable[i]] or idx
         scores[tid] = aggregation.track_score(probs[use])
+        if kinds is not None:
+            person_kinds[tid] = _kind(kinds[use], probs[use])
         if any(usable[i] for i in idx):
             counted.append(scores[tid])
+            if deciding is None or scores[tid] > scores[deciding]:
+                deciding = tid
     probability = video_score(counted)
     good = [f for f, u in zip(faces, usable) if u]
     if media == "video" and len(good) < rules.min_faces and FACES_TOO_SMALL not in reasons:
@@ -124,5 +169,22 @@ def judge(faces: Sequence[FaceFacts], probabilities: Sequence[float] | np.ndarra
     else:
         verdict = "fake" if probability >= rules.threshold else "real"
         reasons.append(ABOVE_THRESHOLD if verdict == "fake" else BELOW_THRESHOLD)
-    scored = tuple(replace(t, fake_probability=scores[t.track_id]) for t in tracks or ())
-    return Judgement(verdict, probability, tuple(reasons), scored, tuple(bool(u) for u in usable))
+    assert deciding is not None  # some face is usable (or all were made usable above), so some person counted
+    if verdict == "fake" and rules.max_novelty is not None and novel is not None:
+        median = float(np.median(novel[evidence[deciding]]))
+        if not median <= rules.max_novelty:  # NaN too: a novelty that is no number is no sign of familiarity
+            verdict, reasons = "uncertain", [UNFAMILIAR_FACE]
+    kind, kind_probability = person_kinds.get(deciding, (None, None)) if verdict in KIND_VERDICTS else (None, None)
+    scored = tuple(replace(t, fake_probability=scores[t.track_id], kind=person_kinds.get(t.track_id, (None,))[0],
+                           kind_probability=person_kinds.get(t.track_id, (None, None))[1]) for t in tracks or ())
+    return Judgement(verdict, probability, tuple(reasons), scored, tuple(bool(u) for u in usable), kind,
+                     kind_probability)
+
+
+def _kind(kind_probs: np.ndarray, fake_probs: np.ndarray) -> tuple[str, float]:
+    """A person's kind of fake: the argmax of its faces' P(kind | fake), averaged with each face weighted by its
+    P(fake); (all weights zero: the plain mean), and that mean's value."""
+    weights = fake_probs if fake_probs.sum() > 0 else np.ones_like(fake_probs)
+    mean = (kind_probs * weights[:, None]).sum(axis=0) / weights.sum()
+    best = int(np.argmax(mean))
+    return FAKE_KINDS[best], float(mean[best])

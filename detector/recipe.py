@@ -100,6 +100,11 @@ class VerdictRules:
         min_faces: usable faces a video needs for a verdict.
         min_sharpness: faces below this Laplacian variance (at crop size) count as low quality.
         min_frontalness: faces below this are in profile and count as low quality.
+        max_novelty: a ``fake`` verdict becomes ``uncertain`` (``unfamiliar_face``) when the median ``novelty`` of
+            the deciding person's usable faces is above this: the model's output of how far a face's features lie
+            from what it was trained and calibrated on (larger: less familiar). ``None``: never abstain (every
+            card without it). Needs a model with a ``novelty`` output (checked at load). It never touches a
+            ``real`` verdict: abstaining on reals would only lower the reals called real.
     """
 
     threshold: float = 0.5
@@ -108,6 +113,7 @@ class VerdictRules:
     min_faces: int = 3
     min_sharpness: float = 5.0
     min_frontalness: float = 0.2
+    max_novelty: float | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.threshold <= 1.0:
@@ -116,6 +122,10 @@ class VerdictRules:
             raise ConfigError(f"uncertain_band must be within [0, 0.5), got {self.uncertain_band}")
         if self.min_faces < 1:
             raise ConfigError(f"min_faces must be >= 1, got {self.min_faces}")
+        if self.max_novelty is not None and (isinstance(self.max_novelty, bool) or not isinstance(
+                self.max_novelty, int | float) or not (math.isfinite(self.max_novelty) and self.max_novelty > 0)):
+            raise ConfigError(f"max_novelty must be a finite number > 0 (or null: never abstain), got "
+                              f"{self.max_novelty!r}")
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,11 @@
 matches ``detector/schemas/media_result.schema.json``. No face gives ``tracks == ()`` and verdict
 ``no_face``; a failed input gives verdict ``error`` with ``error = {code, message}``; neither carries a
 made-up probability (``fake_probability`` is ``None`` only for those two).
+
+The kind of fake (``kind``, ``kind_probability``: :mod:`detector.kinds`) is named per person and per file by a model
+with a kind head (``ModelCard.kinds``); it is ``None`` for models without one, and a file's only for the verdicts
+``fake`` and ``uncertain``. ``kind_probability`` is P(kind | fake): how sure the head is of the kind *if* the face
+is fake, not that it is.
 """
 
 from __future__ import annotations
@@ -12,6 +17,12 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
+
+from .kinds import FAKE_KINDS
+
+# The version of ``media_result.schema.json`` (its ``$id``), bumped whenever a key is added or changes meaning;
+# ``detector/README.md`` says what changed for readers of an older version.
+SCHEMA_VERSION = 2
 
 Verdict = Literal["fake", "real", "uncertain", "no_face", "error"]
 VERDICTS: tuple[str, ...] = ("fake", "real", "uncertain", "no_face", "error")
@@ -24,7 +35,10 @@ LOW_QUALITY = "low_quality"
 NEAR_THRESHOLD = "near_threshold"
 ABOVE_THRESHOLD = "above_threshold"
 BELOW_THRESHOLD = "below_threshold"
+UNFAMILIAR_FACE = "unfamiliar_face"
 ERROR = "error"
+# Verdicts that may name a kind of fake: a file called real, or not judged, has none.
+KIND_VERDICTS: tuple[str, ...] = ("fake", "uncertain")
 
 
 @dataclass(frozen=True)
@@ -44,7 +58,9 @@ class TrackResult:
     The face stage (:func:`detector.faces.extract.summarize_tracks`) describes each person with
     ``fake_probability=None``; the judge returns the same tracks with it filled in, and those are a scan's
     ``tracks``. Times are the first and last sampled faces' (seconds), ``mean_size_px`` the mean of the faces'
-    shorter box sides and ``box`` the largest face's box (x1, y1, x2, y2) in frame pixels.
+    shorter box sides and ``box`` the largest face's box (x1, y1, x2, y2) in frame pixels. ``kind`` and
+    ``kind_probability``: what kind of fake this person's faces look like, if fake (filled by the judge for a model
+    with a kind head, else ``None``).
     """
 
     # Keyword-only: five of the fields are plain numbers, so a positional call with two of them swapped would
@@ -56,13 +72,19 @@ class TrackResult:
     mean_size_px: float
     box: tuple[float, float, float, float]
     fake_probability: float | None = None
+    kind: str | None = None
+    kind_probability: float | None = None
+
+    def __post_init__(self) -> None:
+        _check_kind(self.kind, self.kind_probability)
 
     def to_dict(self) -> dict[str, Any]:
         # Key order and rounding are the scan JSON contract (media_result.schema.json), not the field order.
         return {"track_id": self.track_id, "first_time": round(self.first_time, 4),
                 "last_time": round(self.last_time, 4), "n_faces": self.n_faces,
                 "fake_probability": None if self.fake_probability is None else round(self.fake_probability, 6),
-                "box": [round(v, 2) for v in self.box], "mean_size_px": round(self.mean_size_px, 2)}
+                "box": [round(v, 2) for v in self.box], "mean_size_px": round(self.mean_size_px, 2),
+                "kind": self.kind, "kind_probability": _round(self.kind_probability)}
 
 
 @dataclass(frozen=True)
@@ -104,6 +126,8 @@ class MediaResult:
     timeline: tuple[TimelinePoint, ...] = ()
     timings: dict[str, float] = field(default_factory=dict)
     error: dict[str, str] | None = None
+    kind: str | None = None
+    kind_probability: float | None = None
     # Filled only when asked for (``Detector.scan(..., evidence=k)``); reports use it, JSON leaves it out.
     evidence: tuple[FaceEvidence, ...] = field(default=(), compare=False, repr=False)
 
@@ -114,6 +138,9 @@ class MediaResult:
             raise ValueError(f"verdict {self.verdict} with fake_probability {self.fake_probability}")
         if any(t.fake_probability is None for t in self.tracks):  # the schema's tracks always carry one
             raise ValueError("a scan's tracks are judged: each needs its fake_probability")
+        _check_kind(self.kind, self.kind_probability)
+        if self.kind is not None and self.verdict not in KIND_VERDICTS:
+            raise ValueError(f"verdict {self.verdict} names the kind {self.kind!r}: only {KIND_VERDICTS} may")
 
     @property
     def is_fake(self) -> bool:
@@ -132,6 +159,8 @@ class MediaResult:
             "timeline": [p.to_dict() for p in self.timeline],
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
             "error": self.error,
+            "kind": self.kind,
+            "kind_probability": _round(self.kind_probability),
         }
 
     @classmethod
@@ -139,3 +168,14 @@ class MediaResult:
                media: Literal["video", "image"] | None = None) -> MediaResult:
         return cls(path=path, media=media, verdict="error", fake_probability=None, threshold=threshold,
                    reasons=(ERROR,), model=model, error=error)
+
+
+def _round(p: float | None) -> float | None:
+    return None if p is None else round(p, 6)
+
+
+def _check_kind(kind: str | None, probability: float | None) -> None:
+    if (kind is None) != (probability is None):
+        raise ValueError(f"kind {kind!r} with kind_probability {probability}: both or neither")
+    if kind is not None and kind not in FAKE_KINDS:
+        raise ValueError(f"unknown kind {kind!r} (kinds: {FAKE_KINDS})")

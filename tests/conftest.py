@@ -159,13 +159,21 @@ def shared_data_or_none() -> Path | None:
 TINY_MODEL_SIZE = 64  # crop side: small enough that classifying is negligible next to decoding and detection
 
 
-def build_tiny_model(out_dir: Path, *, seed: int = 0, bias: float = 0.0) -> Path:
+def build_tiny_model(out_dir: Path, *, seed: int = 0, bias: float = 0.0, kinds: bool = False,
+                     kind_bias: tuple[float, float, float] | None = None, novelty_value: float | None = None,
+                     novelty_spread: float = 0.0, max_novelty: float | None = None, name: str = "tiny") -> Path:
     """A random-weights classifier with the real model's interface (``input`` -> ``logit``) and a card.
 
     Behaviour tests (verdict rules, batching, errors, reports, the service, the audit) run on it, so they do
     not depend on how good the shipped model is; the shipped model keeps its golden-output tests. Conv 3->8
     (3x3, stride 2) -> ReLU -> global average -> linear 8->1; ``bias`` shifts every logit, e.g. to make every
     face "fake".
+
+    The optional heads of a newer model (:mod:`detector.classifier`): ``kinds`` adds ``kind_logits`` (N, 3), a
+    random linear 8->3 of the same features plus ``kind_bias`` (e.g. ``(0, 9, 0)``: every face a reenactment),
+    and names :data:`detector.kinds.FAKE_KINDS` in the card. ``novelty_value`` adds ``novelty`` (N,):
+    ``novelty_value + novelty_spread * |random linear 8->1|`` (spread 0: the same value for every face).
+    ``max_novelty`` goes into the card's verdict rules. ``name``: the file's stem (several models in one folder).
     """
     import hashlib
 
@@ -173,8 +181,9 @@ def build_tiny_model(out_dir: Path, *, seed: int = 0, bias: float = 0.0) -> Path
     from onnx import TensorProto, helper, numpy_helper
 
     from detector.faces.align import AlignSpec
+    from detector.kinds import FAKE_KINDS
     from detector.modelcard import Calibration, ModelCard
-    from detector.recipe import ScanRecipe
+    from detector.recipe import ScanRecipe, VerdictRules
 
     rng = np.random.default_rng(seed)
     weights = [
@@ -190,21 +199,40 @@ def build_tiny_model(out_dir: Path, *, seed: int = 0, bias: float = 0.0) -> Path
         helper.make_node("Flatten", ["pool"], ["flat"]),
         helper.make_node("Gemm", ["flat", "fc_w", "fc_b"], ["logit"]),
     ]
+    outputs = [helper.make_tensor_value_info("logit", TensorProto.FLOAT, ["N", 1])]
+    # The extra heads draw from their own generator: the logit head stays the same model whatever is added.
+    extra = np.random.default_rng([seed, 1])
+    if kinds:
+        weights += [numpy_helper.from_array(extra.normal(0, 1.0, (8, 3)).astype(np.float32), "kind_w"),
+                    numpy_helper.from_array(np.asarray(kind_bias or (0, 0, 0), np.float32), "kind_b")]
+        nodes.append(helper.make_node("Gemm", ["flat", "kind_w", "kind_b"], ["kind_logits"]))
+        outputs.append(helper.make_tensor_value_info("kind_logits", TensorProto.FLOAT, ["N", 3]))
+    if novelty_value is not None:
+        weights += [numpy_helper.from_array(extra.normal(0, 1.0, (8, 1)).astype(np.float32), "nov_w"),
+                    numpy_helper.from_array(np.array([novelty_spread], np.float32), "nov_scale"),
+                    numpy_helper.from_array(np.array([novelty_value], np.float32), "nov_base"),
+                    numpy_helper.from_array(np.array([-1], np.int64), "flat_shape")]
+        nodes += [helper.make_node("MatMul", ["flat", "nov_w"], ["nov_lin"]),
+                  helper.make_node("Abs", ["nov_lin"], ["nov_abs"]),
+                  helper.make_node("Mul", ["nov_abs", "nov_scale"], ["nov_scaled"]),
+                  helper.make_node("Add", ["nov_scaled", "nov_base"], ["nov_col"]),
+                  helper.make_node("Reshape", ["nov_col", "flat_shape"], ["novelty"])]
+        outputs.append(helper.make_tensor_value_info("novelty", TensorProto.FLOAT, ["N"]))
     size = TINY_MODEL_SIZE
     graph = helper.make_graph(
         nodes, "tiny", [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 3, size, size])],
-        [helper.make_tensor_value_info("logit", TensorProto.FLOAT, ["N", 1])], initializer=weights)
+        outputs, initializer=weights)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8  # readable by every onnxruntime the cpu extra allows (>= 1.18)
     out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / "tiny.onnx"
+    path = out_dir / f"{name}.onnx"
     onnx.save(model, path)
     spec = AlignSpec(size=size, margin=0.3)
     card = ModelCard(
         name="tiny-random-test-model", version="0", sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
         arch="tiny-random-cnn", input_size=size, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5),
-        scan=ScanRecipe(align=spec), calibration=Calibration(),
-        licence="test fixture: random weights, no training data")
+        scan=ScanRecipe(align=spec, verdict=VerdictRules(max_novelty=max_novelty)), calibration=Calibration(),
+        licence="test fixture: random weights, no training data", kinds=FAKE_KINDS if kinds else ())
     card.save(path.with_suffix(".json"))
     return path
 

@@ -159,9 +159,9 @@ def test_scan_many_batches_faces_across_files_without_changing_answers(detector,
         except Exception as exc:  # noqa: BLE001 - compared by code below
             one_by_one.append(exc)
     calls = []
-    predict = detector.classifier.predict
-    monkeypatch.setattr(detector.classifier, "predict",
-                        lambda crops, **kwargs: calls.append(len(crops)) or predict(crops, **kwargs))
+    score = detector.classifier.score
+    monkeypatch.setattr(detector.classifier, "score",
+                        lambda crops, **kwargs: calls.append(len(crops)) or score(crops, **kwargs))
     batched = list(detector.scan_many(paths))
     assert [r.path for r in batched] == [str(p) for p in paths]
     # 5 photos (1 face each) and the clip (32 faces) reach the classifier together, not in six calls.
@@ -236,3 +236,63 @@ def test_a_corrupt_model_or_card_is_refused_at_load_with_a_clear_error(tmp_path,
     with pytest.raises(ModelIntegrityError):
         Detector.load(onnx)
     assert main(["scan", str(demo_clip), "--model", str(onnx)], stdout=io.StringIO()) == 4
+
+
+# -- the kind of fake and abstention, through the scan (tiny models with the optional heads) --------------------------
+
+@pytest.fixture(scope="module")
+def kind_model(tiny_model_builder, tmp_path_factory):
+    """Calls every face fake (bias 6), leans to reenactment, novelty 3 for every face."""
+    return tiny_model_builder(tmp_path_factory.mktemp("kind-model"), bias=6.0, kinds=True, kind_bias=(0.0, 6.0, 0.0),
+                              novelty_value=3.0)
+
+
+def test_a_scan_names_the_kind_per_person_and_for_the_file(kind_model, demo_clip, validate):
+    detector = Detector.load(kind_model)
+    result = detector.scan(demo_clip)
+    (person,) = result.tracks
+    # The person's kind: its faces' P(kind | fake), each weighted by its P(fake), averaged; the file: its person's.
+    found = detector.faces.extract(demo_clip, sampling=detector.sampling)
+    scores = detector.classifier.score(np.stack([f.crop for f in found.faces]))
+    mean = (scores.kind_probs * scores.probabilities[:, None]).sum(axis=0) / scores.probabilities.sum()
+    assert person.kind == ("swap", "reenactment", "synthetic")[int(mean.argmax())] == "reenactment"
+    assert person.kind_probability == pytest.approx(mean.max(), abs=1e-9)
+    assert result.verdict == "fake" and (result.kind, result.kind_probability) == (person.kind, person.kind_probability)
+    d = result.to_dict()
+    validate(d)
+    assert d["kind"] == "reenactment" and d["tracks"][0]["kind"] == "reenactment"
+
+
+def test_scan_many_names_the_same_kinds_as_single_scans(kind_model, demo_clip, astronaut, tmp_path):
+    detector = Detector.load(kind_model)
+    photo = tmp_path / "a.png"
+    cv2.imwrite(str(photo), cv2.cvtColor(astronaut, cv2.COLOR_RGB2BGR))
+    paths = [photo, tmp_path / "missing.mp4", demo_clip, photo]
+    batched = list(detector.scan_many(paths))
+    assert batched[1].verdict == "error" and batched[1].kind is None
+    for path, many in zip(paths, batched):
+        if many.verdict == "error":
+            continue
+        single = detector.scan(path)
+        assert (many.verdict, many.kind) == (single.verdict, single.kind)
+        assert many.kind_probability == pytest.approx(single.kind_probability, abs=1e-6)
+        assert [t.kind for t in many.tracks] == [t.kind for t in single.tracks]
+
+
+def test_a_card_that_abstains_turns_an_unfamiliar_fake_into_uncertain(tiny_model_builder, tmp_path, demo_clip,
+                                                                    validate):
+    """Every face has novelty 3: above max_novelty 2 the fake becomes uncertain (``unfamiliar_face``), at 4 it stays
+    fake; a real is never touched."""
+    def scan(**kwargs):
+        return Detector.load(tiny_model_builder(tmp_path / str(len(list(tmp_path.iterdir()))), kinds=True,
+                                                novelty_value=3.0, **kwargs)).scan(demo_clip)
+
+    abstains = scan(bias=6.0, max_novelty=2.0)
+    assert (abstains.verdict, abstains.reasons) == ("uncertain", ("unfamiliar_face",))
+    assert abstains.fake_probability > 0.99 and abstains.kind is not None  # the score and kind are still reported
+    validate(abstains.to_dict())
+    assert scan(bias=6.0, max_novelty=4.0).verdict == "fake"
+    assert scan(bias=6.0).verdict == "fake"  # no max_novelty: never abstains
+    real = scan(bias=-6.0, max_novelty=2.0)
+    assert (real.verdict, real.reasons, real.kind) == ("real", ("below_threshold",), None)
+    assert real.tracks[0].kind is not None  # the person still says what kind of fake it would be

@@ -152,3 +152,90 @@ def test_mirror_averages_each_flagged_crop_with_its_mirror_image(tiny_model, cro
     # A list of crops of another size (resized on the way in) mirrors the same way.
     big = [np.repeat(np.repeat(c, 2, axis=0), 2, axis=1) for c in crops]
     np.testing.assert_allclose(clf.logits(big, mirror=flags), mixed, atol=1e-4)
+
+
+# -- the optional heads: kind of fake and novelty ---------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def headed(tiny_model_builder, tmp_path_factory):
+    """The tiny model with a kind head and a novelty output that varies per face."""
+    return tiny_model_builder(tmp_path_factory.mktemp("headed"), kinds=True, novelty_value=1.0, novelty_spread=1.0)
+
+
+def _softmax(z):
+    z = np.exp(z - z.max(axis=1, keepdims=True))
+    return z / z.sum(axis=1, keepdims=True)
+
+
+def test_a_model_without_the_heads_scores_as_before(clf, crops):
+    s = clf.score(crops)
+    assert s.kind_probs is None and s.novelty is None and not clf.has_kinds and not clf.has_novelty
+    np.testing.assert_array_equal(s.logits, clf.logits(crops))
+    np.testing.assert_array_equal(s.probabilities, clf.predict(crops))
+
+
+def test_kind_probabilities_and_novelty_come_from_the_same_run(headed, tiny_model, crops):
+    """Softmax of ``kind_logits`` and ``novelty`` as the ONNX file gives them, from one run per batch; the logit head
+    is the plain tiny model's (the heads do not change it)."""
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(headed), providers=["CPUExecutionProvider"])
+    clf = Classifier.load(headed, batch_size=3)
+    x = to_input(crops, size=64, mean=clf.card.mean, std=clf.card.std)
+    logit, kind_logits, novelty = session.run(["logit", "kind_logits", "novelty"], {"input": x})
+    calls = []
+    run = clf._session.run
+    clf._session = type("Counting", (), {"run": lambda self, names, feed: calls.append(names) or run(names, feed)})()
+    s = clf.score(crops)
+    assert calls == [["logit", "kind_logits", "novelty"]] * 3  # 7 crops in batches of 3: three runs, all outputs
+    assert s.kind_probs.shape == (7, 3) and s.novelty.shape == (7,)
+    np.testing.assert_allclose(s.logits, logit.reshape(-1), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(s.kind_probs, _softmax(kind_logits.astype(np.float64)), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(s.kind_probs.sum(axis=1), 1.0)
+    np.testing.assert_allclose(s.novelty, novelty, rtol=1e-6)
+    assert np.ptp(s.novelty) > 0.01  # varies per face, so the mirror test below can see averaging
+    np.testing.assert_array_equal(s.logits, Classifier.load(tiny_model).logits(crops))
+    part = s[2:5]
+    assert len(part) == 3 and part.kind_probs.shape == (3, 3)
+    np.testing.assert_array_equal(part.novelty, s.novelty[2:5])
+
+
+def test_mirror_averages_kind_probabilities_and_novelty(headed, crops):
+    """A mirrored face's kind is the mean of its two views' *probabilities* (not the softmax of mean logits), and
+    its novelty the mean of the two novelties, whatever the batch size."""
+    flags = np.array([True, False, True, True, False, False, True])
+    for batch_size in (1, 3, 32):
+        clf = Classifier.load(headed, batch_size=batch_size)
+        plain, mirrored = clf.score(crops), clf.score(crops[:, :, ::-1])
+        mixed = clf.score(crops, mirror=flags)
+        np.testing.assert_allclose(mixed.kind_probs[flags], (plain.kind_probs[flags] + mirrored.kind_probs[flags]) / 2,
+                                   rtol=1e-6, atol=1e-9)
+        np.testing.assert_allclose(mixed.kind_probs[~flags], plain.kind_probs[~flags], rtol=1e-6, atol=1e-9)
+        np.testing.assert_allclose(mixed.novelty[flags], (plain.novelty[flags] + mirrored.novelty[flags]) / 2,
+                                   rtol=1e-6)
+        np.testing.assert_allclose(mixed.novelty[~flags], plain.novelty[~flags], rtol=1e-6)
+    assert not np.allclose(mixed.kind_probs[flags], plain.kind_probs[flags], atol=1e-4)
+    assert not np.allclose(mixed.novelty[flags], plain.novelty[flags], atol=1e-4)
+    empty = clf.score(np.zeros((0, 64, 64, 3), np.uint8), mirror=True)
+    assert empty.kind_probs.shape == (0, 3) and empty.novelty.shape == (0,)
+
+
+def test_a_card_naming_kinds_needs_the_kind_output(tiny_model, tmp_path):
+    from detector.kinds import FAKE_KINDS
+
+    path = copy_model(tiny_model, tmp_path, kinds=FAKE_KINDS)
+    with pytest.raises(ModelIntegrityError, match="names the kinds .* no 'kind_logits' output"):
+        Classifier.load(path)
+
+
+def test_a_card_that_abstains_needs_the_novelty_output(tiny_model, tmp_path):
+    card = ModelCard.load(tiny_model.with_suffix(".json"))
+    path = copy_model(tiny_model, tmp_path, scan=replace(card.scan, verdict=replace(card.scan.verdict, max_novelty=2.0)))
+    with pytest.raises(ModelIntegrityError, match="max_novelty 2.0 but the model has no 'novelty' output"):
+        Classifier.load(path)
+
+
+def test_a_kind_output_the_card_does_not_name_is_not_read(headed, tmp_path, crops):
+    """The card is the contract: without ``kinds`` a ``kind_logits`` output means nothing to the library."""
+    clf = Classifier.load(copy_model(headed, tmp_path, kinds=()))
+    assert not clf.has_kinds and clf.score(crops).kind_probs is None and clf.has_novelty

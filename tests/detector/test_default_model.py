@@ -113,6 +113,29 @@ def test_end_to_end_golden_outputs(golden, classifier, astronaut, cameraman):
         assert logit == pytest.approx(golden["logits"][name], abs=tolerance), name
 
 
+# What scans of the two photos gave before the kind of fake and abstention were added (v1.2.3, 2026-12): a model
+# without those heads must be judged exactly as before, with only the new keys, null.
+PRE_KIND_IMAGE_VERDICTS = {"astronaut": ("real", 0.190204, ("below_threshold",)),
+                           "cameraman": ("uncertain", 0.161777, ("low_quality",))}
+
+
+def test_the_bundled_model_names_no_kind_and_judges_as_before(classifier, astronaut, cameraman):
+    from detector.api import Detector
+
+    assert classifier.card.kinds == () and classifier.card.scan.verdict.max_novelty is None
+    assert not classifier.has_kinds and not classifier.has_novelty
+    detector = Detector(classifier)
+    for name, image in (("astronaut", astronaut), ("cameraman", cameraman)):
+        d = detector.scan_image(image, name=name).to_dict()
+        verdict, probability, reasons = PRE_KIND_IMAGE_VERDICTS[name]
+        assert (d["verdict"], tuple(d["reasons"])) == (verdict, reasons), name
+        # A logit within the end-to-end tolerance moves the probability by at most a quarter of it over T.
+        atol = END_TO_END_LOGIT_ATOL / classifier.card.calibration.temperature / 4
+        assert d["fake_probability"] == pytest.approx(probability, abs=atol), name
+        assert d["kind"] is None and d["kind_probability"] is None
+        assert all(t["kind"] is None and t["kind_probability"] is None for t in d["tracks"])
+
+
 def _changes() -> dict[str, tuple[object, float]]:
     """Real changes of preprocessing: name -> (function (classifier, crops) -> logits, the tolerance it must
     clear by 2x: the end-to-end one for gross mistakes, the classifier stage's for subtle ones)."""

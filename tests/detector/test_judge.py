@@ -157,3 +157,121 @@ def test_facts_of_a_face_read_its_quality():
 
     quality = SimpleNamespace(size_px=80.0, sharpness=12.5, frontalness=0.7)
     assert FaceFacts.of(SimpleNamespace(track_id=3, quality=quality)) == FaceFacts(3, 80.0, 12.5, 0.7)
+
+
+# -- the kind of fake and abstention on unfamiliar faces (a model with a kind head and a novelty output) -------------
+
+SWAP, REENACT, SYNTH = [0.8, 0.1, 0.1], [0.1, 0.8, 0.1], [0.1, 0.1, 0.8]
+
+
+def kinded(faces, probs, kinds, novelty=None, rules=RULES, tracks=None, media="video"):
+    return judge(faces, probs, media=media, rules=rules, aggregation=MEAN, tracks=tracks,
+                 kind_probabilities=kinds, novelty=novelty)
+
+
+def test_a_person_s_kind_is_the_argmax_of_its_mean_kind_probabilities():
+    faces = [face(0)] * 4
+    j = kinded(faces, [0.9] * 4, [SWAP, SWAP, REENACT, SWAP], tracks=persons(faces))
+    (person,) = j.tracks
+    assert person.kind == "swap" and person.kind_probability == pytest.approx((0.8 * 3 + 0.1) / 4)
+    assert (j.kind, j.kind_probability) == (person.kind, person.kind_probability)
+
+
+def test_the_faces_that_look_fake_decide_the_kind():
+    """Weighted by P(fake): two faces that look fake and say reenactment outweigh three that look real and say swap
+    (an unweighted mean would say swap)."""
+    faces = [face(0)] * 5
+    probs = [0.95, 0.9, 0.05, 0.05, 0.05]
+    j = kinded(faces, probs, [REENACT, REENACT, SWAP, SWAP, SWAP], rules=dataclasses.replace(RULES, uncertain_band=0),
+               tracks=persons(faces))
+    expected = (0.8 * 1.85 + 0.1 * 0.15) / 2.0
+    assert j.tracks[0].kind == "reenactment" and j.tracks[0].kind_probability == pytest.approx(expected)
+    assert np.mean([SWAP, SWAP, SWAP, REENACT, REENACT], axis=0).argmax() == 0  # the unweighted mean: swap
+    # Every face at P(fake) 0: nothing to weigh by, the plain mean decides.
+    zero = kinded(faces, [0.0] * 5, [REENACT, REENACT, SWAP, SWAP, SWAP], tracks=persons(faces))
+    assert zero.tracks[0].kind == "swap" and zero.kind is None  # real: the file names no kind
+
+
+def test_the_file_s_kind_is_its_deciding_person_s():
+    faces = [face(0), face(1), face(0), face(1), face(0), face(1)]
+    kinds = [SWAP, SYNTH, SWAP, SYNTH, SWAP, SYNTH]
+    j = kinded(faces, [0.7, 0.9, 0.7, 0.9, 0.7, 0.9], kinds, tracks=persons(faces))
+    assert [t.kind for t in j.tracks] == ["swap", "synthetic"]
+    assert j.verdict == "fake" and (j.kind, j.kind_probability) == ("synthetic", pytest.approx(0.8))
+    # Equal scores: the first person by track id decides, as for the probability.
+    tie = kinded(faces, [0.9] * 6, kinds, tracks=persons(faces))
+    assert tie.kind == "swap"
+
+
+def test_a_small_faced_person_that_does_not_count_does_not_name_the_file_s_kind():
+    faces = [face(0, size=10)] * 3 + [face(1)] * 3
+    j = kinded(faces, [0.99] * 3 + [0.9] * 3, [SYNTH] * 3 + [SWAP] * 3, tracks=persons(faces))
+    assert [t.kind for t in j.tracks] == ["synthetic", "swap"] and j.kind == "swap"
+
+
+@pytest.mark.parametrize(("probs", "verdict", "named"), [
+    ([0.9] * 3, "fake", True), ([0.52] * 3, "uncertain", True), ([0.1] * 3, "real", False)])
+def test_only_fake_and_uncertain_files_name_a_kind(probs, verdict, named):
+    faces = [face()] * 3
+    j = kinded(faces, probs, [SYNTH] * 3, tracks=persons(faces))
+    assert j.verdict == verdict
+    assert (j.kind == "synthetic") is named and (j.kind_probability is not None) is named
+    assert j.tracks[0].kind == "synthetic"  # a person names its likeliest kind either way: P(kind | fake)
+
+
+def test_without_a_kind_head_nothing_is_named():
+    faces = [face()] * 3
+    j = run(faces, [0.9] * 3, tracks=persons(faces))
+    assert j.kind is None and j.kind_probability is None
+    assert j.tracks[0].kind is None and j.tracks[0].kind_probability is None
+
+
+def test_kind_probabilities_must_be_one_row_of_three_per_face():
+    with pytest.raises(ValueError, match="kind probabilities of shape"):
+        kinded([face()] * 3, [0.9] * 3, [SWAP] * 2)
+    with pytest.raises(ValueError, match="kind probabilities of shape"):
+        kinded([face()] * 3, [0.9] * 3, [[0.5, 0.5]] * 3)
+    assert kinded([], [], np.zeros((0, 3))).verdict == "no_face"
+
+
+ABSTAIN = dataclasses.replace(RULES, max_novelty=2.0)
+
+
+def test_an_unfamiliar_fake_becomes_uncertain_only_above_max_novelty():
+    faces = [face()] * 3
+    above = kinded(faces, [0.9] * 3, [SWAP] * 3, novelty=[2.5, 2.1, 1.0], rules=ABSTAIN)  # median 2.1 > 2
+    assert (above.verdict, above.reasons) == ("uncertain", ("unfamiliar_face",))
+    assert above.fake_probability == pytest.approx(0.9) and above.kind == "swap"  # the score and kind stay
+    at = kinded(faces, [0.9] * 3, [SWAP] * 3, novelty=[2.5, 2.0, 1.0], rules=ABSTAIN)  # median 2.0: not above
+    assert (at.verdict, at.reasons) == ("fake", ("above_threshold",))
+    never = kinded(faces, [0.9] * 3, None, novelty=[50.0] * 3)  # no max_novelty: never abstains
+    assert never.verdict == "fake" and never.kind is None
+    nan = kinded(faces, [0.9] * 3, None, novelty=[np.nan] * 3, rules=ABSTAIN)
+    assert nan.verdict == "uncertain" and nan.reasons == ("unfamiliar_face",)
+
+
+def test_abstention_never_touches_a_real_or_an_uncertain_verdict():
+    faces = [face()] * 3
+    real = kinded(faces, [0.1] * 3, [SWAP] * 3, novelty=[99.0] * 3, rules=ABSTAIN)
+    assert (real.verdict, real.reasons, real.kind) == ("real", ("below_threshold",), None)
+    near = kinded(faces, [0.55] * 3, None, novelty=[99.0] * 3, rules=ABSTAIN)
+    assert (near.verdict, near.reasons) == ("uncertain", ("near_threshold",))
+
+
+def test_the_deciding_person_s_usable_faces_decide_familiarity():
+    """Person 1 (most suspicious) is familiar on its usable faces; its small face and person 0 are not."""
+    faces = [face(0), face(0), face(0), face(1), face(1), face(1), face(1, size=10)]
+    probs = [0.7, 0.7, 0.7, 0.9, 0.9, 0.9, 0.9]
+    novelty = [9.0, 9.0, 9.0, 1.0, 1.0, 1.0, 9.0]
+    j = kinded(faces, probs, None, novelty=novelty, rules=ABSTAIN)
+    assert j.verdict == "fake"
+    swapped = kinded(faces, probs, None, novelty=[1.0, 1.0, 1.0, 9.0, 9.0, 1.0, 1.0], rules=ABSTAIN)
+    assert swapped.verdict == "uncertain" and swapped.reasons == ("unfamiliar_face",)
+
+
+def test_rules_that_abstain_need_the_novelty():
+    with pytest.raises(ValueError, match="no novelty was given"):
+        kinded([face()] * 3, [0.9] * 3, None, rules=ABSTAIN)
+    with pytest.raises(ValueError, match="novelty values"):
+        kinded([face()] * 3, [0.9] * 3, None, novelty=[1.0, 1.0], rules=ABSTAIN)
+    assert kinded([], [], None, rules=ABSTAIN).verdict == "no_face"

@@ -70,6 +70,8 @@ def test_every_shipped_card_still_loads_with_its_recipe(card_file):
     assert card.scan.classify.mirror_images == recorded.get("classify", {}).get("mirror_images", False)
     # Written back in today's layout, it reads as the same card.
     assert ModelCard.from_dict(card.to_dict()) == card
+    # Before the kind head and abstention: no kinds, never abstains.
+    assert card.kinds == () and card.scan.verdict.max_novelty is None
 
 
 def test_the_bundled_card_is_v1_2_3_in_todays_layout():
@@ -84,3 +86,22 @@ def test_calibration_apply():
     assert cal.apply([4.0])[0] == pytest.approx(1 / (1 + np.exp(-2.0)))
     with pytest.raises(ValueError):
         Calibration(temperature=0.0)
+
+
+def test_a_card_names_the_kinds_of_its_kind_head_exactly(tmp_path):
+    from detector.kinds import FAKE_KINDS
+
+    scan = ScanRecipe(align=AlignSpec(size=128), verdict=VerdictRules(max_novelty=3.5))
+    card = _card(kinds=FAKE_KINDS, scan=scan)
+    saved = json.loads(card.save(tmp_path / "m.json").read_text())
+    assert saved["kinds"] == ["swap", "reenactment", "synthetic"] and saved["scan"]["verdict"]["max_novelty"] == 3.5
+    assert ModelCard.load(tmp_path / "m.json") == card
+    assert _card().to_dict()["kinds"] == []
+    d = _card().to_dict()
+    for bad in (["reenactment", "swap", "synthetic"], ["swap", "reenactment"], ["swap", "reenactment", "morph"]):
+        with pytest.raises(ModelIntegrityError, match="kind head must give exactly"):
+            ModelCard.from_dict({**d, "kinds": bad})
+    with pytest.raises(ModelIntegrityError, match="kinds must be a list"):
+        ModelCard.from_dict({**d, "kinds": "swap"})
+    with pytest.raises(ModelIntegrityError, match="kind head must give exactly"):
+        _card(kinds=("swap",))

@@ -135,3 +135,13 @@ def test_detector_mirrors_the_faces_of_images_when_its_card_says_so(tiny_model, 
         batch = list(det.scan_many([astronaut_path, astronaut_path]))
         for result in (one, *batch):
             assert result.tracks[0].fake_probability == pytest.approx(float(np.mean(expected[flag])), abs=1e-6)
+
+
+@pytest.mark.parametrize("bad", [0, -1.0, float("nan"), float("inf"), True, "2"])
+def test_max_novelty_is_a_finite_positive_number_or_none(bad):
+    assert VerdictRules().max_novelty is None  # never abstain unless a card says so
+    assert VerdictRules(max_novelty=2).max_novelty == 2 and VerdictRules(max_novelty=0.25).max_novelty == 0.25
+    with pytest.raises(ConfigError, match="max_novelty"):
+        VerdictRules(max_novelty=bad)
+    with pytest.raises(ConfigError, match="max_novelty"):
+        ScanRecipe.from_dict({"verdict": {"max_novelty": bad}})

@@ -12,12 +12,13 @@ import numpy as np
 import pytest
 
 from detector import results as R
+from detector.kinds import FAKE_KINDS
 from detector.results import FaceEvidence, MediaResult, ModelInfo, TimelinePoint, TrackResult
 
 SCHEMA_PATH = Path(R.__file__).resolve().parent / "schemas" / "media_result.schema.json"
 MODEL = ModelInfo("tiny", "0.1", "ab" * 32)
 REASONS = (R.NO_FACE_FOUND, R.FACES_TOO_SMALL, R.TOO_FEW_FRAMES, R.LOW_QUALITY, R.NEAR_THRESHOLD, R.ABOVE_THRESHOLD,
-           R.BELOW_THRESHOLD, R.ERROR)
+           R.BELOW_THRESHOLD, R.UNFAMILIAR_FACE, R.ERROR)
 
 
 def schema() -> dict:
@@ -45,6 +46,8 @@ def all_kinds() -> dict[str, MediaResult]:
         "uncertain": video(verdict="uncertain", fake_probability=0.49, reasons=(R.NEAR_THRESHOLD, R.LOW_QUALITY)),
         "no face": MediaResult(path="wall.mp4", media="video", verdict="no_face", fake_probability=None,
                                threshold=0.5, reasons=(R.NO_FACE_FOUND,), model=MODEL),
+        "fake with kinds": with_kinds(),
+        "abstained": with_kinds(verdict="uncertain", reasons=(R.UNFAMILIAR_FACE,)),
         "failed": MediaResult.failed("bad.mp4", {"code": "corrupt_media", "message": "truncated"}, model=MODEL,
                                      threshold=0.5),
     }
@@ -77,16 +80,50 @@ def test_results_are_frozen_and_is_fake():
 
 def test_to_dict_is_plain_json_with_rounded_numbers():
     d = video().to_dict()
+    # Schema version 2 appended kind and kind_probability: version 1's keys keep their order.
     assert list(d) == ["path", "media", "verdict", "fake_probability", "threshold", "reasons", "model", "tracks",
-                       "timeline", "timings", "error"]
+                       "timeline", "timings", "error", "kind", "kind_probability"]
     assert json.loads(json.dumps(d)) == d  # lists, not tuples; nothing JSON cannot hold
     assert d["fake_probability"] == 0.876543 and d["reasons"] == ["above_threshold"]
     assert d["model"] == {"name": "tiny", "version": "0.1", "sha256": "ab" * 32}
     assert d["tracks"][0] == {"track_id": 0, "first_time": 0.04, "last_time": 1.96, "n_faces": 49,
                               "fake_probability": 0.812346, "box": [10.12, 20.46, 110.79, 140.0],
-                              "mean_size_px": 99.88}
+                              "mean_size_px": 99.88, "kind": None, "kind_probability": None}
     assert d["timeline"][0] == {"t": 0.04, "track_id": 0, "score": 0.7}
     assert d["timings"] == {"decode": 0.1235, "total": 1.5} and d["error"] is None
+    assert d["kind"] is None and d["kind_probability"] is None  # a model without a kind head
+
+
+def with_kinds(**changes) -> MediaResult:
+    """A fake video from a model with a kind head."""
+    base = video()
+    tracks = (dataclasses.replace(base.tracks[0], kind="reenactment", kind_probability=0.61234567),
+              dataclasses.replace(base.tracks[1], kind="swap", kind_probability=0.8))
+    return dataclasses.replace(base, tracks=tracks, kind="swap", kind_probability=0.8, **changes)
+
+
+def test_a_named_kind_is_in_the_json_of_file_and_persons():
+    d = with_kinds().to_dict()
+    assert (d["kind"], d["kind_probability"]) == ("swap", 0.8)
+    assert [(t["kind"], t["kind_probability"]) for t in d["tracks"]] == [("reenactment", 0.612346), ("swap", 0.8)]
+    assert with_kinds(verdict="uncertain", reasons=(R.UNFAMILIAR_FACE,)).kind == "swap"
+
+
+@pytest.mark.parametrize("verdict", ["real", "no_face", "error"])
+def test_only_fake_and_uncertain_name_a_kind(verdict):
+    probability = 0.1 if verdict == "real" else None
+    with pytest.raises(ValueError, match="names the kind"):
+        with_kinds(verdict=verdict, fake_probability=probability,
+                   error={"code": "x", "message": "y"} if verdict == "error" else None)
+
+
+def test_a_kind_is_one_of_the_kinds_and_comes_with_its_probability():
+    with pytest.raises(ValueError, match="unknown kind"):
+        video(kind="morph", kind_probability=0.5)
+    with pytest.raises(ValueError, match="both or neither"):
+        video(kind="swap")
+    with pytest.raises(ValueError, match="both or neither"):
+        dataclasses.replace(video().tracks[0], kind_probability=0.5)
 
 
 def test_an_unscored_person_has_a_null_probability_and_no_place_in_a_scan():
@@ -121,6 +158,14 @@ def test_the_schema_knows_every_verdict_and_reason():
     assert props["verdict"]["enum"] == list(R.VERDICTS)
     assert set(props["reasons"]["items"]["enum"]) == set(REASONS)
     assert set(props) == set(video().to_dict())
+    kinds = [k for k in props["kind"]["enum"] if k is not None]
+    assert tuple(kinds) == FAKE_KINDS
+    assert props["tracks"]["items"]["properties"]["kind"]["enum"] == props["kind"]["enum"]
+
+
+def test_the_schema_says_its_version():
+    assert f"/v{R.SCHEMA_VERSION}/" in schema()["$id"]
+    assert f"Schema version {R.SCHEMA_VERSION}" in schema()["description"]
 
 
 @pytest.mark.parametrize("kind", list(all_kinds()))
@@ -135,5 +180,16 @@ def test_the_schema_catches_a_broken_result():
     d = all_kinds()["no face"].to_dict()
     for bad in ({**d, "fake_probability": 0.5}, {**d, "error": {"code": "x", "message": "y"}},
                 {**d, "evidence": []}, {**d, "reasons": ["because"]}):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(bad, schema())
+    # The kind's rules: only fake and uncertain name one, with its probability, from the one vocabulary.
+    good = with_kinds().to_dict()
+    jsonschema.validate(good, schema())
+    real = {**good, "verdict": "real", "reasons": ["below_threshold"]}
+    track = good["tracks"][0]
+    for bad in (real, {**good, "kind": "morph"}, {**good, "kind_probability": None}, {**good, "kind": None},
+                {**good, "kind_probability": 1.5}, {k: v for k, v in good.items() if k != "kind"},
+                {**good, "tracks": [{**track, "kind_probability": None}]},
+                {**good, "tracks": [{k: v for k, v in track.items() if k != "kind"}]}):
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate(bad, schema())

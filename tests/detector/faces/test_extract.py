@@ -36,7 +36,8 @@ def test_demo_clip_gives_one_track_through_every_frame(extractor, demo_clip):
     assert (track.first_time, track.last_time) == (times[0], times[-1]) and track.fake_probability is None
     assert track.box == max(result.faces, key=lambda f: f.quality.size_px).box
     assert list(d["tracks"][0]) == ["track_id", "first_time", "last_time", "n_faces", "fake_probability", "box",
-                                    "mean_size_px"]
+                                    "mean_size_px", "kind", "kind_probability"]
+    assert d["tracks"][0]["kind"] is None and d["tracks"][0]["kind_probability"] is None
 
 
 def test_still_image(extractor, tmp_path, astronaut):
