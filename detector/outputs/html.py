@@ -36,6 +36,8 @@ img.thumb{width:96px;height:96px;display:block}
 .trust{border:2px solid #b7791f;background:#fffaf0;border-radius:6px;padding:8px 12px;margin:14px 0}
 .trust h2{margin-bottom:4px}.trust p{margin:4px 0}.trust table{background:#fff}
 .trust td.warn{color:#8a4b00;font-size:12px}
+.kind{display:inline-block;border:1px solid #999;border-radius:4px;padding:0 6px;margin-left:6px;font-size:12px;
+ color:#333}
 """
 
 
@@ -54,3 +56,12 @@ def page(title: str, body: Iterable[str]) -> str:
 def badge(verdict: str) -> str:
     """A verdict as a coloured label (``fake`` red, ``real`` green, ``uncertain`` amber...)."""
     return f"<span class=\"badge v-{escape(verdict)}\">{escape(verdict)}</span>"
+
+
+def kind_label(kind: str | None, probability: float | None) -> str:
+    """The kind of fake beside a verdict (``swap · 0.82``: P(kind | fake)); empty when none is named."""
+    if kind is None:
+        return ""
+    p = "" if probability is None else f" · {probability:.2f}"
+    return (f"<span class=\"kind\" title=\"kind of fake; the number is P(kind | fake), not P(fake)\">"
+            f"{escape(kind)}{p}</span>")

@@ -3,8 +3,9 @@
 At the top, before any result, "How far to trust this model" (:func:`trust_panel`): the model's measured
 accuracy per manipulation family as its card states it (AUC with its 95 % interval, accuracy at the
 threshold, fake/real item counts, on the card's held-out evaluation set), and its licence / research-only
-status; a card without metrics says so instead of showing numbers. Per input: the verdict, the fake
-probability against the threshold, the reasons (or the error), a score timeline per person (inline SVG; a
+status; a card without metrics says so instead of showing numbers. Per input: the verdict with the kind of fake
+beside it (models with a kind head), the fake probability against the threshold, the reasons (or the error), each
+person's score (and kind), a score timeline per person (inline SVG; a
 score bar for images), and the highest-scoring faces beside an occlusion map of where the model looked:
 the regions that drive its score (:mod:`detector.outputs.occlusion`), which is not evidence of manipulation. A
 header names the model and the run date; a summary table links to each input.
@@ -43,12 +44,13 @@ from ..results import (
     NEAR_THRESHOLD,
     NO_FACE_FOUND,
     TOO_FEW_FRAMES,
+    UNFAMILIAR_FACE,
     VERDICTS,
     FaceEvidence,
     MediaResult,
     ModelInfo,
 )
-from .html import badge, page
+from .html import badge, kind_label, page
 from .occlusion import occlusion_map, overlay_heatmap
 from .timeline import score_bar_svg, timeline_svg
 
@@ -60,6 +62,8 @@ REASON_TEXT = {
     NEAR_THRESHOLD: "the probability is within the uncertain band around the threshold",
     ABOVE_THRESHOLD: "the probability is at or above the threshold",
     BELOW_THRESHOLD: "the probability is below the threshold",
+    UNFAMILIAR_FACE: ("the score is above the threshold, but the deciding person's faces are unlike what the model "
+                      "was trained and calibrated on, so it abstains"),
     ERROR: "the file could not be scanned",
 }
 
@@ -148,7 +152,8 @@ def _summary(results: Sequence[MediaResult]) -> str:
     for i, r in enumerate(results, 1):
         note = r.error.get("code", "") if r.error else ", ".join(r.reasons)
         rows.append(f"<tr><td class=\"num\">{i}</td><td><a href=\"#media-{i}\"><code>{escape(r.path)}</code></a></td>"
-                    f"<td>{badge(r.verdict)}</td><td class=\"num\">{_prob(r.fake_probability)}</td>"
+                    f"<td>{badge(r.verdict)}{kind_label(r.kind, r.kind_probability)}</td>"
+                    f"<td class=\"num\">{_prob(r.fake_probability)}</td>"
                     f"<td class=\"num\">{len(r.tracks)}</td><td>{escape(note)}</td></tr>")
     return ("<section class=\"summary\"><h2>Summary</h2>"
             f"<p class=\"counts\">{badges}</p>"
@@ -276,11 +281,15 @@ def _n(n: int | None) -> str:
 
 def _media_section(index: int, r: MediaResult, classifier: Classifier | None, patch: float, stride: float) -> str:
     parts = [f"<section class=\"media\" id=\"media-{index}\">",
-             f"<h2>{index}. {badge(r.verdict)} <code>{escape(r.path)}</code></h2>"]
+             f"<h2>{index}. {badge(r.verdict)}{kind_label(r.kind, r.kind_probability)} <code>{escape(r.path)}</code></h2>"]
     kind = escape(r.media or "unknown media")
     if r.fake_probability is not None:
         parts.append(f"<p>P(fake) <b>{_prob(r.fake_probability)}</b> vs threshold {r.threshold:.2f} · {kind} · "
                      f"{len(r.tracks)} person(s)</p>")
+        if r.kind is not None:
+            parts.append(f"<p class=\"kind-of-fake\">Kind of fake: <b>{escape(r.kind)}</b> (P(kind | fake) "
+                         f"{r.kind_probability:.2f}: how sure the model is of the kind if this is a fake, not that it "
+                         "is one)</p>")
     else:
         parts.append(f"<p>No score · {kind}</p>")
     if r.error:
@@ -302,11 +311,21 @@ def _media_section(index: int, r: MediaResult, classifier: Classifier | None, pa
 
 
 def _tracks_table(r: MediaResult) -> str:
+    # The kind column only for a model with a kind head (then every person has one): P(kind | fake) per person.
+    kinds = any(t.kind is not None for t in r.tracks)
     rows = "".join(f"<tr><td>person {t.track_id}</td><td class=\"num\">{t.first_time:.2f}–{t.last_time:.2f} s</td>"
                    f"<td class=\"num\">{t.n_faces}</td><td class=\"num\">{t.mean_size_px:.0f}</td>"
-                   f"<td class=\"num\">{_prob(t.fake_probability)}</td></tr>" for t in r.tracks)
+                   f"<td class=\"num\">{_prob(t.fake_probability)}</td>"
+                   + (f"<td>{_kind_text(t.kind, t.kind_probability)}</td>" if kinds else "") + "</tr>"
+                   for t in r.tracks)
+    head = "<th>kind if fake</th>" if kinds else ""
     return ("<table class=\"tracks\"><thead><tr><th>person</th><th class=\"num\">seen</th><th class=\"num\">faces</th>"
-            f"<th class=\"num\">face px</th><th class=\"num\">P(fake)</th></tr></thead><tbody>{rows}</tbody></table>")
+            f"<th class=\"num\">face px</th><th class=\"num\">P(fake)</th>{head}</tr></thead><tbody>{rows}</tbody>"
+            "</table>")
+
+
+def _kind_text(kind: str | None, probability: float | None) -> str:
+    return "–" if kind is None or probability is None else f"{escape(kind)} ({probability:.2f})"
 
 
 def _evidence_block(evidence: Sequence[FaceEvidence], classifier: Classifier | None, patch: float,

@@ -71,7 +71,7 @@ def cmd_scan(args: argparse.Namespace, stdout: TextIO) -> int:
     failed: Counter[str] = Counter()
     kept = []  # results for the report
     if not args.json:
-        stdout.write(f"{'file':<48} {'verdict':<10} {'P(fake)':>8} {'persons':>7} {'time':>7}\n")
+        stdout.write(f"{'file':<48} {'verdict':<10} {'P(fake)':>8} {'kind':<16} {'persons':>7} {'time':>7}\n")
     with contextlib.closing(progress), contextlib.closing(_scan_all(detector, inputs, evidence=evidence)) as results:
         for done, result in enumerate(results, start=1):
             if args.report is not None:
@@ -96,10 +96,12 @@ def cmd_scan(args: argparse.Namespace, stdout: TextIO) -> int:
 
 
 def _scan_row(result: MediaResult) -> str:
-    """One table row; a failed input shows its code and message, the rest their reasons."""
+    """One table row; a failed input shows its code and message, the rest their reasons. ``kind``: the kind of fake
+    with P(kind | fake), for a fake or uncertain file of a model with a kind head, else ``-``."""
     p = "-" if result.fake_probability is None else f"{result.fake_probability:.3f}"
+    kind = "-" if result.kind is None else f"{result.kind} {result.kind_probability:.2f}"
     note = f"{result.error['code']}: {result.error['message']}" if result.error else ",".join(result.reasons)
-    return (f"{short_path(result.path):<48} {result.verdict:<10} {p:>8} {len(result.tracks):>7} "
+    return (f"{short_path(result.path):<48} {result.verdict:<10} {p:>8} {kind:<16} {len(result.tracks):>7} "
             f"{result.timings.get('total', 0.0):>6.2f}s  {note}\n")
 
 

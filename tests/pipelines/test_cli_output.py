@@ -128,6 +128,19 @@ def test_table_row_of_a_failed_input_shows_code_and_message(tmp_path, demo_clip,
     assert "unsupported_media: not a video or image file" in row and "notes.mp4" in row
 
 
+def test_table_shows_the_kind_of_fake_and_a_dash_without_one(tmp_path, demo_clip, tiny_model, tiny_model_builder):
+    kinded = tiny_model_builder(tmp_path / "kinded", bias=6.0, kinds=True, kind_bias=(0.0, 0.0, 9.0))
+    rows = {}
+    for name, model in (("plain", tiny_model), ("kinded", kinded)):
+        out = io.StringIO()
+        main(["scan", str(demo_clip), "--frames", "4", "--model", str(model)], stdout=out)
+        header, row = out.getvalue().splitlines()
+        assert header.split() == ["file", "verdict", "P(fake)", "kind", "persons", "time"]
+        rows[name] = row.split()
+    assert rows["plain"][3] == "-"
+    assert rows["kinded"][1] == "fake" and rows["kinded"][3] == "synthetic" and float(rows["kinded"][4]) > 0.9
+
+
 def test_scan_accepts_r_like_faces(tmp_path, demo_clip, tiny_model):
     (tmp_path / "sub").mkdir()
     shutil.copy(demo_clip, tmp_path / "sub" / "a.mp4")

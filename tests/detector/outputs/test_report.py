@@ -141,3 +141,26 @@ def test_report_needs_neither_torch_nor_matplotlib():
             "print(bad); sys.exit(1 if bad else 0)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_report_shows_the_kind_of_fake_beside_the_verdict_and_per_person(detector, results, html_cells):
+    """A model with a kind head: the file's kind beside its verdict (summary and heading) and each person's in the
+    persons table; the abstention reason is explained. Results without kinds show neither the label nor the column."""
+    plain, *_ = results
+    tracks = (replace(plain.tracks[0], kind="swap", kind_probability=0.55),
+              replace(plain.tracks[1], kind="reenactment", kind_probability=0.875))
+    kinded = replace(plain, path="kinded.mp4", tracks=tracks, kind="reenactment", kind_probability=0.875)
+    abstained = replace(kinded, path="unfamiliar.mp4", verdict="uncertain", reasons=("unfamiliar_face",))
+    html = render_report([kinded, abstained, plain])
+    sections = html.split('<section class="media"')[1:]
+    cells = html_cells(html)
+    summary = {row[1]: row for row in cells.rows if len(row) == 6 and row[1] != "file"}
+    assert summary["kinded.mp4"][2] == "fakereenactment · 0.88" and summary["unfamiliar.mp4"][2].startswith("uncertain")
+    assert summary[plain.path][2] == "fake"  # no kind head: the verdict alone
+    assert re.search(r'<h2>1\. <span class="badge v-fake">fake</span><span class="kind"[^>]*>reenactment · 0.88</span>',
+                     sections[0])
+    assert "Kind of fake: reenactment (P(kind | fake) 0.88" in "".join(parse(sections[0]).text)
+    persons = [row for row in html_cells(sections[0]).rows if row and re.match(r"person \d", row[0])]
+    assert [row[-1] for row in persons] == ["swap (0.55)", "reenactment (0.88)"]
+    assert "kind if fake" in sections[0] and "kind if fake" not in sections[2] and 'class="kind"' not in sections[2]
+    assert "unfamiliar_face" in sections[1] and "so it abstains" in sections[1]
