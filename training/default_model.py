@@ -84,13 +84,14 @@ def build(config: TrainConfig, *, eval_data: Sequence[str], eval_split: str | No
     items = load_items(config)
     val_items = group_split(items, val_fraction=config.val_fraction, seed=config.validation_seed)["val"]
     best = exported_checkpoint(config) if checkpoint is None else checkpoint
-    raw_onnx, _ = export(best, out_dir / "uncalibrated", name=NAME, version=version)
+    novelty = _fit_novelty(best, config)
+    raw_onnx, _ = export(best, out_dir / "uncalibrated", name=NAME, version=version, novelty=novelty)
     calibration = calibrate_on(_validation_scores(Classifier.load(raw_onnx), config, val_items))
     training_data = {"summary": summarize(items), "validation": summarize(val_items),
                      "sources": _licences(items), "synthetic": "self-blended fakes from every real training face",
                      "terms": "research/non-commercial (see ../shared/data/MANIFEST.csv licence column)"}
     onnx_path, card_path = export(best, out_dir, name=NAME, version=version, calibration=calibration,
-                                  extra={"training_data": training_data})
+                                  extra={"training_data": training_data}, novelty=novelty)
     metrics = _measure(Classifier.load(onnx_path), config, val_items, eval_data=eval_data, eval_split=eval_split)
     card = ModelCard.load(card_path)
     card = replace(card, metrics=metrics, recipe={**card.recipe, "command": "python -m training.default_model",
@@ -99,6 +100,21 @@ def build(config: TrainConfig, *, eval_data: Sequence[str], eval_split: str | No
     if ship:
         _ship(onnx_path, card)
     return {"onnx": str(onnx_path), "card": str(card_path), "calibration": calibration.__dict__, "metrics": metrics}
+
+
+def _fit_novelty(checkpoint: Path, config: TrainConfig):
+    """The novelty fit (:mod:`training.novelty`) on the checkpoint's features of its training faces (reals and
+    fakes as cached, without augmentation or self-blending)."""
+    from .export import load_checkpoint
+    from .model import checkpoint_backbone
+    from .novelty import fit_on_faces
+    from .train import prepare_faces
+
+    model, _, ckpt = load_checkpoint(checkpoint)
+    norm = checkpoint_backbone(ckpt)
+    train_faces, _, _ = prepare_faces(config, progress=False)
+    return fit_on_faces(model, train_faces, size=config.align_size, mean=tuple(norm["mean"]), std=tuple(norm["std"]),
+                        seed=config.seed)
 
 
 def _validation_scores(clf: Classifier, config: TrainConfig, val_items):

@@ -20,12 +20,13 @@ from typing import Any
 import numpy as np
 
 from detector.classifier import Classifier
-from detector.judge import judge
+from detector.judge import FaceFacts, judge
 from detector.recipe import AggregationSpec, ScanConfig
 
 from .crops import CropCache, CropCacheConfig
 from .data.items import MediaItem
 from .metrics import binary_metrics, rank_auc
+from .verdicts import kind_confusion, verdict_rates
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,12 @@ class ItemScore:
     face_logits: tuple[float, ...]
     verdict: str = "no_face"
     reasons: tuple[str, ...] = ()
+    kind: str | None = None  # the judge's kind of fake (fake/uncertain verdicts of a model with a kind head)
+    kind_probability: float | None = None
+    # Kept to re-judge with other verdict rules (the abstention sweep): per face, as the judge received them.
+    facts: tuple[FaceFacts, ...] = ()
+    face_kinds: tuple[tuple[float, ...], ...] | None = None
+    face_novelty: tuple[float, ...] | None = None
 
 
 def bootstrap_auc(labels: np.ndarray, scores: np.ndarray, *, n: int = 1000, seed: int = 0) -> tuple[float, float] | None:
@@ -77,13 +84,18 @@ def score_items(classifier: Classifier, items: Sequence[MediaItem], *, cache_roo
         if faces is None:  # the file failed in the face stage (the cache's index says why)
             out.append(ItemScore(item, None, 0, (), (), "error", ("error",)))
             continue
-        logits = (classifier.logits(faces.crops, mirror=recipe.mirror(faces.media)) if len(faces)
-                  else np.zeros(0, np.float32))
+        crops = classifier.score(faces.crops, mirror=recipe.mirror(faces.media)) if len(faces) else None
+        logits = crops.logits if crops is not None else np.zeros(0, np.float32)
+        kinds = crops.kind_probs if crops is not None else None
+        novelty = crops.novelty if crops is not None else None
         probs = card.calibration.apply(logits)
-        j = judge(faces.facts(), probs, media=faces.media, rules=recipe.verdict,
-                  aggregation=aggregation)
+        facts = tuple(faces.facts())
+        j = judge(facts, probs, media=faces.media, rules=recipe.verdict, aggregation=aggregation,
+                  kind_probabilities=kinds, novelty=novelty)
         out.append(ItemScore(item, j.fake_probability, len(faces), tuple(map(float, probs)),
-                             tuple(map(float, logits)), j.verdict, j.reasons))
+                             tuple(map(float, logits)), j.verdict, j.reasons, j.kind, j.kind_probability, facts,
+                             None if kinds is None else tuple(tuple(map(float, k)) for k in kinds),
+                             None if novelty is None else tuple(map(float, novelty))))
     return out
 
 
@@ -154,9 +166,13 @@ def report(scores: Sequence[ItemScore], *, threshold: float = 0.5) -> dict[str, 
                          for src, sub in sorted(by_source.items())}
     rep["paired"] = paired_comparison(scored)
     rep["verdicts"] = dict(sorted(Counter(s.verdict for s in scores).items()))
+    rep["verdict_rates"] = verdict_rates(scores)
+    if any(s.kind is not None for s in scores):
+        rep["kinds"] = kind_confusion(scores)
     rep["items"] = [{"path": str(s.item.path), "label": s.item.label, "source": s.item.source,
                      "manipulation": s.item.manipulation, "media": s.item.media, "score": s.score,
-                     "verdict": s.verdict, "reasons": list(s.reasons), "n_faces": s.n_faces} for s in scores]
+                     "verdict": s.verdict, "reasons": list(s.reasons), "n_faces": s.n_faces, "family": s.item.family,
+                     "kind": s.kind, "kind_probability": s.kind_probability} for s in scores]
     return rep
 
 

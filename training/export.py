@@ -26,6 +26,7 @@ from detector.recipe import ScanConfig
 from detector.runtime import create_session, sha256_file
 
 from .model import WithKindHead, WithSigmoid, backbone_record, build_model, checkpoint_backbone
+from .novelty import NoveltyFit, NoveltyHead, features_of
 from .train import TrainConfig
 
 OPSET = 17
@@ -64,10 +65,14 @@ def static_same_padding(model: torch.nn.Module, size: int) -> torch.nn.Module:
     return model
 
 
-def export_onnx(model: torch.nn.Module, path: Path, *, size: int, batch: int = 2) -> Path:
-    """Outputs ``logit`` and ``probability`` (N,), and ``kind_logits`` (N, K) for a model with a kind head."""
-    wrapped = WithSigmoid(static_same_padding(model, size)).eval()
-    names = ["logit", "probability"] + (["kind_logits"] if isinstance(model, WithKindHead) else [])
+def export_onnx(model: torch.nn.Module, path: Path, *, size: int, batch: int = 2,
+                novelty: NoveltyFit | None = None) -> Path:
+    """Outputs ``logit`` and ``probability`` (N,), ``kind_logits`` (N, K) for a model with a kind head, and
+    ``novelty`` (N,) given a fit (:mod:`training.novelty`)."""
+    head = NoveltyHead(novelty) if novelty is not None else None
+    wrapped = WithSigmoid(static_same_padding(model, size), head).eval()
+    names = (["logit", "probability"] + (["kind_logits"] if isinstance(model, WithKindHead) else [])
+             + (["novelty"] if novelty is not None else []))
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
         torch.onnx.export(wrapped, (torch.zeros(batch, 3, size, size),), str(path), input_names=["input"],
@@ -76,8 +81,13 @@ def export_onnx(model: torch.nn.Module, path: Path, *, size: int, batch: int = 2
     return path
 
 
-def check_parity(model: torch.nn.Module, onnx_path: Path, *, size: int, n: int = 6, seed: int = 0) -> float:
-    """Max |probability difference| between torch and ONNX Runtime on random inputs (batch sizes 1 and n)."""
+def check_parity(model: torch.nn.Module, onnx_path: Path, *, size: int, n: int = 6, seed: int = 0,
+                 novelty: NoveltyFit | None = None) -> float:
+    """Max |probability difference| between torch and ONNX Runtime on random inputs (batch sizes 1 and n).
+
+    With a novelty fit, the graph's ``novelty`` must also match :meth:`NoveltyFit.score` of torch's features to
+    within 1e-3 relative (float32 in the graph, float64 in the fit), else this raises.
+    """
     session = create_session(onnx_path, providers=["CPUExecutionProvider"])
     rng = np.random.default_rng(seed)
     worst = 0.0
@@ -87,6 +97,11 @@ def check_parity(model: torch.nn.Module, onnx_path: Path, *, size: int, n: int =
             ref = torch.sigmoid(model(torch.from_numpy(x)).reshape(-1)).numpy()
         (prob,) = session.run(["probability"], {"input": x})
         worst = max(worst, float(np.abs(prob.reshape(-1) - ref).max()))
+        if novelty is not None:
+            (score,) = session.run(["novelty"], {"input": x})
+            expected = novelty.score(features_of(model, [torch.from_numpy(x)]))
+            if not np.allclose(score, expected, rtol=1e-3, atol=1e-6):
+                raise RuntimeError(f"ONNX novelty disagrees with the fit: {score} vs {expected}")
     return worst
 
 
@@ -102,19 +117,22 @@ def build_card(*, name: str, version: str, onnx_path: Path, config: TrainConfig,
         name=name, version=version, sha256=sha256_file(onnx_path), arch=config.arch, input_size=config.align_size,
         mean=tuple(backbone["mean"]), std=tuple(backbone["std"]), calibration=calibration,
         training_data=training_data or {}, licence=licence, metrics=metrics or {},
-        recipe={"train_config": config.to_dict()}, backbone=backbone, scan=config.scan_recipe(),
+        recipe={"train_config": config.to_dict()}, backbone=backbone, scan=config.scan_recipe(), kinds=config.kinds,
     )
 
 
 def export(checkpoint: str | Path, out_dir: str | Path, *, name: str = "deepfake-detector", version: str = "0.0.0",
            calibration: Calibration | None = None, threshold: float | None = None,
-           extra: dict[str, Any] | None = None) -> tuple[Path, Path]:
-    """Export ``checkpoint`` to ``out_dir/<name>.onnx`` + ``.json``; raises if ONNX disagrees with torch."""
+           extra: dict[str, Any] | None = None, novelty: NoveltyFit | None = None) -> tuple[Path, Path]:
+    """Export ``checkpoint`` to ``out_dir/<name>.onnx`` + ``.json``; raises if ONNX disagrees with torch.
+
+    ``novelty``: a fit on this checkpoint's training features, computed in the graph as output ``novelty``.
+    """
     model, config, ckpt = load_checkpoint(checkpoint)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    onnx_path = export_onnx(model, out_dir / f"{name}.onnx", size=config.align_size)
-    diff = check_parity(model, onnx_path, size=config.align_size)
+    onnx_path = export_onnx(model, out_dir / f"{name}.onnx", size=config.align_size, novelty=novelty)
+    diff = check_parity(model, onnx_path, size=config.align_size, novelty=novelty)
     if diff > PARITY_ATOL:
         onnx_path.unlink()
         raise RuntimeError(f"ONNX export disagrees with torch: max |dp| = {diff:.2e} > {PARITY_ATOL}")

@@ -204,13 +204,22 @@ def model_heads(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.
 
 
 class WithSigmoid(nn.Module):
-    """Wraps a logit model for export: outputs ``logit`` and ``probability`` (uncalibrated), and ``kind_logits``
-    when the model has a kind head."""
+    """Wraps a logit model for export: outputs ``logit`` and ``probability`` (uncalibrated), then ``kind_logits``
+    when the model has a kind head, then ``novelty`` when given a ``novelty`` head
+    (:class:`training.novelty.NoveltyHead`) on its pooled features."""
 
-    def __init__(self, model: nn.Module) -> None:
+    def __init__(self, model: nn.Module, novelty: nn.Module | None = None) -> None:
         super().__init__()
         self.model = model
+        self.novelty = novelty
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        logit, kinds = model_heads(self.model, x)
-        return (logit, torch.sigmoid(logit)) if kinds is None else (logit, torch.sigmoid(logit), kinds)
+        net = self.model.model if isinstance(self.model, WithKindHead) else self.model
+        pooled = net.forward_head(net.forward_features(x), pre_logits=True)
+        logit = net.get_classifier()(pooled).reshape(-1)
+        out: tuple[torch.Tensor, ...] = (logit, torch.sigmoid(logit))
+        if isinstance(self.model, WithKindHead):
+            out += (self.model.kind_head(pooled),)
+        if self.novelty is not None:
+            out += (self.novelty(pooled),)
+        return out
