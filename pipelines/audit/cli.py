@@ -1,7 +1,7 @@
 """``deepfake audit``: audit media archives into a resumable SQLite ledger, and report on it.
 
     deepfake audit ROOT... --db audit.sqlite [options]     index + scan (re-run to continue)
-    deepfake audit report --db audit.sqlite --format csv|jsonl|html [--out FILE]
+    deepfake audit report --db audit.sqlite --format csv|jsonl|html [--out FILE] [--kind KIND]
     deepfake audit check --db audit.sqlite                  the ledger's integrity check
 
 Exit codes: 0 done, 2 usage error, 3 some files failed (audit) or the ledger has problems (check),
@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TextIO
 
 from detector.errors import ConfigError, DetectorError
+from detector.kinds import FAKE_KINDS
 
 log = logging.getLogger("deepfake.audit")
 
@@ -88,6 +89,9 @@ def get_report_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", metavar="SHA256", help="model sha256 (prefix) to report on (default: latest run's)")
     parser.add_argument("--all", action="store_true", dest="all_files",
                         help="every file ever recorded, not only those the latest run walked")
+    parser.add_argument("--kind", choices=FAKE_KINDS,
+                        help="only the files whose scan named this kind of fake (models with a kind head name one for "
+                             "fake and uncertain files)")
     return parser
 
 
@@ -150,7 +154,7 @@ def cmd_report(args: argparse.Namespace, stdout: TextIO) -> int:
     if args.top < 0:
         raise ConfigError(f"--top must be >= 0, got {args.top}")
     with Ledger.open(args.db, create=False) as ledger:
-        report = load_report(ledger, model=args.model, all_files=args.all_files, top=args.top)
+        report = load_report(ledger, model=args.model, all_files=args.all_files, top=args.top, kind=args.kind)
     if args.out is not None:
         with open(args.out, "w", encoding="utf-8", newline="") as out:
             WRITERS[args.format](report, out)

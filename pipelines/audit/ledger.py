@@ -4,7 +4,8 @@ Tables:
     ``files``     one row per path: size, mtime, inode, content SHA-256, what its magic bytes say, and
                   whether it is a scan candidate, ``skipped`` (``not_media``) or unreadable (``error``).
     ``analyses``  one row per (model sha256, scan settings): what a stored result depends on.
-    ``scans``     one row per (analysis, content hash): ``pending``, ``done`` or ``error``, with the full
+    ``scans``     one row per (analysis, content hash): ``pending``, ``done`` or ``error``, with the verdict,
+                  probability and kind of fake (ledger version 2 on) as columns, the full
                   ``MediaResult`` JSON and a face thumbnail. Duplicates and renamed files share a row,
                   so each content is scanned once per analysis; a new model gets new rows and re-scans
                   only the contents it has no result for.
@@ -125,8 +126,28 @@ FROM files f CROSS JOIN analyses a
 LEFT JOIN scans s ON s.analysis_id = a.id AND s.content_sha256 = f.content_sha256;
 """
 
+# Version 2: the kind of fake (``MediaResult.kind``, media_result schema v2) as a column, so reports can count and
+# filter by it without parsing every result. Results stored before it keep their JSON (no ``kind`` key): null.
+BACKFILL_KIND = "UPDATE scans SET kind = json_extract(result, '$.kind') WHERE result IS NOT NULL AND json_valid(result)"
+SCHEMA_V2 = f"""
+ALTER TABLE scans ADD COLUMN kind TEXT;
+{BACKFILL_KIND};
+CREATE INDEX scans_by_kind ON scans(analysis_id, kind);
+DROP VIEW file_status;
+CREATE VIEW file_status AS
+SELECT f.path, a.id AS analysis_id, f.content_sha256, f.container, f.last_seen_run,
+       CASE WHEN f.skip_reason IS NOT NULL THEN 'skipped'
+            WHEN f.error_code IS NOT NULL THEN 'error'
+            ELSE COALESCE(s.status, 'pending') END AS status,
+       s.verdict, s.fake_probability, COALESCE(f.error_code, s.error_code) AS error_code,
+       COALESCE(f.error_message, json_extract(s.result, '$.error.message')) AS error_message,
+       f.skip_reason, s.path AS scanned_path, s.result, s.kind
+FROM files f CROSS JOIN analyses a
+LEFT JOIN scans s ON s.analysis_id = a.id AND s.content_sha256 = f.content_sha256;
+"""
+
 # Index i takes a ledger from version i to i + 1. Append, never edit: old ledgers replay the steps.
-MIGRATIONS: tuple[str, ...] = (SCHEMA_V1,)
+MIGRATIONS: tuple[str, ...] = (SCHEMA_V1, SCHEMA_V2)
 
 
 def _now() -> str:
@@ -337,7 +358,7 @@ class Ledger:
         """Put this run's failed contents back to ``pending`` (``--rescan-errors``); returns how many."""
         with self.transaction() as tx:
             n = tx.execute(
-                "UPDATE scans SET status = 'pending', path = NULL, verdict = NULL, fake_probability = NULL, "
+                "UPDATE scans SET status = 'pending', path = NULL, verdict = NULL, fake_probability = NULL, kind = NULL, "
                 "error_code = NULL, result = NULL, thumbnail = NULL, seconds = NULL, run_id = NULL, finished_at = NULL "
                 "WHERE analysis_id = ? AND status = 'error' AND content_sha256 IN "
                 "(SELECT content_sha256 FROM files WHERE last_seen_run = ? AND content_sha256 IS NOT NULL)",
@@ -368,11 +389,11 @@ class Ledger:
                 if o.status == "changed":
                     continue
                 stored += tx.execute(
-                    "UPDATE scans SET status = ?, path = ?, verdict = ?, fake_probability = ?, error_code = ?, "
+                    "UPDATE scans SET status = ?, path = ?, verdict = ?, fake_probability = ?, kind = ?, error_code = ?, "
                     "result = ?, thumbnail = ?, seconds = ?, run_id = ?, finished_at = ? "
                     "WHERE analysis_id = ? AND content_sha256 = ? AND status = 'pending'",
-                    (o.status, o.path, o.verdict, o.fake_probability, o.error_code, json.dumps(o.result), o.thumbnail,
-                     o.seconds, run_id, finished_at, analysis_id, o.content_sha256)).rowcount
+                    (o.status, o.path, o.verdict, o.fake_probability, o.kind, o.error_code, json.dumps(o.result),
+                     o.thumbnail, o.seconds, run_id, finished_at, analysis_id, o.content_sha256)).rowcount
             tx.execute("UPDATE runs SET scanned = scanned + ?, scan_seconds = ? WHERE id = ?",
                        (stored, scan_seconds, run_id))
         return stored
@@ -399,13 +420,14 @@ class Ledger:
             problems.append(f"runs counted {counted} scans ({requeued} re-queued) but {finished} are stored: "
                             "a result was lost or counted twice")
         bad = 0
-        for status, verdict, code, result in q("SELECT status, verdict, error_code, result FROM scans "
-                                               "WHERE status != 'pending'"):
+        for status, verdict, code, kind, result in q("SELECT status, verdict, error_code, kind, result FROM scans "
+                                                     "WHERE status != 'pending'"):
             try:
                 data = json.loads(result)
                 error = data["error"]
                 consistent = (data["verdict"] == verdict and (status == "error") == (verdict == "error")
-                              and (error["code"] if error else None) == code)
+                              and (error["code"] if error else None) == code
+                              and data.get("kind") == kind)  # results stored before schema v2 have no kind: null
             except (ValueError, TypeError, KeyError):
                 consistent = False
             bad += not consistent

@@ -2,7 +2,9 @@
 
 Everything is read from the ledger's ``file_status`` view, for one analysis (model sha256 + scan settings;
 default: that of the latest run that finished indexing) and one scope (default: the files that run or a
-later one walked, so deleted and renamed-away paths drop out; ``all_files`` for every path ever seen).
+later one walked, so deleted and renamed-away paths drop out; ``all_files`` for every path ever seen), optionally
+only the files of one kind of fake (``kind``: :data:`detector.kinds.FAKE_KINDS`; a model with a kind head names one
+for its fake and uncertain files).
 
 * ``csv``: one row per file.
 * ``jsonl``: a ``{"type": "summary", ...}`` line, then one ``{"type": "file", ...}`` line per file whose
@@ -25,6 +27,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
+from detector.errors import ConfigError
+
 from .ledger import Integrity, Ledger, LedgerError
 
 if TYPE_CHECKING:
@@ -39,6 +43,7 @@ class FileRecord:
     status: str
     verdict: str | None
     fake_probability: float | None
+    kind: str | None
     error_code: str | None
     error_message: str | None
     skip_reason: str | None
@@ -49,7 +54,7 @@ class FileRecord:
 
     def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, "status": self.status, "verdict": self.verdict,
-                "fake_probability": self.fake_probability, "error_code": self.error_code,
+                "fake_probability": self.fake_probability, "kind": self.kind, "error_code": self.error_code,
                 "error_message": self.error_message, "skip_reason": self.skip_reason,
                 "content_sha256": self.content_sha256, "container": self.container,
                 "duplicate_of": self.duplicate_of, "result": self.result}
@@ -90,6 +95,7 @@ class Report:
     integrity: Integrity
     # The analysed model's card (measured accuracy, licence) for the html report; None: not at hand.
     card: ModelCard | None = None
+    kind: str | None = None  # only files of this kind of fake; None: every file
 
     def top_suspicious(self) -> list[FileRecord]:
         """Files with a probability, most suspicious first; one per content (duplicates left out)."""
@@ -103,14 +109,17 @@ class Report:
             "ledger": self.ledger,
             "analysis": self.analysis,
             "scope": "all files" if self.scope_run is None else f"files seen by run {self.scope_run} or later",
+            "filter": {"kind": self.kind},
             "files": len(self.files),
             "unique_contents": len({f.content_sha256 for f in self.files if f.content_sha256}),
             "duplicates": sum(f.duplicate_of is not None for f in self.files),
             "by_status": dict(sorted(Counter(f.status for f in self.files).items())),
             "by_verdict": dict(sorted(Counter(f.verdict for f in self.files if f.verdict).items())),
+            "by_kind": dict(sorted(Counter(f.kind for f in self.files if f.kind).items())),
             "errors_by_code": dict(sorted(Counter(f.error_code for f in self.files if f.status == "error").items())),
             "skipped_by_reason": dict(sorted(Counter(f.skip_reason for f in self.files if f.skip_reason).items())),
-            "top_suspicious": [{"path": f.path, "fake_probability": f.fake_probability, "verdict": f.verdict}
+            "top_suspicious": [{"path": f.path, "fake_probability": f.fake_probability, "verdict": f.verdict,
+                                "kind": f.kind}
                                for f in self.top_suspicious()],
             "throughput": {"scanned": scanned, "scan_seconds": round(seconds, 3),
                            "files_per_second": round(scanned / seconds, 3) if scanned and seconds > 0 else None,
@@ -120,12 +129,19 @@ class Report:
 
 
 def load_report(ledger: Ledger, *, model: str | None = None, all_files: bool = False, top: int = 20,
-                card: ModelCard | None = None) -> Report:
+                card: ModelCard | None = None, kind: str | None = None) -> Report:
     """Gather a report. ``model``: a model sha256 prefix (default: the latest indexed run's analysis).
+
+    ``kind``: only the files whose scan named this kind of fake (one of :data:`detector.kinds.FAKE_KINDS`);
+    duplicates are still marked against the first path of their content among those files.
 
     ``card``: the analysed model's card, for the html report's "How far to trust this model" panel (default:
     the bundled card with the analysis's model sha256, if there is one); a card of another model is an error.
     """
+    from detector.kinds import FAKE_KINDS
+
+    if kind is not None and kind not in FAKE_KINDS:
+        raise ConfigError(f"unknown kind of fake {kind!r}; choose from {', '.join(FAKE_KINDS)}")
     q = ledger.conn.execute
     row = q("SELECT r.id, r.analysis_id FROM runs r JOIN analyses a ON a.id = r.analysis_id "
             "WHERE r.indexed_at IS NOT NULL AND a.model_sha256 LIKE ? ORDER BY r.id DESC LIMIT 1",
@@ -137,25 +153,26 @@ def load_report(ledger: Ledger, *, model: str | None = None, all_files: bool = F
     name, version, sha256, settings = q("SELECT model_name, model_version, model_sha256, settings FROM analyses "
                                         "WHERE id = ?", (analysis_id,)).fetchone()
     scope_run = None if all_files else run_id
-    rows = q("SELECT path, status, verdict, fake_probability, error_code, error_message, skip_reason, content_sha256, "
-             "container, result FROM file_status WHERE analysis_id = ? AND last_seen_run >= ? ORDER BY path",
-             (analysis_id, 0 if all_files else run_id)).fetchall()
+    rows = q("SELECT path, status, verdict, fake_probability, kind, error_code, error_message, skip_reason, "
+             "content_sha256, container, result FROM file_status WHERE analysis_id = ? AND last_seen_run >= ? "
+             "AND (? IS NULL OR kind = ?) ORDER BY path",
+             (analysis_id, 0 if all_files else run_id, kind, kind)).fetchall()
     first_path: dict[str, str] = {}
     files = []
-    for path, status, verdict, prob, code, message, skip, content, container, result in rows:
+    for path, status, verdict, prob, file_kind, code, message, skip, content, container, result in rows:
         duplicate_of = None
         if content is not None:
             duplicate_of = first_path.setdefault(content, path)
             duplicate_of = None if duplicate_of == path else duplicate_of
         data = None if result is None else {**json.loads(result), "path": path}
-        files.append(FileRecord(path, status, verdict, prob, code, message, skip, content, container, duplicate_of,
-                                data))
+        files.append(FileRecord(path, status, verdict, prob, file_kind, code, message, skip, content, container,
+                                duplicate_of, data))
     runs = tuple(RunRecord(*r) for r in q(
         "SELECT id, started_at, finished_at, status, engine, workers, files_seen, scanned, scan_seconds FROM runs "
         "WHERE analysis_id = ? ORDER BY id", (analysis_id,)))
     report = Report(str(ledger.path), {"model": {"name": name, "version": version, "sha256": sha256},
                                        "settings": json.loads(settings)},
-                    scope_run, tuple(files), runs, {}, top, ledger.check())
+                    scope_run, tuple(files), runs, {}, top, ledger.check(), kind=kind)
     wanted = [f.content_sha256 for f in report.top_suspicious()]
     thumbnails = dict(q(f"SELECT content_sha256, thumbnail FROM scans WHERE analysis_id = ? AND thumbnail IS NOT "
                         f"NULL AND content_sha256 IN ({','.join('?' * len(wanted))})", (analysis_id, *wanted)))
@@ -169,8 +186,8 @@ def load_report(ledger: Ledger, *, model: str | None = None, all_files: bool = F
 
 # -- renderers ----------------------------------------------------------------------------------------
 
-CSV_COLUMNS = ("path", "status", "verdict", "fake_probability", "error_code", "skip_reason", "media", "container",
-               "persons", "content_sha256", "duplicate_of", "error_message")
+CSV_COLUMNS = ("path", "status", "verdict", "fake_probability", "kind", "error_code", "skip_reason", "media",
+               "container", "persons", "content_sha256", "duplicate_of", "error_message")
 
 
 def write_csv(report: Report, out: TextIO) -> None:
@@ -180,8 +197,8 @@ def write_csv(report: Report, out: TextIO) -> None:
         media = f.result["media"] if f.result else None
         persons = len(f.result["tracks"]) if f.result else None
         writer.writerow(["" if v is None else v for v in (
-            f.path, f.status, f.verdict, f.fake_probability, f.error_code, f.skip_reason, media, f.container, persons,
-            f.content_sha256, f.duplicate_of, f.error_message)])
+            f.path, f.status, f.verdict, f.fake_probability, f.kind, f.error_code, f.skip_reason, media, f.container,
+            persons, f.content_sha256, f.duplicate_of, f.error_message)])
 
 
 def write_jsonl(report: Report, out: TextIO) -> None:
@@ -199,7 +216,7 @@ def _table(title: str, counts: dict[str, Any], headers: tuple[str, str] = ("", "
 
 
 def write_html(report: Report, out: TextIO) -> None:
-    from detector.outputs.html import badge, page
+    from detector.outputs.html import badge, kind_label, page
     from detector.outputs.report import trust_panel
     from detector.results import ModelInfo
 
@@ -210,13 +227,17 @@ def write_html(report: Report, out: TextIO) -> None:
         "<h1>deepfake audit report</h1>",
         (f"<p>Ledger <code>{e(report.ledger)}</code>; model <b>{e(model['name'])} {e(model['version'])}</b> "
          f"(<code>{e(model['sha256'][:12])}</code>), settings <code>{e(json.dumps(s['analysis']['settings']))}"
-         f"</code>; {e(s['scope'])}; generated {e(datetime.now(UTC).isoformat(timespec='seconds'))}.</p>"),
+         f"</code>; {e(s['scope'])}"
+         + (f"; only files of the kind <b>{e(report.kind)}</b>" if report.kind else "")
+         + f"; generated {e(datetime.now(UTC).isoformat(timespec='seconds'))}.</p>"),
         # Before any result: how far the model's verdicts can be trusted, from its card (escaped there).
         trust_panel(report.card, model=ModelInfo(model["name"], model["version"], model["sha256"])),
         (f"<p>{s['files']} files, {s['unique_contents']} distinct media contents, {s['duplicates']} duplicates "
          "(scanned once).</p>"),
         _table("Files by status", s["by_status"]),
         _table("Files by verdict", s["by_verdict"]),
+        # Only for a model with a kind head (it names one for every fake and uncertain file).
+        *([_table("Fake and uncertain files by kind of fake", s["by_kind"])] if s["by_kind"] else []),
         f"<h2>Most suspicious (top {report.top})</h2>",
     ]
     top = report.top_suspicious()
@@ -230,7 +251,9 @@ def write_html(report: Report, out: TextIO) -> None:
             reasons = ", ".join(f.result["reasons"]) if f.result else ""
             persons = len(f.result["tracks"]) if f.result else 0
             parts.append(f"<tr><td>{img}</td><td class=num>{f.fake_probability:.3f}</td>"
-                         f"<td>{badge(f.verdict) if f.verdict else ''}</td><td>{e(reasons)}</td>"
+                         f"<td>{badge(f.verdict) if f.verdict else ''}"
+                         f"{kind_label(f.kind, f.result.get('kind_probability') if f.result else None)}</td>"
+                         f"<td>{e(reasons)}</td>"
                          f"<td class=num>{persons}</td><td><code>{e(f.path)}</code></td></tr>")
         parts.append("</table>")
     else:

@@ -103,6 +103,11 @@ class Outcome:
         return None if self.result is None else self.result["fake_probability"]
 
     @property
+    def kind(self) -> str | None:
+        """The kind of fake (a model with a kind head, a fake or uncertain verdict), else ``None``."""
+        return None if self.result is None else self.result.get("kind")
+
+    @property
     def error_code(self) -> str | None:
         error = None if self.result is None else self.result["error"]
         return None if error is None else error["code"]

@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import sqlite3
 from pathlib import Path
@@ -302,3 +303,50 @@ def test_leaving_frames_to_the_card_is_the_same_analysis_as_naming_them(tiny_mod
     assert spec.settings_key() == json.dumps({"fps": None, "frames": frames, "threshold": None})
     assert json.loads(ScannerSpec(settings=ScanConfig(frames=4, min_faces=2)).settings_key()) == {
         "fps": None, "frames": 4, "threshold": None, "min_faces": 2}
+
+
+def test_the_kind_of_fake_is_a_ledger_column_the_report_counts_and_filters_by(archive, tmp_path, tiny_model_builder):
+    """A model with a kind head (every face fake, leaning to synthetic): each scored file's kind is in the ledger's
+    column and its JSON, the reports carry it, and ``report --kind`` keeps only the files of that kind."""
+    model = tiny_model_builder(tmp_path / "kinded", bias=6.0, kinds=True, kind_bias=(0.0, 0.0, 9.0))
+    db = tmp_path / "audit.sqlite"
+    audit(str(archive), "--db", str(db), *FAST, "--model", str(model))
+    with Ledger.open(db) as ledger:
+        rows = ledger.conn.execute("SELECT verdict, kind, result FROM scans WHERE status = 'done'").fetchall()
+        assert ledger.check().ok
+    assert rows and all(json.loads(result)["kind"] == kind for _, kind, result in rows)
+    assert {kind for verdict, kind, _ in rows if verdict in ("fake", "uncertain")} == {"synthetic"}
+    assert all(kind is None for verdict, kind, _ in rows if verdict not in ("fake", "uncertain"))
+    named = {os.path.relpath(p, archive) for p, in sqlite3.connect(db).execute(
+        "SELECT path FROM file_status WHERE kind = 'synthetic'")}
+    assert named  # the clips and photos were called fake (or uncertain) with a kind
+
+    code, out = audit("report", "--db", str(db), "--kind", "synthetic")
+    assert code == EXIT_OK
+    summary, *files = (json.loads(line) for line in out.splitlines())
+    assert summary["filter"] == {"kind": "synthetic"} and summary["by_kind"] == {"synthetic": len(named)}
+    assert {os.path.relpath(f["path"], archive) for f in files} == named
+    assert all(f["kind"] == "synthetic" and f["result"]["kind"] == "synthetic" for f in files)
+    assert all(t["kind"] == "synthetic" for t in summary["top_suspicious"])
+    code, out = audit("report", "--db", str(db), "--kind", "swap")
+    assert code == EXIT_OK and json.loads(out.splitlines()[0])["files"] == 0 and len(out.splitlines()) == 1
+    assert audit("report", "--db", str(db), "--kind", "morph")[0] == EXIT_USAGE
+
+    code, out = audit("report", "--db", str(db), "--format", "csv")
+    assert code == EXIT_OK
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert {os.path.relpath(r["path"], archive) for r in rows if r["kind"] == "synthetic"} == named
+    code, page = audit("report", "--db", str(db), "--format", "html", "--kind", "synthetic")
+    assert code == EXIT_OK and "only files of the kind <b>synthetic</b>" in page and "by kind of fake" in page
+    assert re.search(r'<span class="kind"[^>]*>synthetic · \d\.\d\d</span>', page)
+
+
+def test_reports_of_a_model_without_kinds_name_none(archive, tmp_path):
+    db = tmp_path / "audit.sqlite"
+    audit(str(archive), "--db", str(db), *FAST)
+    code, out = audit("report", "--db", str(db))
+    summary, *files = (json.loads(line) for line in out.splitlines())
+    assert summary["by_kind"] == {} and summary["filter"] == {"kind": None}
+    assert all(f["kind"] is None for f in files)
+    code, page = audit("report", "--db", str(db), "--format", "html")
+    assert code == EXIT_OK and "by kind of fake" not in page and 'class="kind"' not in page

@@ -12,7 +12,7 @@ import pytest
 from detector.errors import ConfigError
 from detector.results import ModelInfo
 from pipelines.audit.identify import CHUNK_BYTES, identify
-from pipelines.audit.ledger import MIGRATIONS, IndexedFile, Ledger, LedgerError
+from pipelines.audit.ledger import BACKFILL_KIND, MIGRATIONS, IndexedFile, Ledger, LedgerError
 from pipelines.audit.walk import FoundFile, WalkOptions, walk
 from pipelines.audit.work import Outcome, WorkItem
 
@@ -136,7 +136,8 @@ def test_migrations_step_forward_and_roll_back_on_failure(tmp_path):
     path = tmp_path / "a.sqlite"
     with Ledger.open(path) as ledger:
         ledger.analysis_id(MODEL, "{}")
-    with pytest.raises(LedgerError, match="cannot migrate .* to schema version 2: table files already exists"):
+    with pytest.raises(LedgerError, match=f"cannot migrate .* to schema version {len(MIGRATIONS) + 1}: table files "
+                                          "already exists"):
         Ledger.open(path, migrations=(*MIGRATIONS, "CREATE TABLE extra (a); CREATE TABLE files (a)"))
     with Ledger.open(path) as ledger:  # the failed step left nothing behind
         assert ledger.version == len(MIGRATIONS)
@@ -174,12 +175,19 @@ def indexed(path: str, content: str | None, *, skip: str | None = None) -> Index
     return IndexedFile(FoundFile(path, 10, 1, 1), Identity(content_sha256=content, skip_reason=skip))
 
 
-def result_json(path: str, verdict: str = "real") -> dict:
+def result_json(path: str, verdict: str = "real", kind: str | None = None) -> dict:
+    """A stored result in the JSON schema version 2 shape (``kind``: a fake's kind of fake)."""
     error = {"code": "corrupt_media", "message": "x"} if verdict == "error" else None
+    reason = "error" if error else "above_threshold" if verdict == "fake" else "below_threshold"
     return {"path": path, "media": None if error else "image", "verdict": verdict,
-            "fake_probability": None if error else 0.2, "threshold": 0.5, "reasons": ["error" if error else
-                                                                                      "below_threshold"],
-            "model": MODEL.to_dict(), "tracks": [], "timeline": [], "timings": {}, "error": error}
+            "fake_probability": None if error else 0.9 if verdict == "fake" else 0.2, "threshold": 0.5,
+            "reasons": [reason], "model": MODEL.to_dict(), "tracks": [], "timeline": [], "timings": {}, "error": error,
+            "kind": kind, "kind_probability": None if kind is None else 0.7}
+
+
+def v1_result_json(path: str, verdict: str = "real") -> dict:
+    """A result as ledgers stored them before the kind of fake (JSON schema version 1: no kind keys)."""
+    return {k: v for k, v in result_json(path, verdict).items() if k not in ("kind", "kind_probability")}
 
 
 @pytest.fixture
@@ -269,3 +277,53 @@ def test_progress_line_shows_rate_and_eta():
     quiet = io.StringIO()
     AuditProgress(10, stream=quiet).update(done=1)  # not a terminal: nothing drawn
     assert quiet.getvalue() == ""
+
+
+# -- ledger: version 2, the kind of fake -------------------------------------------------------------
+
+
+def test_an_old_ledger_gains_the_kind_column_and_keeps_its_results(tmp_path):
+    """A ledger written before the kind of fake (version 1, results without ``kind``) opens migrated: the column is
+    added (null for its results), its checks pass, and new results fill it."""
+    path = tmp_path / "old.sqlite"
+    with Ledger.open(path, migrations=MIGRATIONS[:1]) as old:
+        assert old.version == 1
+        run, aid = start(old)
+        old.record_files([indexed("/a.jpg", "c1"), indexed("/b.jpg", "c2"), indexed("/c.jpg", "c3")], run_id=run,
+                         analysis_id=aid)
+        # Stored as version 1 stored them (its record_outcomes had no kind column).
+        for content, p, verdict in (("c1", "/a.jpg", "fake"), ("c2", "/b.jpg", "error")):
+            old.conn.execute("UPDATE scans SET status = ?, path = ?, verdict = ?, error_code = ?, result = ? "
+                             "WHERE content_sha256 = ?", ("error" if verdict == "error" else "done", p, verdict,
+                                                          "corrupt_media" if verdict == "error" else None,
+                                                          json.dumps(v1_result_json(p, verdict)), content))
+        old.conn.execute("UPDATE runs SET scanned = 2")
+        assert "kind" not in {r[1] for r in old.conn.execute("PRAGMA table_info(scans)")}
+    with Ledger.open(path) as ledger:
+        assert ledger.version == len(MIGRATIONS) == 2
+        assert "kind" in {r[1] for r in ledger.conn.execute("PRAGMA table_info(scans)")}
+        assert dict(ledger.conn.execute("SELECT path, kind FROM file_status")) == {"/a.jpg": None, "/b.jpg": None,
+                                                                                   "/c.jpg": None}
+        assert ledger.check().ok
+        stored = json.loads(ledger.conn.execute("SELECT result FROM scans WHERE content_sha256 = 'c1'").fetchone()[0])
+        assert stored == v1_result_json("/a.jpg", "fake")  # the stored JSON is kept as written
+        run, aid = start(ledger)
+        ledger.record_outcomes([Outcome("c3", "/c.jpg", "done", result_json("/c.jpg", "fake", kind="swap"))],
+                               run_id=run, analysis_id=aid, scan_seconds=1.0)
+        assert dict(ledger.conn.execute("SELECT path, kind FROM file_status"))["/c.jpg"] == "swap"
+        assert ledger.check().ok
+
+
+def test_the_kind_column_is_backfilled_from_stored_results_and_checked(ledger):
+    run, aid = start(ledger)
+    ledger.record_files([indexed("/a.jpg", "c1")], run_id=run, analysis_id=aid)
+    ledger.record_outcomes([Outcome("c1", "/a.jpg", "done", result_json("/a.jpg", "fake", kind="synthetic"))],
+                           run_id=run, analysis_id=aid, scan_seconds=1.0)
+    # Version 2's step reads a kind a result already holds (a ledger that a newer library wrote into before).
+    ledger.conn.execute("UPDATE scans SET kind = NULL")
+    assert any("disagree" in p for p in ledger.check().problems)  # the row must say what its JSON says
+    ledger.conn.execute(BACKFILL_KIND)  # version 2's backfill, alone
+    assert ledger.conn.execute("SELECT kind FROM scans").fetchone()[0] == "synthetic" and ledger.check().ok
+    assert Outcome("c1", "/a.jpg", "done", v1_result_json("/a.jpg")).kind is None
+    ledger.requeue_errors(run_id=run, analysis_id=aid)  # only errors: the kind stays
+    assert ledger.conn.execute("SELECT kind FROM scans").fetchone()[0] == "synthetic"

@@ -58,6 +58,8 @@ def test_scan_image_and_clip_give_schema_valid_results(server, image_jpg, demo_c
         jsonschema.validate(result, MEDIA_RESULT_SCHEMA)
         assert result["media"] == kind and result["path"] == name
         assert result["verdict"] in ("fake", "real", "uncertain") and len(result["tracks"]) == 1
+        # The bundled model has no kind head: the keys are there (schema version 2), null.
+        assert result["kind"] is None and result["kind_probability"] is None and result["tracks"][0]["kind"] is None
     assert len(clip.json()["timeline"]) == 8  # --frames 8
 
 
@@ -68,7 +70,8 @@ def test_same_verdict_as_the_cli(server, image_jpg, upload):
     main(["scan", str(image_jpg), "--json", "--frames", "8"], stdout=out)
     cli = json.loads(out.getvalue())
     served = server.client().post("/v1/scan", files=upload(image_jpg)).json()
-    for key in ("media", "verdict", "fake_probability", "threshold", "reasons", "model", "tracks", "timeline"):
+    for key in ("media", "verdict", "fake_probability", "threshold", "reasons", "model", "tracks", "timeline", "kind",
+                "kind_probability"):
         assert served[key] == cli[key], key
 
 
