@@ -14,8 +14,9 @@ graph (output ``novelty``), so the runtime needs no statistics file and no secon
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -128,3 +129,64 @@ def fit_on_faces(model: nn.Module, faces: Iterable[object], *, size: int, mean: 
     """
     features = features_of(model, face_batches(faces, size=size, mean=mean, std=std, max_faces=max_faces, seed=seed))
     return fit_novelty(features, components=max(1, min(COMPONENTS, len(features) // 4)))
+
+
+def choose_max_novelty(sweep: Sequence[dict[str, Any]], *, max_fake_loss: float) -> dict[str, Any]:
+    """The sweep row (:func:`training.verdicts.abstention_sweep`) that calls fewest reals fake while losing at most
+    ``max_fake_loss`` of the fakes called fake without abstention (the ``max_novelty=None`` row); ties go to the
+    highest threshold (the least abstention)."""
+    base = next(r for r in sweep if r["max_novelty"] is None)
+    allowed = [r for r in sweep if r["max_novelty"] is None
+               or base["fake_called_fake"] - r["fake_called_fake"] <= max_fake_loss + 1e-12]
+    return min(allowed, key=lambda r: (r["real_called_fake"], -(r["max_novelty"] or float("inf"))))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m training.novelty --model M.onnx --data HELD_OUT.csv… [--write]``: choose where to abstain."""
+    import argparse
+    import json
+    from dataclasses import replace
+    from pathlib import Path
+
+    from detector.classifier import Classifier
+    from detector.modelcard import ModelCard
+
+    from .data import load_datasets
+    from .evaluate import score_items
+    from .verdicts import abstention_sweep, novelty_quantiles
+
+    parser = argparse.ArgumentParser(prog="python -m training.novelty", description=main.__doc__)
+    parser.add_argument("--model", type=Path, required=True, help="model .onnx with a novelty output")
+    parser.add_argument("--data", nargs="+", required=True, help="held-out sources (manifest CSVs), never eval")
+    parser.add_argument("--split", default=None)
+    parser.add_argument("--cache", default="~/.cache/deepfake-detector/crops")
+    parser.add_argument("--max-fake-loss", type=float, default=0.05,
+                        help="largest drop in fakes called fake the abstention may cost (default 0.05)")
+    parser.add_argument("--write", action="store_true", help="write the chosen max_novelty into the model card")
+    args = parser.parse_args(argv)
+    clf = Classifier.load(args.model)
+    card = clf.card
+    rules = replace(card.scan.verdict, max_novelty=None)
+    scoring = replace(card, scan=replace(card.scan, verdict=rules))  # score without abstaining
+    scores = score_items(Classifier(args.model, scoring), load_datasets(args.data, split=args.split),
+                         cache_root=args.cache)
+    if not any(s.face_novelty for s in scores):
+        raise SystemExit(f"{args.model} has no novelty output")
+    candidates = [None, *novelty_quantiles(scores, (0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99))]
+    sweep = abstention_sweep(scores, rules, card.scan.aggregation, candidates)
+    chosen = choose_max_novelty(sweep, max_fake_loss=args.max_fake_loss)
+    print(json.dumps({"sweep": sweep, "chosen": chosen}, indent=1))
+    if args.write:
+        card_path = args.model.with_suffix(".json")
+        new_rules = replace(card.scan.verdict, max_novelty=chosen["max_novelty"])
+        ModelCard.load(card_path)  # the card beside the model, checked before it is rewritten
+        updated = replace(card, scan=replace(card.scan, verdict=new_rules),
+                          recipe={**card.recipe, "abstention": {"chosen": chosen, "sweep": sweep, "data": args.data,
+                                                                "max_fake_loss": args.max_fake_loss}})
+        updated.save(card_path)
+        print(f"max_novelty {chosen['max_novelty']} -> {card_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

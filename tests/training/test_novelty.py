@@ -62,3 +62,44 @@ def test_face_batches_spread_the_budget_over_items():
     values = sorted(round(float(v), 3) for v in x[:, 0, 0, 0])
     # One face of each item (3), then a second of the two items that have one (5), then the first item's third.
     assert [values.count(round(v / 255 / 0.5 - 1, 3)) for v in (0, 100, 200)] == [3, 1, 2]
+
+
+def test_choose_keeps_the_fakes_it_is_told_to():
+    from training.novelty import choose_max_novelty
+
+    sweep = [{"max_novelty": None, "real_called_fake": 0.3, "fake_called_fake": 0.8},
+             {"max_novelty": 4.0, "real_called_fake": 0.2, "fake_called_fake": 0.78},
+             {"max_novelty": 2.0, "real_called_fake": 0.1, "fake_called_fake": 0.6},
+             {"max_novelty": 3.0, "real_called_fake": 0.2, "fake_called_fake": 0.79}]
+    assert choose_max_novelty(sweep, max_fake_loss=0.05)["max_novelty"] == 4.0  # tie at 0.2: the least abstention
+    assert choose_max_novelty(sweep, max_fake_loss=0.25)["max_novelty"] == 2.0
+    assert choose_max_novelty(sweep, max_fake_loss=0.0)["max_novelty"] is None
+
+
+def test_choose_cli_writes_the_threshold_into_the_card(tmp_path, astronaut, cameraman, tiny_model_builder, capsys):
+    import json
+
+    import cv2
+
+    from detector.classifier import Classifier
+    from training.novelty import main
+
+    root = tmp_path / "held"
+    rng = np.random.default_rng(0)
+    for i in range(6):
+        for label, base in (("real", astronaut), ("fake", cameraman)):
+            s = rng.uniform(0.8, 1.1)
+            m = np.array([[s, 0, rng.uniform(-20, 20)], [0, s, rng.uniform(-20, 20)]])
+            img = cv2.warpAffine(base, m, (384, 384), borderMode=cv2.BORDER_REFLECT)
+            (root / label).mkdir(parents=True, exist_ok=True)
+            cv2.imwrite(str(root / label / f"{i}.png"), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
+    model = tiny_model_builder(tmp_path / "m", bias=6.0, kinds=True, novelty_value=1.0, novelty_spread=3.0)
+    assert main(["--model", str(model), "--data", str(root), "--cache", str(tmp_path / "cache"),
+                 "--max-fake-loss", "1", "--write"]) == 0
+    out = json.loads(capsys.readouterr().out.split("\nmax_novelty")[0])
+    base = next(r for r in out["sweep"] if r["max_novelty"] is None)
+    assert base["real_called_fake"] == 1.0  # bias 6: every face fake before abstaining
+    chosen = out["chosen"]
+    assert chosen["max_novelty"] is not None and chosen["real_called_fake"] < 1.0
+    card = Classifier.load(model).card
+    assert card.scan.verdict.max_novelty == chosen["max_novelty"] and card.recipe["abstention"]["chosen"] == chosen
