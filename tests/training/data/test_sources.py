@@ -295,3 +295,9 @@ def test_find_mirror_accepts_a_checkout_too(mirror, tmp_path):
     assert GitMirror(find_mirror(tmp_path / "other", "someone/faces")).head() == commit
     with pytest.raises(ConfigError, match="no git mirror"):
         find_mirror(tmp_path / "other", "someone/else")
+
+
+def test_training_readme_shows_the_committed_sources():
+    readme = (Path(__file__).resolve().parents[3] / "training" / "README.md").read_text(encoding="utf-8")
+    shown = readme.split("<!-- sources-table:start -->\n", 1)[1].split("\n<!-- sources-table:end -->", 1)[0]
+    assert shown == counts_table(read_all()), "regenerate with: python -m training.data.sources table"
