@@ -52,6 +52,25 @@ def _licences(items) -> dict[str, int]:
     return out
 
 
+def source_manifests(items) -> dict[str, dict[str, Any]]:
+    """The committed source manifests (``training/data/sources/manifests``) behind the items, with each one's
+    sha256 and how many of its files were used: the card says what it was trained on by manifest."""
+    import hashlib
+
+    from .data.sources.rows import MANIFEST_DIR, manifest_name
+
+    used: dict[str, int] = {}
+    for it in items:
+        used[it.source] = used.get(it.source, 0) + 1
+    out: dict[str, dict[str, Any]] = {}
+    for source, n in sorted(used.items()):
+        path = MANIFEST_DIR / manifest_name(source) if "/" in source else None
+        if path is not None and path.is_file():
+            out[source] = {"manifest": path.relative_to(REPO).as_posix(), "files_used": n,
+                           "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+    return out
+
+
 def calibrate_on(scores) -> Calibration:
     """Temperature scaling on validation media, each class half the weight and each item one vote in its class.
 
@@ -88,8 +107,10 @@ def build(config: TrainConfig, *, eval_data: Sequence[str], eval_split: str | No
     raw_onnx, _ = export(best, out_dir / "uncalibrated", name=NAME, version=version, novelty=novelty)
     calibration = calibrate_on(_validation_scores(Classifier.load(raw_onnx), config, val_items))
     training_data = {"summary": summarize(items), "validation": summarize(val_items),
-                     "sources": _licences(items), "synthetic": "self-blended fakes from every real training face",
-                     "terms": "research/non-commercial (see ../shared/data/MANIFEST.csv licence column)"}
+                     "sources": _licences(items), "source_manifests": source_manifests(items),
+                     "synthetic": "self-blended fakes from every real training face",
+                     "terms": "research/non-commercial (see ../shared/data/MANIFEST.csv and the source manifests' "
+                              "licence columns)"}
     onnx_path, card_path = export(best, out_dir, name=NAME, version=version, calibration=calibration,
                                   extra={"training_data": training_data}, novelty=novelty)
     metrics = _measure(Classifier.load(onnx_path), config, val_items, eval_data=eval_data, eval_split=eval_split)

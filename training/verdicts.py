@@ -22,10 +22,23 @@ from detector.recipe import AggregationSpec, VerdictRules
 VERDICTS = ("fake", "real", "uncertain", "no_face", "error")
 
 
+def wilson_interval(k: int, n: int, z: float = 1.96) -> tuple[float, float] | None:
+    """95 % Wilson score interval of a proportion ``k / n`` (sound at 0 and n, unlike the normal approximation)."""
+    if n == 0:
+        return None
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return round(float(max(0.0, centre - half)), 4), round(float(min(1.0, centre + half)), 4)
+
+
 def _rates(scores: Sequence[Any]) -> dict[str, Any]:
     counts = Counter(s.verdict for s in scores)
     n = len(scores)
-    return {"n": n, **{f"called_{v}": round(counts.get(v, 0) / n, 4) if n else None for v in VERDICTS}}
+    out: dict[str, Any] = {"n": n, **{f"called_{v}": round(counts.get(v, 0) / n, 4) if n else None for v in VERDICTS}}
+    for v in ("fake", "real"):
+        out[f"called_{v}_95ci"] = wilson_interval(counts.get(v, 0), n)
+    return out
 
 
 def verdict_rates(scores: Sequence[Any]) -> dict[str, Any]:

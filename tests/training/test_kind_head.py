@@ -62,3 +62,18 @@ def test_fine_tuning_a_checkpoint_without_a_kind_head(tmp_path):
     assert isinstance(model, WithKindHead)
     for key, value in old.state_dict().items():
         assert torch.equal(model.model.state_dict()[key], value)
+
+
+def test_the_card_names_the_source_manifests_it_was_trained_on(tmp_path):
+    from training.data.sources import read_all
+    from training.default_model import source_manifests
+
+    row = read_all()[0]
+    used = [MediaItem(path=tmp_path / f"{i}.jpg", label=0 if row.label == "real" else 1, group="g",
+                      manipulation="none" if row.label == "real" else row.generator, source=row.repo, media="image")
+            for i in range(2)]
+    other = MediaItem(path=tmp_path / "x.jpg", label=0, group="g", manipulation="none", source="MANIFEST", media="image")
+    listed = source_manifests([*used, other])
+    assert list(listed) == [row.repo]
+    assert listed[row.repo]["files_used"] == 2 and listed[row.repo]["manifest"].startswith("training/data/sources/")
+    assert len(listed[row.repo]["sha256"]) == 64

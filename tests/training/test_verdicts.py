@@ -57,3 +57,13 @@ def test_abstention_sweep_only_turns_fake_into_uncertain():
     assert five["fake_called_fake"] == pytest.approx(1 / 3, abs=1e-4)
     assert five["fake_called_real"] == none["fake_called_real"]
     assert novelty_quantiles(scores, (0.5,)) == [pytest.approx(7.5)]
+
+
+def test_wilson_interval():
+    from training.verdicts import wilson_interval
+
+    assert wilson_interval(0, 0) is None
+    lo, hi = wilson_interval(0, 40)
+    assert lo == 0.0 and 0.08 < hi < 0.09  # 0 of 40 still leaves up to ~8.8 %
+    lo, hi = wilson_interval(20, 40)
+    assert lo == pytest.approx(0.352, abs=1e-3) and hi == pytest.approx(0.648, abs=1e-3)
