@@ -43,7 +43,6 @@ class FileRecord:
     status: str
     verdict: str | None
     fake_probability: float | None
-    kind: str | None
     error_code: str | None
     error_message: str | None
     skip_reason: str | None
@@ -51,6 +50,7 @@ class FileRecord:
     container: str | None
     duplicate_of: str | None
     result: dict[str, Any] | None
+    kind: str | None = None  # the kind of fake its scan named (ledger version 2 on)
 
     def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, "status": self.status, "verdict": self.verdict,
@@ -165,8 +165,8 @@ def load_report(ledger: Ledger, *, model: str | None = None, all_files: bool = F
             duplicate_of = first_path.setdefault(content, path)
             duplicate_of = None if duplicate_of == path else duplicate_of
         data = None if result is None else {**json.loads(result), "path": path}
-        files.append(FileRecord(path, status, verdict, prob, file_kind, code, message, skip, content, container,
-                                duplicate_of, data))
+        files.append(FileRecord(path, status, verdict, prob, code, message, skip, content, container, duplicate_of,
+                                data, kind=file_kind))
     runs = tuple(RunRecord(*r) for r in q(
         "SELECT id, started_at, finished_at, status, engine, workers, files_seen, scanned, scan_seconds FROM runs "
         "WHERE analysis_id = ? ORDER BY id", (analysis_id,)))
