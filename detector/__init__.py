@@ -10,7 +10,7 @@ from .runtime import disable_telemetry
 disable_telemetry()  # before anything can load onnxruntime: see detector.runtime
 
 from .api import Detector
-from .classifier import Classifier
+from .classifier import Classifier, CropScores
 from .errors import (
     ConfigError,
     CorruptMediaError,
@@ -35,6 +35,7 @@ from .faces.detections import Detections
 from .faces.extract import Face, FaceConfig, FaceExtractor, FacesResult
 from .faces.quality import FaceQuality
 from .faces.track import FaceTracker, TrackerConfig
+from .kinds import FAKE_KINDS
 from .media import Frame, MediaInfo, MediaLimits, open_media, read_frames
 from .modelcard import Calibration, ModelCard
 from .recipe import SamplingSpec, ScanConfig, ScanRecipe
@@ -44,11 +45,13 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ALIGNMENT_VERSION",
+    "FAKE_KINDS",
     "AlignSpec",
     "Calibration",
     "Classifier",
     "ConfigError",
     "CorruptMediaError",
+    "CropScores",
     "Detections",
     "Detector",
     "DetectorError",

@@ -43,6 +43,7 @@ def test_scan_of_eval_videos_equals_the_evaluation(shared_data, tmp_path):
         # Same recipe, decode, faces, crops, model, calibration and judge: the same number and verdict.
         assert record["fake_probability"] == pytest.approx(s.score, abs=1e-4), record["path"]
         assert (record["verdict"], tuple(record["reasons"])) == (s.verdict, s.reasons), record["path"]
+        assert record["kind"] == s.kind, record["path"]  # the same judge names the same kind (null: no kind head)
         if record["verdict"] in ("fake", "real"):
             correct.append((record["verdict"] == "fake") == bool(s.item.label))
     decided = [(s.score >= threshold) == bool(s.item.label) for s in scores
