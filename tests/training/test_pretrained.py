@@ -149,15 +149,15 @@ def test_export_writes_the_backbone_and_its_normalisation_into_the_card(tmp_path
     from training.train import TrainConfig
 
     config = TrainConfig(arch="tf_efficientnet_lite0", pretrained=True, align_size=64)
-    model = build_model(config.arch, pretrained=True)
-    torch.nn.init.normal_(model.get_classifier().weight, std=0.01)  # a "trained" head: parity is not trivial
+    model = build_model(config.arch, pretrained=True, kinds=len(config.kinds))  # the shipped recipe's kind head
+    torch.nn.init.normal_(model.model.get_classifier().weight, std=0.01)  # a "trained" head: parity is not trivial
     record = backbone_record(config.arch, pretrained=True)
     ckpt = tmp_path / "best.pt"
     torch.save({"model": model.state_dict(), "config": config.to_dict(), "backbone": record, "epoch": 1}, ckpt)
     _, card_path = export(ckpt, tmp_path / "export", name="lite0")
     card = ModelCard.load(card_path)
     assert card.mean == card.std == (0.5, 0.5, 0.5)
-    assert card.backbone == record and card.arch == "tf_efficientnet_lite0"
+    assert card.backbone == record and card.arch == "tf_efficientnet_lite0" and card.kinds == config.kinds
     assert card.recipe["parity_max_abs_diff"] <= 1e-4
 
 

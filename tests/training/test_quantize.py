@@ -30,8 +30,8 @@ def lite0(tmp_path_factory):
     root = tmp_path_factory.mktemp("lite0")
     config = TrainConfig(arch="tf_efficientnet_lite0", pretrained=True, align_size=SIZE, mirror_images=False)
     torch.manual_seed(0)
-    model = build_model(config.arch, pretrained=True).eval()
-    torch.nn.init.normal_(model.get_classifier().weight, std=0.05)
+    model = build_model(config.arch, pretrained=True, kinds=len(config.kinds)).eval()  # the shipped recipe's kind head
+    torch.nn.init.normal_(model.model.get_classifier().weight, std=0.05)
     ckpt = root / "best.pt"
     torch.save({"model": model.state_dict(), "config": config.to_dict(),
                 "backbone": backbone_record(config.arch, pretrained=True), "epoch": 1}, ckpt)
@@ -126,7 +126,7 @@ def test_quantizing_a_graph_with_run_time_padding_is_refused(lite0, faces, tmp_p
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
         torch.onnx.export(WithSigmoid(model), (torch.zeros(2, 3, SIZE, SIZE),), str(dynamic), input_names=["input"],
-                          output_names=["logit", "probability"], opset_version=17,
+                          output_names=["logit", "probability", "kind_logits"], opset_version=17,
                           dynamic_axes={"input": {0: "batch"}}, dynamo=False)
     assert {"Shape", "Ceil"} & _ops(dynamic)
     card = ModelCard.load(onnx_path.with_suffix(".json"))
