@@ -59,11 +59,8 @@ def source_manifests(items) -> dict[str, dict[str, Any]]:
 
     from .data.sources.rows import MANIFEST_DIR, manifest_name
 
-    used: dict[str, int] = {}
-    for it in items:
-        used[it.source] = used.get(it.source, 0) + 1
     out: dict[str, dict[str, Any]] = {}
-    for source, n in sorted(used.items()):
+    for source, n in sorted(_licences(items).items()):
         path = MANIFEST_DIR / manifest_name(source) if "/" in source else None
         if path is not None and path.is_file():
             out[source] = {"manifest": path.relative_to(REPO).as_posix(), "files_used": n,

@@ -188,11 +188,22 @@ class WithKindHead(nn.Module):
 
     def heads(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(logit (N, 1), kind_logits (N, kinds))``."""
-        pooled = self.model.forward_head(self.model.forward_features(x), pre_logits=True)
+        pooled = pooled_features(self, x)
         return self.model.get_classifier()(pooled), self.kind_head(pooled)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.heads(x)[0]
+
+
+def backbone(model: nn.Module) -> nn.Module:
+    """The timm network inside any model :func:`build_model` makes."""
+    return model.model if isinstance(model, WithKindHead) else model
+
+
+def pooled_features(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The heads' input (N, D) for a batch of normalised crops: the backbone's pooled features."""
+    net = backbone(model)
+    return net.forward_head(net.forward_features(x), pre_logits=True)
 
 
 def model_heads(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -214,9 +225,8 @@ class WithSigmoid(nn.Module):
         self.novelty = novelty
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        net = self.model.model if isinstance(self.model, WithKindHead) else self.model
-        pooled = net.forward_head(net.forward_features(x), pre_logits=True)
-        logit = net.get_classifier()(pooled).reshape(-1)
+        pooled = pooled_features(self.model, x)
+        logit = backbone(self.model).get_classifier()(pooled).reshape(-1)
         out: tuple[torch.Tensor, ...] = (logit, torch.sigmoid(logit))
         if isinstance(self.model, WithKindHead):
             out += (self.model.kind_head(pooled),)

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .model import WithKindHead
+from .model import pooled_features
 
 # Components kept: enough to describe the spread of 1,280-d Lite0 features of a few thousand faces, few enough to
 # estimate each variance from them (the fit needs several times more faces than components).
@@ -65,17 +65,6 @@ def fit_novelty(features: np.ndarray, *, components: int = COMPONENTS) -> Novelt
     var = s[:k] ** 2 / (len(x) - 1)
     var = np.maximum(var, var[0] * VARIANCE_FLOOR)
     return NoveltyFit(mean=mean, components=vt[:k].copy(), inv_std=1.0 / np.sqrt(var))
-
-
-def backbone(model: nn.Module) -> nn.Module:
-    """The timm network inside a model :func:`training.model.build_model` made."""
-    return model.model if isinstance(model, WithKindHead) else model
-
-
-def pooled_features(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """The classifier head's input (N, D) for a batch of normalised crops."""
-    net = backbone(model)
-    return net.forward_head(net.forward_features(x), pre_logits=True)
 
 
 @torch.no_grad()
@@ -164,8 +153,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="largest drop in fakes called fake the abstention may cost (default 0.05)")
     parser.add_argument("--write", action="store_true", help="write the chosen max_novelty into the model card")
     args = parser.parse_args(argv)
-    clf = Classifier.load(args.model)
-    card = clf.card
+    card_path = args.model.with_suffix(".json")
+    card = ModelCard.load(card_path)
     rules = replace(card.scan.verdict, max_novelty=None)
     scoring = replace(card, scan=replace(card.scan, verdict=rules))  # score without abstaining
     scores = score_items(Classifier(args.model, scoring), load_datasets(args.data, split=args.split),
@@ -177,9 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     chosen = choose_max_novelty(sweep, max_fake_loss=args.max_fake_loss)
     print(json.dumps({"sweep": sweep, "chosen": chosen}, indent=1))
     if args.write:
-        card_path = args.model.with_suffix(".json")
         new_rules = replace(card.scan.verdict, max_novelty=chosen["max_novelty"])
-        ModelCard.load(card_path)  # the card beside the model, checked before it is rewritten
         updated = replace(card, scan=replace(card.scan, verdict=new_rules),
                           recipe={**card.recipe, "abstention": {"chosen": chosen, "sweep": sweep, "data": args.data,
                                                                 "max_fake_loss": args.max_fake_loss}})

@@ -38,7 +38,7 @@ from .dataset import FaceCropDataset
 from .device import resolve_device
 from .experiments import BatchContext, build_experiments
 from .metrics import binary_metrics
-from .model import WithKindHead, backbone_record, build_model, checkpoint_backbone, model_heads
+from .model import backbone, backbone_record, build_model, checkpoint_backbone, model_heads
 from .resolution_match import ResolutionMatch
 from .sampling import balance_domains, sample_domains, stratified_weights, stratum_shares
 
@@ -120,9 +120,8 @@ def new_model(config: TrainConfig, init: dict[str, Any] | None = None) -> nn.Mod
     model = build_model(config.arch, pretrained=config.pretrained and init is None, drop_rate=config.drop_rate,
                         drop_path_rate=config.drop_path_rate, kinds=len(config.kinds))
     if init is not None:
-        target = model.model if isinstance(model, WithKindHead) and not any(
-            k.startswith("kind_head.") for k in init["model"]) else model
-        target.load_state_dict(init["model"])
+        has_kind_head = any(k.startswith("kind_head.") for k in init["model"])
+        (model if has_kind_head else backbone(model)).load_state_dict(init["model"])
     return model
 
 

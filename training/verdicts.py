@@ -18,8 +18,7 @@ import numpy as np
 from detector.judge import judge
 from detector.kinds import FAKE_KINDS
 from detector.recipe import AggregationSpec, VerdictRules
-
-VERDICTS = ("fake", "real", "uncertain", "no_face", "error")
+from detector.results import VERDICTS
 
 
 def wilson_interval(k: int, n: int, z: float = 1.96) -> tuple[float, float] | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from detector.errors import ConfigError
 from detector.media import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
@@ -36,7 +36,7 @@ def dataset_root(root: str | os.PathLike[str]) -> Path:
     return path
 
 
-def media_kind(path: Path) -> str | None:
+def media_kind(path: PurePath) -> str | None:
     """``"video"`` or ``"image"`` by the file extension, ``None`` for anything else."""
     ext = path.suffix.lower()
     return "video" if ext in VIDEO_EXTENSIONS else "image" if ext in IMAGE_EXTENSIONS else None

@@ -17,9 +17,9 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
-from .select import media_of
+from .select import decode_image, media_of
 
 # 256 bits, not the usual 64: aligned face portraits all share one layout, and at 64 bits two different faces
 # (a seeprettyface tile and a thispersondoesnotexist face) came 6 bits apart, as close as a re-encode.
@@ -68,14 +68,7 @@ def first_frame(data: bytes) -> np.ndarray | None:
 
 def phash_bytes(data: bytes, path: str) -> int | None:
     """The hash of an image file's pixels or a video's first frame; ``None`` when it cannot be decoded."""
-    if media_of(path) == "video":
-        rgb = first_frame(data)
-    else:
-        try:
-            with Image.open(io.BytesIO(data)) as im:
-                rgb = np.asarray(im.convert("RGB"))
-        except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
-            rgb = None
+    rgb = first_frame(data) if media_of(path) == "video" else decode_image(data)
     return None if rgb is None else phash_pixels(rgb)
 
 

@@ -21,8 +21,7 @@ from pathlib import PurePosixPath
 
 import numpy as np
 
-from detector.media import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
-
+from ..files import media_kind
 from .mirror import LFS_POINTER_PREFIX, GitMirror
 from .rows import SourceRow
 from .rules import SourceRules
@@ -47,9 +46,8 @@ class Choice:
 
 
 def media_of(path: str) -> str | None:
-    """``"image"``/``"video"`` by extension, ``None`` for other files."""
-    ext = PurePosixPath(path).suffix.lower()
-    return "image" if ext in IMAGE_EXTENSIONS else "video" if ext in VIDEO_EXTENSIONS else None
+    """``"image"``/``"video"`` of a tree path by extension (:func:`training.data.files.media_kind`), else ``None``."""
+    return media_kind(PurePosixPath(path))
 
 
 def matches(path: str, include: Sequence[str], exclude: Sequence[str]) -> bool:
