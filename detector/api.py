@@ -23,7 +23,7 @@ from typing import Literal
 import numpy as np
 
 from .classifier import Classifier, CropScores
-from .errors import attempt, file_error
+from .errors import ConfigError, attempt, file_error
 from .faces.extract import Face, FaceConfig, FaceExtractor, summarize_tracks
 from .judge import FaceFacts, judge
 from .media import Frame, MediaLimits, read_frames
@@ -56,6 +56,10 @@ class Detector:
         card = classifier.card
         # The card's whole recipe with this scan's overrides: everything below reads it, nothing else.
         self.recipe = self.config.apply(card.scan)
+        if self.recipe.verdict.max_novelty is not None and not classifier.has_novelty:
+            # Only an override gets here (the classifier checks the card's own rules): say so before any scan.
+            raise ConfigError(f"max_novelty {self.recipe.verdict.max_novelty}: model {card.name} {card.version} "
+                              "gives no novelty to abstain on")
         # Crops must be made exactly as the model was trained: its card's detection and alignment.
         face_config = face_config or FaceConfig(detection=self.recipe.detection, align=self.recipe.align)
         if face_config.align != self.recipe.align:
@@ -81,6 +85,7 @@ class Detector:
 
         Raises:
             ModelIntegrityError: the model file or its card is missing, unreadable or does not match.
+            ConfigError: ``config`` abstains above a ``max_novelty`` but the model gives no novelty.
         """
         classifier = (Classifier.default(providers=providers, batch_size=batch_size) if model is None
                       else Classifier.load(model, providers=providers, batch_size=batch_size))

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Any
+from typing import Any, Literal
 
 from .config import reject_unknown_keys
 from .errors import ConfigError
@@ -244,6 +244,8 @@ class ScanConfig:
         threshold: decision threshold on the calibrated probability.
         uncertain_band, min_face_px, min_faces, min_sharpness, min_frontalness: the verdict rules
             (:class:`VerdictRules`).
+        max_novelty: abstain above this novelty instead of the card's (:class:`VerdictRules`), or ``"off"``: never
+            abstain, whatever the card says.
     """
 
     frames: int | None = None
@@ -254,8 +256,11 @@ class ScanConfig:
     min_faces: int | None = None
     min_sharpness: float | None = None
     min_frontalness: float | None = None
+    max_novelty: float | Literal["off"] | None = None
 
     def __post_init__(self) -> None:
+        if isinstance(self.max_novelty, str) and self.max_novelty != NEVER_ABSTAIN:
+            raise ConfigError(f"max_novelty must be a number > 0 or {NEVER_ABSTAIN!r}, got {self.max_novelty!r}")
         # Build what these overrides would make, so a bad value fails where it is given, not at the first scan.
         self.apply(ScanRecipe())
 
@@ -267,6 +272,8 @@ class ScanConfig:
         elif self.frames is not None:
             sampling = replace(sampling, frames=self.frames, fps=None)
         rules = {name: getattr(self, name) for name in _VERDICT_OVERRIDES if getattr(self, name) is not None}
+        if rules.get("max_novelty") == NEVER_ABSTAIN:
+            rules["max_novelty"] = None  # the rules' own spelling of "never abstain"
         return replace(recipe, sampling=sampling, verdict=replace(recipe.verdict, **rules))
 
     def overrides(self) -> dict[str, Any]:
@@ -274,4 +281,5 @@ class ScanConfig:
         return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
 
 
+NEVER_ABSTAIN = "off"  # ScanConfig.max_novelty: drop the card's abstention (None already means "keep the card's")
 _VERDICT_OVERRIDES = {f.name for f in fields(ScanConfig)} - {"frames", "fps"}

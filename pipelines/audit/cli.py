@@ -22,6 +22,7 @@ from typing import TextIO
 
 from detector.errors import ConfigError, DetectorError
 from detector.kinds import FAKE_KINDS
+from pipelines.cli.overrides import add_recipe_overrides, recipe_overrides
 
 log = logging.getLogger("deepfake.audit")
 
@@ -59,10 +60,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     work.add_argument("--model", type=Path,
                       help="a model .onnx with its card .json beside it (default: bundled); a new model re-scans "
                            "only the files it has no result for")
-    sampling = work.add_mutually_exclusive_group()
-    sampling.add_argument("--frames", type=int, help="frames sampled evenly per video (default: the model card's)")
-    sampling.add_argument("--fps", type=float, help="sample at a fixed rate instead")
-    work.add_argument("--threshold", type=float, help="decision threshold (default: the model card's)")
+    add_recipe_overrides(work)
     work.add_argument("--providers", nargs="*", help="ONNX Runtime execution providers, in priority order")
     engine = parser.add_argument_group("how")
     engine.add_argument("--engine", choices=["local", "ray"], default="local",
@@ -112,13 +110,11 @@ def _since_ns(text: str | None) -> int | None:
 
 
 def cmd_audit(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) -> int:
-    from detector.recipe import ScanConfig
-
     from .run import AuditOptions, run_audit
     from .walk import WalkOptions
     from .work import ScannerSpec
 
-    settings = ScanConfig(frames=args.frames, fps=args.fps, threshold=args.threshold)  # checked once, here
+    settings = recipe_overrides(args)  # checked once, here
     if args.limit is not None and args.limit < 1:
         raise ConfigError(f"--limit must be >= 1, got {args.limit}")
     if args.workers is not None and args.workers < 0:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, TextIO
 from .exit_codes import EXIT_FAKE, EXIT_INPUT_ERRORS, EXIT_OK
 from .inputs import Input, expand_inputs
 from .output import Progress, log_failures, short_path, write_row
+from .overrides import add_recipe_overrides, recipe_overrides
 
 if TYPE_CHECKING:
     from detector.api import Detector
@@ -39,11 +40,7 @@ def add_scan_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     scan.add_argument("-r", "--recursive", action="store_true",
                       help="expand directories into their media files (always on for scan)")
     scan.add_argument("--model", type=Path, help="a model .onnx with its card .json beside it (default: bundled)")
-    scan_sampling = scan.add_mutually_exclusive_group()
-    scan_sampling.add_argument("--frames", type=int,
-                               help="frames sampled evenly per video (default: the model card's recipe)")
-    scan_sampling.add_argument("--fps", type=float, help="sample at a fixed rate instead")
-    scan.add_argument("--threshold", type=float, help="decision threshold (default: the model card's)")
+    add_recipe_overrides(scan)
     scan.add_argument("--providers", nargs="*", help="ONNX Runtime execution providers, in priority order")
     scan.add_argument("--report", type=Path, metavar="OUT.html",
                       help="also write one self-contained HTML report: verdicts, score timelines, the most "
@@ -56,9 +53,8 @@ def add_scan_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def cmd_scan(args: argparse.Namespace, stdout: TextIO) -> int:
     from detector.api import Detector
     from detector.errors import ConfigError
-    from detector.recipe import ScanConfig
 
-    config = ScanConfig(frames=args.frames, fps=args.fps, threshold=args.threshold)  # checked here, before any work
+    config = recipe_overrides(args)  # checked here, before any work
     if args.evidence is not None and (args.report is None or args.evidence < 0):
         raise ConfigError(f"--evidence needs --report and must be >= 0, got {args.evidence}")
     if args.report is not None and not args.report.parent.is_dir():  # fail before the scan, not after it

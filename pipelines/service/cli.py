@@ -7,6 +7,8 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from pipelines.cli.overrides import add_novelty_override
+
 if TYPE_CHECKING:
     from .settings import ServiceSettings
 
@@ -28,6 +30,7 @@ def add_serve_parser(sub: Any) -> argparse.ArgumentParser:
     serve.add_argument("--tokens-file", type=Path, help="accepted bearer tokens, one per line ('#' comments)")
     serve.add_argument("--model", type=Path, help="a model .onnx with its card .json beside it (default: bundled)")
     serve.add_argument("--frames", type=int, help="frames sampled per video (default: the model card's)")
+    add_novelty_override(serve)
     serve.add_argument("--providers", nargs="*", help="ONNX Runtime execution providers, in priority order")
     serve.add_argument("--workers", type=int, default=1, help="scan threads, one model each (default 1)")
     serve.add_argument("--queue", type=int, default=4, help="scans that may wait for a worker before 429 (default 4)")
@@ -55,7 +58,7 @@ def settings_from_args(args: argparse.Namespace) -> ServiceSettings:
 
     return ServiceSettings(
         tokens=load_tokens(tokens_file=args.tokens_file), host=args.host, port=args.port,
-        model=str(args.model) if args.model else None, scan=ScanConfig(frames=args.frames),
+        model=str(args.model) if args.model else None, scan=ScanConfig(frames=args.frames, max_novelty=args.max_novelty),
         providers=tuple(args.providers) if args.providers else None, workers=args.workers, queue_size=args.queue,
         max_upload_bytes=int(args.max_upload_mb * MIB), request_timeout_s=args.timeout,
         upload_timeout_s=args.upload_timeout, job_ttl_s=args.job_ttl, max_jobs=args.max_jobs,

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from detector import Detector
-from detector.errors import MediaNotFoundError
+from detector.errors import ConfigError, MediaNotFoundError
 from detector.recipe import ScanConfig
 from detector.results import MediaResult, ModelInfo
 
@@ -296,3 +296,18 @@ def test_a_card_that_abstains_turns_an_unfamiliar_fake_into_uncertain(tiny_model
     real = scan(bias=-6.0, max_novelty=2.0)
     assert (real.verdict, real.reasons, real.kind) == ("real", ("below_threshold",), None)
     assert real.tracks[0].kind is not None  # the person still says what kind of fake it would be
+
+
+def test_a_max_novelty_override_abstains_or_stops_abstaining(tiny_model_builder, tmp_path, demo_clip):
+    """The scan's override beats the card: a card that never abstains abstains below the faces' novelty (3), a card
+    that abstains (2) stops with ``"off"``; a model without a novelty output refuses the override at load."""
+    plain = tiny_model_builder(tmp_path / "plain", bias=6.0, kinds=True, novelty_value=3.0)
+    abstaining = tiny_model_builder(tmp_path / "abstaining", bias=6.0, kinds=True, novelty_value=3.0, max_novelty=2.0)
+    assert Detector.load(plain, config=ScanConfig(max_novelty=2.5)).scan(demo_clip).reasons == ("unfamiliar_face",)
+    assert Detector.load(abstaining).scan(demo_clip).verdict == "uncertain"
+    assert Detector.load(abstaining, config=ScanConfig(max_novelty="off")).scan(demo_clip).verdict == "fake"
+    assert Detector.load(abstaining, config=ScanConfig(max_novelty=3.5)).scan(demo_clip).verdict == "fake"
+    blind = tiny_model_builder(tmp_path / "blind", bias=6.0)
+    with pytest.raises(ConfigError, match="max_novelty 2.5: .* gives no novelty"):
+        Detector.load(blind, config=ScanConfig(max_novelty=2.5))
+    assert Detector.load(blind, config=ScanConfig(max_novelty="off")).scan(demo_clip).verdict == "fake"

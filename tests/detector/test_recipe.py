@@ -145,3 +145,17 @@ def test_max_novelty_is_a_finite_positive_number_or_none(bad):
         VerdictRules(max_novelty=bad)
     with pytest.raises(ConfigError, match="max_novelty"):
         ScanRecipe.from_dict({"verdict": {"max_novelty": bad}})
+
+
+def test_max_novelty_override_sets_or_drops_the_cards_abstention():
+    """A number replaces the card's ``max_novelty``, ``"off"`` drops it (``None`` already means "keep the card's");
+    any other word or a bad number fails where the override is made."""
+    abstaining = ScanRecipe.from_dict({"verdict": {"max_novelty": 2.0}})
+    assert ScanConfig().apply(abstaining).verdict.max_novelty == 2.0
+    assert ScanConfig(max_novelty=3.5).apply(abstaining).verdict.max_novelty == 3.5
+    assert ScanConfig(max_novelty=1.5).apply(ScanRecipe()).verdict.max_novelty == 1.5
+    assert ScanConfig(max_novelty="off").apply(abstaining).verdict.max_novelty is None
+    assert ScanConfig(max_novelty="off").overrides() == {"max_novelty": "off"}
+    for bad in ("never", "OFF", "2", 0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(ConfigError, match="max_novelty"):
+            ScanConfig(max_novelty=bad)

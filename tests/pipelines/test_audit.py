@@ -245,6 +245,7 @@ def test_registered_in_the_deepfake_command(archive, tmp_path):
 
 @pytest.mark.parametrize("argv", [["x", "--db", "a.sqlite", "--frames", "0"], ["x"], ["x", "--db", "a", "--limit", "0"],
                                   ["x", "--db", "a", "--address", "auto"], ["x", "--db", "a", "--since", "yesterday"],
+                                  ["x", "--db", "a", "--max-novelty", "off!"],
                                   ["report", "--db", "a", "--format", "pdf"], ["nowhere", "--db", "a.sqlite"]])
 def test_usage_errors_exit_2(argv, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

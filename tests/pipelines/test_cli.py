@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from pipelines.cli import EXIT_INPUT_ERRORS, EXIT_OK, EXIT_USAGE, main
+from pipelines.cli import EXIT_FAKE, EXIT_INPUT_ERRORS, EXIT_OK, EXIT_USAGE, main
 
 
 def run(argv: list[str]) -> tuple[int, str]:
@@ -74,7 +74,8 @@ def test_recursive_expands_directories(tmp_path, demo_clip):
 
 
 @pytest.mark.parametrize("argv", [["faces"], ["faces", "x.mp4", "--frames", "0"], ["nope"],
-                                  ["faces", "x.mp4", "--backend", "dlib"]])
+                                  ["faces", "x.mp4", "--backend", "dlib"], ["scan", "x.mp4", "--max-novelty", "never"],
+                                  ["scan", "x.mp4", "--max-novelty", "0"]])
 def test_usage_errors_exit_2(argv):
     assert run(argv)[0] == EXIT_USAGE
 
@@ -87,3 +88,16 @@ def test_help_exits_0(capsys):
 def test_demo_clip_command(tmp_path):
     code, _ = run(["demo-clip", str(tmp_path / "d.mp4"), "--width", "320", "--height", "180", "--seconds", "1"])
     assert code == EXIT_OK and (tmp_path / "d.mp4").stat().st_size > 1000
+
+
+def test_scan_max_novelty_overrides_the_cards_abstention(tmp_path, demo_clip, tiny_model_builder):
+    """``--max-novelty``: below the faces' novelty (3) the fake is uncertain, ``off`` keeps it fake."""
+    model = tiny_model_builder(tmp_path, bias=6.0, kinds=True, novelty_value=3.0, max_novelty=2.0)
+    verdicts = {}
+    for flag in (None, "off", "2.5", "4"):
+        code, stdout = run(["scan", str(demo_clip), "--json", "--model", str(model),
+                            *(["--max-novelty", flag] if flag else [])])
+        record = json.loads(stdout)
+        verdicts[flag] = (code, record["verdict"], tuple(record["reasons"]))
+    assert verdicts[None] == verdicts["2.5"] == (EXIT_OK, "uncertain", ("unfamiliar_face",))
+    assert verdicts["off"][:2] == verdicts["4"][:2] == (EXIT_FAKE, "fake")
