@@ -59,21 +59,24 @@ def blend_frame(frame: np.ndarray, landmarks: np.ndarray, seed: int, *, size: in
 
 
 def blend_video(src: str | Path, dst: str | Path, *, seed: int = 0, size: int = 256, min_score: float = 0.9,
-                crf: int = 18, progress: ProgressFn | None = None) -> dict[str, int]:
+                crf: int = 18, max_frames: int | None = None, progress: ProgressFn | None = None,
+                extractor: FaceExtractor | None = None) -> dict[str, int]:
     """Write ``dst`` (its folder is created): ``src`` with every detected face self-blended.
 
     Faces come from the face stage (:class:`detector.faces.extract.FaceExtractor`, as a scan finds them), those
     the detector scores below ``min_score`` left alone. Returns frame and face counts. ``progress`` is called
-    once before the first frame and after each one.
+    once before the first frame and after each one; ``max_frames`` stops early. ``extractor``: a face stage to
+    reuse across videos (its ``min_score`` then rules; ``size`` is always the blending's).
     """
-    extractor = FaceExtractor(FaceConfig(detection=DetectionSpec(min_score=min_score), align=AlignSpec(size=size)))
+    extractor = extractor or FaceExtractor(FaceConfig(detection=DetectionSpec(min_score=min_score),
+                                                      align=AlignSpec(size=size)))
 
     def blend(image: np.ndarray, faces: Sequence[Face]) -> np.ndarray:
         for face in faces:
             image, _ = blend_frame(image, np.asarray(face.landmarks), seed * 1000 + face.track_id, size=size)
         return image
 
-    counts = rewrite_faces(src, dst, blend, extractor=extractor, crf=crf, progress=progress)
+    counts = rewrite_faces(src, dst, blend, extractor=extractor, crf=crf, max_frames=max_frames, progress=progress)
     return {"frames": counts.n_frames, "faces": counts.n_faces}
 
 

@@ -1,0 +1,208 @@
+"""Aligned video fakes: a self-blended copy of every real clip of the training manifests.
+
+The on-the-fly self-blending of training (:mod:`training.dataset`) blends each real *crop*; nothing it makes has
+been through a video codec after the blend, as every real-world video swap has. This writes one fake per real
+clip (:func:`training.synth.sbi_video.blend_video`: every face blended, the same alteration for a face track from
+frame to frame, H.264 at crf 18) and a manifest of them, so that every kind of real footage in the data has a fake
+made from itself: same camera, same light, same codec, only the face changed.
+
+Each fake keeps its real's ``group`` (a split never parts a fake from the clip it was made from) and names the real
+in ``pair_id`` (its sha256). All fakes share one ``source_repo`` (:data:`SOURCE`): the sampler weighs them as one
+source, not as a copy of every real source. The fake is the ``swap`` kind (a blended-in face).
+
+``python -m training.synth.aligned --data train.csv [more.csv ...] --out DIR [--max-seconds 8]`` writes
+``DIR/media/...`` and ``DIR/MANIFEST.csv``, clip by clip, so an interrupted run resumes where it stopped (a fake
+whose file is missing or differs from its row is made again). A clip that cannot be read, or has no face, becomes
+a row of ``DIR/skipped.csv`` with its error code (``no_face`` for the latter): the run goes on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import logging
+import math
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+from detector.errors import attempt
+from detector.kinds import SWAP
+
+from ..data.items import REAL, MediaItem
+from ..data.manifest import from_manifest
+
+log = logging.getLogger(__name__)
+
+SOURCE = "self-made/sbi-video"
+MANIPULATION = "self-blended-video(sbi-video)"
+NO_FACE = "no_face"  # a clip in which the face stage found nothing to blend
+
+
+@dataclass(frozen=True)
+class AlignedRow:
+    """One fake of ``MANIFEST.csv`` (the training manifest layout, :func:`training.data.manifest.from_manifest`)."""
+
+    path: str  # relative to the manifest's folder
+    label: str
+    group: str
+    manipulation: str
+    media: str
+    source_repo: str
+    family: str
+    pair_id: str  # sha256 of the real clip it was made from
+    real_path: str
+    real_source: str
+    frames: int
+    faces: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A real clip no fake was made of, and why (a ``detector.errors`` code, or ``no_face``)."""
+
+    real_path: str
+    code: str
+    message: str
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def real_clips(manifests: Sequence[str | os.PathLike[str]]) -> list[MediaItem]:
+    """The real videos of ``manifests``, each once (by path), in manifest order."""
+    seen: set[Path] = set()
+    clips = []
+    for manifest in manifests:
+        for item in from_manifest(manifest):
+            if item.label == REAL and item.media == "video" and item.path not in seen:
+                seen.add(item.path)
+                clips.append(item)
+    return clips
+
+
+def fake_name(item: MediaItem, real_sha256: str) -> str:
+    """``media/<source>/<stem>.<sha8>.mp4``: readable, and two reals with one name cannot collide."""
+    source = "".join(c if c.isalnum() or c in "-_." else "_" for c in item.source) or "unknown"
+    return f"media/{source}/{item.path.stem}.{real_sha256[:8]}.mp4"
+
+
+def make_aligned_fakes(manifests: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str], *,
+                       max_seconds: float | None = 8.0, seed: int = 0,
+                       blend: Callable[..., dict[str, int]] | None = None) -> tuple[list[AlignedRow], list[Skipped]]:
+    """Write a self-blended fake of every real clip of ``manifests`` under ``out``, with ``MANIFEST.csv`` and
+    ``skipped.csv``; resumes from an earlier run's manifest. Returns the rows and the skipped clips.
+
+    Args:
+        manifests: training manifests (``path,label`` at least); their real videos are used, the rest ignored.
+        out: output folder (created).
+        max_seconds: blend only the first this many seconds of each clip (training samples a few faces per item;
+            a long clip costs time, not variety). ``None``: whole clips.
+        seed: with the real's sha256, seeds each clip's blending (reproducible, and different per clip).
+        blend: the video blender (default :func:`training.synth.sbi_video.blend_video`; tests pass their own).
+    """
+    from detector.faces.extract import FaceConfig, FaceExtractor
+    from detector.media import open_media
+    from detector.recipe import DetectionSpec
+
+    from .sbi_video import blend_video
+
+    if max_seconds is not None and not (math.isfinite(max_seconds) and max_seconds > 0):
+        raise ValueError(f"max_seconds must be > 0 or None, got {max_seconds}")
+    blend = blend or blend_video
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    done = {row.pair_id: row for row in _read_rows(out / "MANIFEST.csv")}
+    extractor = FaceExtractor(FaceConfig(detection=DetectionSpec(min_score=0.9)))  # one ONNX session for all clips
+    rows: list[AlignedRow] = []
+    skipped: list[Skipped] = []
+    clips = real_clips(manifests)
+    for n, item in enumerate(clips, start=1):
+        digest = attempt(str(item.path), sha256_of, item.path)
+        if not digest.ok:
+            skipped.append(Skipped(str(item.path), digest.error["code"], digest.error["message"]))
+            continue
+        real_sha = str(digest.value)
+        earlier = done.get(real_sha)
+        if earlier is not None and (out / earlier.path).is_file() and sha256_of(out / earlier.path) == earlier.sha256:
+            rows.append(earlier)
+            continue
+        name = fake_name(item, real_sha)
+
+        def make(item: MediaItem = item, name: str = name, real_sha: str = real_sha) -> dict[str, int]:
+            max_frames = None
+            if max_seconds is not None:
+                with open_media(item.path) as media:
+                    max_frames = max(1, round(max_seconds * (media.info.fps or 25.0)))
+            return blend(item.path, out / name, seed=seed * 1_000_003 + int(real_sha[:8], 16),
+                         max_frames=max_frames, extractor=extractor)
+
+        made = attempt(str(item.path), make)
+        if not made.ok or not made.value or not made.value.get("faces"):
+            (out / name).unlink(missing_ok=True)  # a half-written or faceless file is no fake
+            error = made.error or {"code": NO_FACE, "message": "the face stage found no face to blend"}
+            skipped.append(Skipped(str(item.path), error["code"], error["message"]))
+            log.warning("%d/%d %s: skipped (%s)", n, len(clips), item.path.name, error["code"])
+            continue
+        counts = made.value
+        rows.append(AlignedRow(
+            path=name, label="fake", group=item.group, manipulation=MANIPULATION, media="video", source_repo=SOURCE,
+            family=SWAP, pair_id=real_sha, real_path=str(item.path), real_source=item.source,
+            frames=int(counts["frames"]), faces=int(counts["faces"]), sha256=sha256_of(out / name)))
+        _write_rows(out / "MANIFEST.csv", rows, AlignedRow)  # after every clip: a stopped run loses one clip at most
+        log.info("%d/%d %s: %d frames, %d faces blended", n, len(clips), item.path.name, counts["frames"],
+                 counts["faces"])
+    _write_rows(out / "MANIFEST.csv", rows, AlignedRow)
+    _write_rows(out / "skipped.csv", skipped, Skipped)
+    return rows, skipped
+
+
+def _read_rows(path: Path) -> list[AlignedRow]:
+    if not path.is_file():
+        return []
+    with open(path, newline="") as f:
+        found = list(csv.DictReader(f))
+    ints = {"frames", "faces"}
+    return [AlignedRow(**{k: int(v) if k in ints else v for k, v in row.items()}) for row in found]  # type: ignore[arg-type]
+
+
+def _write_rows(path: Path, rows: Sequence[AlignedRow] | Sequence[Skipped], kind: type) -> None:
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=[field.name for field in fields(kind)])
+        writer.writeheader()
+        writer.writerows(asdict(row) for row in rows)
+    tmp.replace(path)  # never a half-written manifest
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m training.synth.aligned",
+                                     description="Write a self-blended fake of every real clip of training manifests.")
+    parser.add_argument("--data", nargs="+", required=True, metavar="CSV", help="training manifests")
+    parser.add_argument("--out", type=Path, required=True, help="output folder (MANIFEST.csv, skipped.csv, media/)")
+    parser.add_argument("--max-seconds", type=float, default=8.0,
+                        help="blend the first this many seconds of each clip (default 8; 0: whole clips)")
+    parser.add_argument("--seed", type=int, default=0)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = get_args_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(message)s")
+    rows, skipped = make_aligned_fakes(args.data, args.out, max_seconds=args.max_seconds or None, seed=args.seed)
+    print(f"{len(rows)} fakes in {args.out / 'MANIFEST.csv'}; {len(skipped)} clips skipped"
+          + (f" (see {args.out / 'skipped.csv'})" if skipped else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
