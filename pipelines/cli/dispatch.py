@@ -13,6 +13,7 @@ from .delegated import DELEGATED, run_delegated
 from .demo import add_demo_clip_parser, cmd_demo_clip
 from .exit_codes import EXIT_SETUP, EXIT_USAGE
 from .faces import add_faces_parser, cmd_faces
+from .provenance import add_provenance_parser, cmd_provenance
 from .scan import add_scan_parser, cmd_scan
 
 log = logging.getLogger("deepfake")
@@ -31,6 +32,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     # The order of these calls is the order of the commands in --help.
     add_scan_parser(sub)
     add_faces_parser(sub)
+    add_provenance_parser(sub)
 
     # Training-side commands (need the 'train' extra); their own parsers take the remaining arguments, so these
     # entries only list them in --help (main hands them their arguments before this parser runs).
@@ -71,7 +73,8 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
     from detector.errors import ConfigError, DetectorError
     from pipelines.service.cli import cmd_serve
 
-    commands = {"scan": cmd_scan, "faces": cmd_faces, "demo-clip": cmd_demo_clip, "serve": cmd_serve}
+    commands = {"scan": cmd_scan, "faces": cmd_faces, "provenance": cmd_provenance, "demo-clip": cmd_demo_clip,
+                "serve": cmd_serve}
     try:
         return commands[args.command](args, stdout)
     except ConfigError as exc:
