@@ -28,6 +28,7 @@ from .faces.extract import Face, FaceConfig, FaceExtractor, summarize_tracks
 from .judge import FaceFacts, judge
 from .media import Frame, MediaLimits, read_frames
 from .prefetch import Prefetch
+from .provenance import Provenance, read_provenance
 from .recipe import SamplingSpec, ScanConfig
 from .results import FaceEvidence, MediaResult, ModelInfo, TimelinePoint
 
@@ -43,6 +44,7 @@ class _Extracted:
     n_frames: int = 0
     timings: dict[str, float] = field(default_factory=dict)
     error: dict[str, str] | None = None
+    provenance: Provenance | None = None
 
 
 class Detector:
@@ -97,11 +99,15 @@ class Detector:
         """Scan one video or image. Raises ``DetectorError`` subclasses for unusable files.
 
         ``evidence``: keep the crops of this many most suspicious faces in ``result.evidence`` (reports).
+        The file's provenance (:func:`detector.provenance.read_provenance`) is read from its bytes first, and the
+        judge weighs it with the faces.
         """
         start = time.perf_counter()
+        provenance = read_provenance(path)
+        read = time.perf_counter() - start
         found = self.faces.extract(path, sampling=self.sampling, limits=self.limits)
-        return self._judge(str(path), found.media.kind, list(found.faces), found.n_frames, dict(found.timings), start,
-                           evidence=evidence)
+        return self._judge(str(path), found.media.kind, list(found.faces), found.n_frames,
+                           {"provenance": read, **found.timings}, start, evidence=evidence, provenance=provenance)
 
     def scan_many(self, paths: Iterable[str | os.PathLike[str]], *, evidence: int = 0) -> Iterator[MediaResult]:
         """Scan many files, yielding results in input order; a bad file yields an ``error`` result and the
@@ -127,13 +133,19 @@ class Detector:
         sampling = self.sampling
         for path in paths:
             start = time.perf_counter()
+            # Provenance first, from the file's bytes: a file whose pixels then fail to decode still reports it.
+            read = attempt(str(path), read_provenance, path)
+            if not read.ok:
+                yield _Extracted(str(path), time.perf_counter() - start, error=read.error)
+                continue
+            timings = {"provenance": time.perf_counter() - start}
             tried = attempt(str(path), self.faces.extract, path, sampling=sampling, limits=self.limits)
             if not tried.ok:
-                yield _Extracted(str(path), time.perf_counter() - start, error=tried.error)
+                yield _Extracted(str(path), time.perf_counter() - start, error=tried.error, provenance=read.value)
                 continue
             found = tried.value
             yield _Extracted(str(path), time.perf_counter() - start, found.media.kind, list(found.faces), found.n_frames,
-                             dict(found.timings))
+                             {**timings, **found.timings}, provenance=read.value)
 
     def _finish(self, batch: list[_Extracted], evidence: int) -> Iterator[MediaResult]:
         """Classify the faces of several files in one go, then judge each file."""
@@ -145,7 +157,7 @@ class Detector:
         offset = 0
         for item in batch:
             if item.error is not None:
-                yield self.failed(item.path, item.error)
+                yield self.failed(item.path, item.error, provenance=item.provenance)
                 continue
             n = len(item.faces)
             item.timings["classify"] = per_face * n  # this file's share of the batch
@@ -154,17 +166,20 @@ class Detector:
             # were extracted to fill the batch (the first file of a batch would carry the whole batch).
             start = time.perf_counter() - item.elapsed - item.timings["classify"]
             yield self._judge(item.path, item.kind, item.faces, item.n_frames, item.timings, start,
-                              evidence=evidence, scores=None if scores is None else scores[offset:offset + n])
+                              evidence=evidence, scores=None if scores is None else scores[offset:offset + n],
+                              provenance=item.provenance)
             offset += n
 
     def scan_frames(self, frames: Sequence[Frame] | Sequence[np.ndarray], *, name: str = "<frames>",
                     media: Literal["video", "image"] | None = None, timestamps: Sequence[float] | None = None,
-                    evidence: int = 0) -> MediaResult:
+                    evidence: int = 0, provenance: Provenance | None = None) -> MediaResult:
         """Scan decoded RGB frames (``Frame`` objects or ``(H, W, 3)`` uint8 arrays) as one file.
 
         ``media``: what the frames came from (default: ``video`` for several frames, ``image`` for one). Frames
         sampled with :meth:`sample` (by another process, say) and scanned here give exactly :meth:`scan`'s
         result; pass the ``media`` that :meth:`sample` reported, or a one-frame video is judged as an image.
+        Decoded frames carry no file bytes: pass the file's ``provenance`` (:func:`detector.provenance.read_provenance`,
+        read where the file is) for the judge to weigh it, as :meth:`scan` does; without it the result has none.
         """
         items = [f if isinstance(f, Frame) else Frame(i, float(timestamps[i]) if timestamps else float(i),
                                                      np.asarray(f, np.uint8)) for i, f in enumerate(frames)]
@@ -172,7 +187,7 @@ class Detector:
         start = time.perf_counter()
         faces = self.faces.extract_frames(items, timings=timings)
         kind = media or ("video" if len(items) > 1 else "image")
-        return self._judge(name, kind, faces, len(items), timings, start, evidence=evidence)
+        return self._judge(name, kind, faces, len(items), timings, start, evidence=evidence, provenance=provenance)
 
     @staticmethod
     def sample(path: str | os.PathLike[str], sampling: SamplingSpec, *, limits: MediaLimits | None = None
@@ -189,10 +204,12 @@ class Detector:
         return tried.value if tried.ok else self.failed(str(path), tried.error)
 
     def failed(self, path: str, error: BaseException | dict[str, str], *,
-               media: Literal["video", "image"] | None = None) -> MediaResult:
-        """The ``error`` result of a file that failed (an exception, or its :func:`file_error` record)."""
+               media: Literal["video", "image"] | None = None, provenance: Provenance | None = None) -> MediaResult:
+        """The ``error`` result of a file that failed (an exception, or its :func:`file_error` record), with its
+        provenance when that was read before the failure."""
         record = error if isinstance(error, dict) else file_error(error, path)
-        return MediaResult.failed(path, record, model=self.model, threshold=self.threshold, media=media)
+        return MediaResult.failed(path, record, model=self.model, threshold=self.threshold, media=media,
+                                  provenance=provenance)
 
     def scan_image(self, image: np.ndarray, *, name: str = "<image>", evidence: int = 0) -> MediaResult:
         """Scan one decoded ``(H, W, 3)`` uint8 RGB image."""
@@ -201,9 +218,10 @@ class Detector:
     # -- verdicts ----------------------------------------------------------------------------------
 
     def _judge(self, path: str, kind: str, faces: list[Face], n_frames: int, timings: dict[str, float],
-               start: float, *, evidence: int = 0, scores: CropScores | None = None) -> MediaResult:
+               start: float, *, evidence: int = 0, scores: CropScores | None = None,
+               provenance: Provenance | None = None) -> MediaResult:
         """Verdict of one file (its faces come from the face stage, short tracks already dropped); ``scores``
-        are the faces' scores when already classified (in a batch)."""
+        are the faces' scores when already classified (in a batch); ``provenance`` what the file declares."""
         if faces and scores is None:
             t0 = time.perf_counter()
             scores = self.classifier.score(np.stack([f.crop for f in faces]), mirror=self.recipe.mirror(kind))
@@ -214,11 +232,13 @@ class Detector:
         j = judge([FaceFacts.of(f) for f in faces], probs, media=kind, rules=self.recipe.verdict,
                   aggregation=self.recipe.aggregation, tracks=summarize_tracks(faces),
                   kind_probabilities=None if scores is None else scores.kind_probs,
-                  novelty=None if scores is None else scores.novelty)
+                  novelty=None if scores is None else scores.novelty, provenance=provenance)
         if j.fake_probability is None:
             timings["total"] = time.perf_counter() - start
-            return MediaResult(path=path, media=kind, verdict="no_face", fake_probability=None,
-                               threshold=self.threshold, reasons=j.reasons, model=self.model, timings=timings)
+            # no_face, or a fake the file's provenance declared
+            return MediaResult(path=path, media=kind, verdict=j.verdict,  # type: ignore[arg-type]
+                               fake_probability=None, threshold=self.threshold, reasons=j.reasons, model=self.model, timings=timings,
+                               kind=j.kind, kind_probability=j.kind_probability, provenance=provenance)
         timeline = tuple(TimelinePoint(f.timestamp, f.track_id, float(p)) for f, p in zip(faces, probs))
         # Most suspicious usable faces first (ties: earlier first), for reports.
         top = sorted(np.flatnonzero(j.usable), key=lambda i: (-probs[i], i))[:max(0, evidence)]
@@ -228,4 +248,4 @@ class Detector:
         return MediaResult(path=path, media=kind, verdict=j.verdict, fake_probability=j.fake_probability,
                            threshold=self.threshold, reasons=j.reasons, model=self.model, tracks=j.tracks,
                            timeline=timeline, timings=timings, kind=j.kind, kind_probability=j.kind_probability,
-                           evidence=kept)
+                           provenance=provenance, evidence=kept)

@@ -16,7 +16,16 @@ The verdict rules, in order:
 7. a ``fake`` whose deciding person's faces are unfamiliar to the model -> ``uncertain`` (``unfamiliar_face``):
    when the rules set ``max_novelty`` and the median ``novelty`` of that person's usable faces is above it (or not
    a number). Only a ``fake`` abstains: a ``real`` stays ``real`` (abstaining on reals would only lower the reals
-   called real), and a verdict already ``uncertain`` keeps its reasons.
+   called real), and a verdict already ``uncertain`` keeps its reasons;
+8. the file's own provenance (:mod:`detector.provenance`, when given) declares generative AI -> ``fake`` whatever
+   the pixels said (no face, uncertain or real included), the reason naming who declared it first
+   (``declared_synthetic_c2pa``, ``declared_synthetic_iptc``, ``declared_edited_with_ai_c2pa``,
+   ``declared_edited_with_ai_iptc``, ``generator_metadata``) and the pixels' reasons after it; kind ``synthetic``
+   for a generated file (its ``kind_probability`` stays the model's to give: ``None``), the pixels' kind for an AI
+   edit. Statements against interest are taken at their word: a declaration is stripped far more often than forged;
+9. a C2PA manifest broken after signing (``invalid_signature``) -> the pixels' verdict, with ``provenance_invalid``
+   first among its reasons. A signed capture never turns a ``fake`` into ``real`` (metadata can be copied onto other
+   pixels): it, and every other state, leaves the verdict as the pixels made it.
 
 A person's (track's) score aggregates its usable faces with the card's strategy; the file's probability is
 its most suspicious counted person's (a person counts if any of its faces is usable evidence), the *deciding*
@@ -40,19 +49,35 @@ import numpy as np
 
 from .aggregate import video_score
 from .kinds import FAKE_KINDS
+from .provenance.result import Provenance
 from .recipe import AggregationSpec, VerdictRules
 from .results import (
     ABOVE_THRESHOLD,
     BELOW_THRESHOLD,
+    DECLARED_EDITED_WITH_AI_C2PA,
+    DECLARED_EDITED_WITH_AI_IPTC,
+    DECLARED_SYNTHETIC_C2PA,
+    DECLARED_SYNTHETIC_IPTC,
     FACES_TOO_SMALL,
+    GENERATOR_METADATA,
     KIND_VERDICTS,
     LOW_QUALITY,
     NEAR_THRESHOLD,
     NO_FACE_FOUND,
+    PROVENANCE_INVALID,
     TOO_FEW_FRAMES,
     UNFAMILIAR_FACE,
     TrackResult,
 )
+
+# Rule 8: (state, who declared it) -> the reason, and the kind it names (None: the pixels' kind stands).
+_DECLARED: dict[tuple[str, str | None], tuple[str, str | None]] = {
+    ("declared_synthetic", "c2pa"): (DECLARED_SYNTHETIC_C2PA, "synthetic"),
+    ("declared_synthetic", "iptc"): (DECLARED_SYNTHETIC_IPTC, "synthetic"),
+    ("declared_edited_with_ai", "c2pa"): (DECLARED_EDITED_WITH_AI_C2PA, None),
+    ("declared_edited_with_ai", "iptc"): (DECLARED_EDITED_WITH_AI_IPTC, None),
+    ("generator_metadata", "generator"): (GENERATOR_METADATA, "synthetic"),
+}
 
 
 @dataclass(frozen=True)
@@ -73,7 +98,8 @@ class FaceFacts:
 
 @dataclass(frozen=True)
 class Judgement:
-    """A file's verdict. ``fake_probability`` is ``None`` only for ``no_face``; ``tracks`` are the persons passed
+    """A file's verdict. ``fake_probability`` is ``None`` only without a face (``no_face``, or ``fake`` declared by the
+    file's provenance); ``tracks`` are the persons passed
     in, scored (empty when none were passed); ``usable[i]`` says whether face ``i`` was evidence (large enough),
     for reports that show the most suspicious faces. ``kind``/``kind_probability``: the deciding person's kind of
     fake, for ``fake`` and ``uncertain`` verdicts of a model with a kind head, else ``None``.
@@ -96,7 +122,7 @@ def judge(faces: Sequence[FaceFacts], probabilities: Sequence[float] | np.ndarra
           rules: VerdictRules, aggregation: AggregationSpec,
           tracks: Sequence[TrackResult] | None = None,
           kind_probabilities: Sequence[Sequence[float]] | np.ndarray | None = None,
-          novelty: Sequence[float] | np.ndarray | None = None) -> Judgement:
+          novelty: Sequence[float] | np.ndarray | None = None, provenance: Provenance | None = None) -> Judgement:
     """Judge one file from its faces (after the face stage) and their calibrated fake probabilities.
 
     ``tracks``: the face stage's persons of these faces (:func:`detector.faces.extract.summarize_tracks`), returned
@@ -106,6 +132,8 @@ def judge(faces: Sequence[FaceFacts], probabilities: Sequence[float] | np.ndarra
     (:attr:`detector.classifier.CropScores.kind_probs`); ``None`` for a model without a kind head (no kinds named).
     ``novelty``: the model's novelty per face (:attr:`detector.classifier.CropScores.novelty`); required when
     ``rules.max_novelty`` is set, so a caller cannot skip the abstention by leaving it out.
+    ``provenance``: what the file declares (rules 8 and 9); ``None`` (decoded frames, ``deepfake eval``'s cached
+    faces) leaves the pixels' verdict as it is.
 
     Example:
         >>> from detector.recipe import AggregationSpec, VerdictRules
@@ -115,6 +143,31 @@ def judge(faces: Sequence[FaceFacts], probabilities: Sequence[float] | np.ndarra
         >>> j.verdict, j.reasons, j.kind
         ('uncertain', ('unfamiliar_face',), 'swap')
     """
+    pixels = _judge_pixels(faces, probabilities, media=media, rules=rules, aggregation=aggregation, tracks=tracks,
+                           kind_probabilities=kind_probabilities, novelty=novelty)
+    return pixels if provenance is None else _with_provenance(pixels, provenance)
+
+
+def _with_provenance(j: Judgement, provenance: Provenance) -> Judgement:
+    """Rules 8 and 9: what the file declares, applied to the pixels' judgement."""
+    declared = _DECLARED.get((provenance.state, provenance.declared_by))
+    if declared is not None:
+        reason, kind = declared
+        if kind is None:  # an AI edit: the pixels' kind of fake, if they named one
+            kind, kind_probability = j.kind, j.kind_probability
+        else:
+            kind_probability = None
+        return replace(j, verdict="fake", reasons=(reason, *j.reasons), kind=kind, kind_probability=kind_probability)
+    if provenance.state == "invalid_signature":
+        return replace(j, reasons=(PROVENANCE_INVALID, *j.reasons))
+    return j
+
+
+def _judge_pixels(faces: Sequence[FaceFacts], probabilities: Sequence[float] | np.ndarray, *, media: str | None,
+                  rules: VerdictRules, aggregation: AggregationSpec, tracks: Sequence[TrackResult] | None,
+                  kind_probabilities: Sequence[Sequence[float]] | np.ndarray | None,
+                  novelty: Sequence[float] | np.ndarray | None) -> Judgement:
+    """Rules 1 to 7: the verdict of the faces alone."""
     probs = np.asarray(probabilities, np.float64).reshape(-1)
     if len(probs) != len(faces):
         raise ValueError(f"{len(faces)} faces but {len(probs)} probabilities")

@@ -9,6 +9,12 @@ The kind of fake (``kind``, ``kind_probability``: :mod:`detector.kinds`) is name
 with a kind head (``ModelCard.kinds``); it is ``None`` for models without one, and a file's only for the verdicts
 ``fake`` and ``uncertain``. ``kind_probability`` is P(kind | fake): how sure the head is of the kind *if* the face
 is fake, not that it is.
+
+``provenance`` (:mod:`detector.provenance`) is what the file itself declares (C2PA, IPTC, generator parameters), read
+from its bytes before the pixels; ``None`` when no file was read (decoded frames, a path that failed first). A
+declaration of AI makes the verdict ``fake`` whatever the pixels say (reasons :data:`DECLARED_REASONS`); then ``kind``
+may be named without a ``kind_probability`` (the declaration named it, not the model), and a file without a face has
+no ``fake_probability``. A broken manifest adds :data:`PROVENANCE_INVALID` before the pixels' reasons.
 """
 
 from __future__ import annotations
@@ -19,10 +25,11 @@ from typing import Any, Literal
 import numpy as np
 
 from .kinds import FAKE_KINDS
+from .provenance.result import Provenance
 
 # The version of ``media_result.schema.json`` (its ``$id``), bumped whenever a key is added or changes meaning;
 # ``detector/README.md`` says what changed for readers of an older version.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 Verdict = Literal["fake", "real", "uncertain", "no_face", "error"]
 VERDICTS: tuple[str, ...] = ("fake", "real", "uncertain", "no_face", "error")
@@ -37,6 +44,15 @@ ABOVE_THRESHOLD = "above_threshold"
 BELOW_THRESHOLD = "below_threshold"
 UNFAMILIAR_FACE = "unfamiliar_face"
 ERROR = "error"
+# Provenance (the judge's rules 8 and 9): the file declares generative AI, each reason naming who declared it.
+DECLARED_SYNTHETIC_C2PA = "declared_synthetic_c2pa"
+DECLARED_SYNTHETIC_IPTC = "declared_synthetic_iptc"
+DECLARED_EDITED_WITH_AI_C2PA = "declared_edited_with_ai_c2pa"
+DECLARED_EDITED_WITH_AI_IPTC = "declared_edited_with_ai_iptc"
+GENERATOR_METADATA = "generator_metadata"
+DECLARED_REASONS: tuple[str, ...] = (DECLARED_SYNTHETIC_C2PA, DECLARED_SYNTHETIC_IPTC, DECLARED_EDITED_WITH_AI_C2PA,
+                                     DECLARED_EDITED_WITH_AI_IPTC, GENERATOR_METADATA)
+PROVENANCE_INVALID = "provenance_invalid"  # a C2PA manifest broken after signing: shown first, verdict unchanged
 # Verdicts that may name a kind of fake: a file called real, or not judged, has none.
 KIND_VERDICTS: tuple[str, ...] = ("fake", "uncertain")
 
@@ -128,23 +144,34 @@ class MediaResult:
     error: dict[str, str] | None = None
     kind: str | None = None
     kind_probability: float | None = None
+    provenance: Provenance | None = None
     # Filled only when asked for (``Detector.scan(..., evidence=k)``); reports use it, JSON leaves it out.
     evidence: tuple[FaceEvidence, ...] = field(default=(), compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
             raise ValueError(f"unknown verdict {self.verdict!r}")
-        if (self.fake_probability is None) != (self.verdict in ("no_face", "error")):
+        declared = self.declared
+        # No probability: no face, no file, or a declared fake without a face (the declaration decided, not pixels).
+        unscored = self.verdict in ("no_face", "error") or (declared and NO_FACE_FOUND in self.reasons)
+        if (self.fake_probability is None) != unscored:
             raise ValueError(f"verdict {self.verdict} with fake_probability {self.fake_probability}")
+        if declared and self.verdict != "fake":
+            raise ValueError(f"a declaration of AI ({self.reasons}) makes the verdict fake, not {self.verdict}")
         if any(t.fake_probability is None for t in self.tracks):  # the schema's tracks always carry one
             raise ValueError("a scan's tracks are judged: each needs its fake_probability")
-        _check_kind(self.kind, self.kind_probability)
+        _check_kind(self.kind, self.kind_probability, named_by_declaration=declared)
         if self.kind is not None and self.verdict not in KIND_VERDICTS:
             raise ValueError(f"verdict {self.verdict} names the kind {self.kind!r}: only {KIND_VERDICTS} may")
 
     @property
     def is_fake(self) -> bool:
         return self.verdict == "fake"
+
+    @property
+    def declared(self) -> bool:
+        """Whether the file's own provenance declared generative AI (and so decided the verdict)."""
+        return any(r in DECLARED_REASONS for r in self.reasons)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -161,21 +188,23 @@ class MediaResult:
             "error": self.error,
             "kind": self.kind,
             "kind_probability": _round(self.kind_probability),
+            "provenance": None if self.provenance is None else self.provenance.to_dict(),
         }
 
     @classmethod
     def failed(cls, path: str, error: dict[str, str], *, model: ModelInfo, threshold: float,
-               media: Literal["video", "image"] | None = None) -> MediaResult:
+               media: Literal["video", "image"] | None = None, provenance: Provenance | None = None) -> MediaResult:
+        """The result of a file that could not be scanned; ``provenance`` when it was read before the failure."""
         return cls(path=path, media=media, verdict="error", fake_probability=None, threshold=threshold,
-                   reasons=(ERROR,), model=model, error=error)
+                   reasons=(ERROR,), model=model, error=error, provenance=provenance)
 
 
 def _round(p: float | None) -> float | None:
     return None if p is None else round(p, 6)
 
 
-def _check_kind(kind: str | None, probability: float | None) -> None:
-    if (kind is None) != (probability is None):
+def _check_kind(kind: str | None, probability: float | None, *, named_by_declaration: bool = False) -> None:
+    if (kind is None) != (probability is None) and not (named_by_declaration and probability is None):
         raise ValueError(f"kind {kind!r} with kind_probability {probability}: both or neither")
     if kind is not None and kind not in FAKE_KINDS:
         raise ValueError(f"unknown kind {kind!r} (kinds: {FAKE_KINDS})")

@@ -16,9 +16,9 @@ Precedence: 2 and 4 stop before any input is read. Among the rest, 1 wins over 3
 for 1 learns about every fake found even when some other input failed; the failures are still on stdout
 (each record's error code) and stderr (one line each and a summary).
 
-Layout: ``dispatch`` builds the parser and runs ``main``; ``scan``, ``faces``, ``provenance`` and ``demo`` (demo-clip) hold one
-command each, parser and code; ``delegated`` hands training, audit and synth commands to their own modules
-(``serve`` is in ``pipelines.service.cli``); ``inputs`` and ``output`` are shared by scan and faces.
+Layout: ``dispatch`` builds the parser and runs ``main``; ``scan``, ``faces``, ``provenance`` and ``demo`` (demo-clip)
+hold one command each, parser and code; ``delegated`` hands training, audit and synth commands to their own modules
+(``serve`` is in ``pipelines.service.cli``); ``inputs`` and ``output`` are shared by scan, faces and provenance.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from .scan import REPORT_FACES, cmd_scan
 
 __all__ = [
     "DELEGATED", "EXIT_FAKE", "EXIT_INPUT_ERRORS", "EXIT_OK", "EXIT_SETUP", "EXIT_USAGE", "REPORT_FACES", "SYNTH",
-    "Input", "Progress", "cmd_demo_clip", "cmd_faces", "cmd_provenance", "cmd_scan", "delegated", "expand_inputs", "get_args_parser",
+    "Input", "Progress", "cmd_demo_clip", "cmd_faces", "cmd_provenance", "cmd_scan", "delegated", "expand_inputs",
+    "get_args_parser",
     "main", "synth_command",
 ]

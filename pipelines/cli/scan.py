@@ -67,7 +67,8 @@ def cmd_scan(args: argparse.Namespace, stdout: TextIO) -> int:
     failed: Counter[str] = Counter()
     kept = []  # results for the report
     if not args.json:
-        stdout.write(f"{'file':<48} {'verdict':<10} {'P(fake)':>8} {'kind':<16} {'persons':>7} {'time':>7}\n")
+        stdout.write(f"{'file':<48} {'verdict':<10} {'P(fake)':>8} {'kind':<16} {'provenance':<24} {'persons':>7} "
+                     f"{'time':>7}\n")
     with contextlib.closing(progress), contextlib.closing(_scan_all(detector, inputs, evidence=evidence)) as results:
         for done, result in enumerate(results, start=1):
             if args.report is not None:
@@ -93,12 +94,15 @@ def cmd_scan(args: argparse.Namespace, stdout: TextIO) -> int:
 
 def _scan_row(result: MediaResult) -> str:
     """One table row; a failed input shows its code and message, the rest their reasons. ``kind``: the kind of fake
-    with P(kind | fake), for a fake or uncertain file of a model with a kind head, else ``-``."""
+    with P(kind | fake), for a fake or uncertain file of a model with a kind head (the kind alone when the file's
+    provenance declared it), else ``-``. ``provenance``: the file's provenance state (``-``: not read)."""
     p = "-" if result.fake_probability is None else f"{result.fake_probability:.3f}"
-    kind = "-" if result.kind is None else f"{result.kind} {result.kind_probability:.2f}"
+    kind = "-" if result.kind is None else result.kind if result.kind_probability is None else \
+        f"{result.kind} {result.kind_probability:.2f}"
+    provenance = "-" if result.provenance is None else result.provenance.state
     note = f"{result.error['code']}: {result.error['message']}" if result.error else ",".join(result.reasons)
-    return (f"{short_path(result.path):<48} {result.verdict:<10} {p:>8} {kind:<16} {len(result.tracks):>7} "
-            f"{result.timings.get('total', 0.0):>6.2f}s  {note}\n")
+    return (f"{short_path(result.path):<48} {result.verdict:<10} {p:>8} {kind:<16} {provenance:<24} "
+            f"{len(result.tracks):>7} {result.timings.get('total', 0.0):>6.2f}s  {note}\n")
 
 
 def _scan_all(detector: Detector, inputs: list[Input], *, evidence: int = 0) -> Iterator[MediaResult]:

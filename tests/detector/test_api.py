@@ -175,8 +175,10 @@ def test_scan_many_batches_faces_across_files_without_changing_answers(detector,
         assert many.fake_probability == pytest.approx(single.fake_probability, abs=1e-5)
 
 
-def test_scan_many_turns_unexpected_failures_into_error_results(detector, demo_clip, monkeypatch):
+def test_scan_many_turns_unexpected_failures_into_error_results(detector, demo_clip, monkeypatch, tmp_path):
     extract = detector.faces.extract
+    boom = tmp_path / "boom.mp4"  # a real file: its provenance is read before the decoder explodes
+    boom.write_bytes(demo_clip.read_bytes())
 
     def flaky(path, **kwargs):
         if str(path).endswith("boom.mp4"):
@@ -184,7 +186,7 @@ def test_scan_many_turns_unexpected_failures_into_error_results(detector, demo_c
         return extract(path, **kwargs)
 
     monkeypatch.setattr(detector.faces, "extract", flaky)
-    results = list(detector.scan_many(["boom.mp4", demo_clip]))
+    results = list(detector.scan_many([boom, demo_clip]))
     assert results[0].verdict == "error" and results[0].error["code"] == "internal_error"
     assert "decoder exploded" in results[0].error["message"]
     assert results[1].verdict != "error"

@@ -13,12 +13,17 @@ import pytest
 
 from detector import results as R
 from detector.kinds import FAKE_KINDS
+from detector.provenance import Action, Evidence, Manifest, Problem, Provenance
 from detector.results import FaceEvidence, MediaResult, ModelInfo, TimelinePoint, TrackResult
 
 SCHEMA_PATH = Path(R.__file__).resolve().parent / "schemas" / "media_result.schema.json"
 MODEL = ModelInfo("tiny", "0.1", "ab" * 32)
 REASONS = (R.NO_FACE_FOUND, R.FACES_TOO_SMALL, R.TOO_FEW_FRAMES, R.LOW_QUALITY, R.NEAR_THRESHOLD, R.ABOVE_THRESHOLD,
-           R.BELOW_THRESHOLD, R.UNFAMILIAR_FACE, R.ERROR)
+           R.BELOW_THRESHOLD, R.UNFAMILIAR_FACE, R.ERROR, *R.DECLARED_REASONS, R.PROVENANCE_INVALID)
+SIGNED = Provenance("declared_synthetic", "c2pa", "Gen", "trainedAlgorithmicMedia",
+                    Manifest("Gen 1", "Org", "2026-01-01T00:00:00+00:00", "Valid", True,
+                             ("signingCredential.untrusted",), (Action("active", "c2pa.created", "Gen", "trainedAlgorithmicMedia"),)),
+                    (Evidence("c2pa", "c2pa/active/c2pa.created/digitalSourceType", "trainedAlgorithmicMedia"),))
 
 
 def schema() -> dict:
@@ -50,6 +55,19 @@ def all_kinds() -> dict[str, MediaResult]:
         "abstained": with_kinds(verdict="uncertain", reasons=(R.UNFAMILIAR_FACE,)),
         "failed": MediaResult.failed("bad.mp4", {"code": "corrupt_media", "message": "truncated"}, model=MODEL,
                                      threshold=0.5),
+        # Schema version 3: what the file declares, and the verdicts a declaration makes.
+        "declared, no face": MediaResult(path="gen.png", media="image", verdict="fake", fake_probability=None,
+                                         threshold=0.5, reasons=(R.DECLARED_SYNTHETIC_C2PA, R.NO_FACE_FOUND),
+                                         model=MODEL, kind="synthetic", provenance=SIGNED),
+        "declared over real pixels": video(verdict="fake", fake_probability=0.1,
+                                           reasons=(R.GENERATOR_METADATA, R.BELOW_THRESHOLD), kind="synthetic",
+                                           provenance=Provenance("generator_metadata", "generator", "ComfyUI")),
+        "tampered": video(reasons=(R.PROVENANCE_INVALID, R.ABOVE_THRESHOLD), provenance=Provenance(
+            "invalid_signature", manifest=Manifest(None, "Org", None, "Invalid", False,
+                                                   ("assertion.dataHash.mismatch",)))),
+        "unreadable, failed": MediaResult.failed(
+            "cut.jpg", {"code": "corrupt_media", "message": "truncated"}, model=MODEL, threshold=0.5,
+            provenance=Provenance("unreadable", problems=(Problem("metadata_malformed", "XMP not read"),))),
     }
 
 
@@ -80,9 +98,10 @@ def test_results_are_frozen_and_is_fake():
 
 def test_to_dict_is_plain_json_with_rounded_numbers():
     d = video().to_dict()
-    # Schema version 2 appended kind and kind_probability: version 1's keys keep their order.
+    # Schema version 2 appended kind and kind_probability, version 3 provenance: older keys keep their order.
     assert list(d) == ["path", "media", "verdict", "fake_probability", "threshold", "reasons", "model", "tracks",
-                       "timeline", "timings", "error", "kind", "kind_probability"]
+                       "timeline", "timings", "error", "kind", "kind_probability", "provenance"]
+    assert d["provenance"] is None  # no file read
     assert json.loads(json.dumps(d)) == d  # lists, not tuples; nothing JSON cannot hold
     assert d["fake_probability"] == 0.876543 and d["reasons"] == ["above_threshold"]
     assert d["model"] == {"name": "tiny", "version": "0.1", "sha256": "ab" * 32}
@@ -174,6 +193,18 @@ def test_to_dict_matches_the_schema(kind):
     jsonschema.validate(all_kinds()[kind].to_dict(), schema())
 
 
+def test_a_declaration_decides_the_verdict_and_only_then_may_leave_out_probabilities():
+    declared = all_kinds()["declared, no face"]
+    assert declared.declared and declared.is_fake and declared.to_dict()["provenance"]["state"] == "declared_synthetic"
+    with pytest.raises(ValueError, match="fake_probability"):  # without a declaration, a fake needs its probability
+        dataclasses.replace(declared, reasons=(R.NO_FACE_FOUND,), kind=None)
+    with pytest.raises(ValueError, match="makes the verdict fake"):
+        dataclasses.replace(declared, verdict="no_face", kind=None)
+    with pytest.raises(ValueError, match="both or neither"):  # the model's kind keeps its probability
+        video(kind="swap")
+    assert not all_kinds()["tampered"].declared
+
+
 def test_the_schema_catches_a_broken_result():
     """The schema check above can fail: the contract's own rules reject results the dataclass would refuse."""
     jsonschema = pytest.importorskip("jsonschema")
@@ -191,5 +222,17 @@ def test_the_schema_catches_a_broken_result():
                 {**good, "kind_probability": 1.5}, {k: v for k, v in good.items() if k != "kind"},
                 {**good, "tracks": [{**track, "kind_probability": None}]},
                 {**good, "tracks": [{k: v for k, v in track.items() if k != "kind"}]}):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(bad, schema())
+    # Version 3: a fake without a probability needs its face-less reason; the provenance block has one shape.
+    declared = all_kinds()["declared, no face"].to_dict()
+    block = declared["provenance"]
+    for bad in ({**declared, "reasons": ["declared_synthetic_c2pa"]}, {**declared, "reasons": ["no_face_found"],
+                                                                          "kind": None},
+                {**declared, "provenance": {**block, "state": "probably_fake"}},
+                {**declared, "provenance": {**block, "evidence": [{"source": "exif", "field": "x",
+                                                                     "value": "y" * 201}]}},
+                {**declared, "provenance": {**block, "problems": [{"code": "oops", "message": ""}]}},
+                {k: v for k, v in declared.items() if k != "provenance"}):
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate(bad, schema())

@@ -135,10 +135,11 @@ def test_table_shows_the_kind_of_fake_and_a_dash_without_one(tmp_path, demo_clip
         out = io.StringIO()
         main(["scan", str(demo_clip), "--frames", "4", "--model", str(model)], stdout=out)
         header, row = out.getvalue().splitlines()
-        assert header.split() == ["file", "verdict", "P(fake)", "kind", "persons", "time"]
+        assert header.split() == ["file", "verdict", "P(fake)", "kind", "provenance", "persons", "time"]
         rows[name] = row.split()
-    assert rows["plain"][3] == "-"
+    assert rows["plain"][3] == "-" and rows["plain"][4] == "none"
     assert rows["kinded"][1] == "fake" and rows["kinded"][3] == "synthetic" and float(rows["kinded"][4]) > 0.9
+    assert rows["kinded"][5] == "none"
 
 
 def test_scan_accepts_r_like_faces(tmp_path, demo_clip, tiny_model):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 
+import pytest
 from PIL import Image, PngImagePlugin
 
 from pipelines.cli import EXIT_INPUT_ERRORS, EXIT_OK, main
@@ -53,3 +54,56 @@ def test_table_and_directories(tmp_path, astronaut):
     # Without -r a directory is an input that cannot be read, as for faces.
     code, stdout = run(["provenance", str(tmp_path), "--json"])
     assert code == EXIT_INPUT_ERRORS and json.loads(stdout)["error"]["code"] == "is_directory"
+
+
+def _strip(path, out):
+    """A copy of ``path`` without its metadata and with exactly the pixels a scan sees: an image's decoded frame as a
+    PNG, a video remuxed (the same packets, without the container's other boxes)."""
+    import av
+
+    from detector.media import read_frames
+
+    if path.suffix == ".mp4":
+        with av.open(str(path)) as src, av.open(str(out.with_suffix(".mp4")), "w") as dst:
+            stream = dst.add_stream_from_template(src.streams.video[0])
+            for packet in src.demux(src.streams.video[0]):
+                if packet.dts is not None:
+                    packet.stream = stream
+                    dst.mux(packet)
+        return out.with_suffix(".mp4")
+    _, [frame] = read_frames(path)
+    Image.fromarray(frame.image).save(out.with_suffix(".png"))
+    return out.with_suffix(".png")
+
+
+@pytest.mark.data
+def test_scan_json_on_the_public_samples_and_their_stripped_copies(shared_data, tmp_path, tiny_model):
+    """``deepfake scan --json`` gives each sample the state its label implies, with its evidence; a stripped copy
+    (the same pixels) gives ``none`` and the pixels' own verdict."""
+    import csv
+
+    states = {"ai_declared": {"declared_synthetic", "declared_edited_with_ai", "generator_metadata"},
+              "camera_signed": {"signed_capture"}, "edited_signed": {"signed_other"},
+              "tampered": {"invalid_signature"}, "no_provenance": {"none"}}
+    rows = list(csv.DictReader((shared_data / "provenance" / "MANIFEST.csv").read_text().splitlines()))
+    paths = [shared_data / row["path"] for row in rows]
+    stripped = [_strip(p, tmp_path / f"{i}{p.suffix}") for i, p in enumerate(paths)]
+    results = {}
+    for name, files in (("original", paths), ("stripped", stripped)):
+        _, stdout = run(["scan", *map(str, files), "--json", "--frames", "4", "--model", str(tiny_model)])
+        results[name] = [json.loads(line) for line in stdout.splitlines()]
+    for row, original, copy in zip(rows, results["original"], results["stripped"]):
+        provenance = original["provenance"]
+        assert provenance["state"] in states[row["label"]], (row["path"], provenance)
+        if provenance["state"] != "none":
+            assert provenance["evidence"] or provenance["manifest"], row["path"]
+        assert copy["provenance"]["state"] == "none", row["path"]
+        pixels = [r for r in original["reasons"] if not r.startswith(("declared_", "generator_metadata",
+                                                                        "provenance_invalid"))]
+        assert copy["reasons"] == pixels and copy["fake_probability"] == original["fake_probability"], row["path"]
+        if row["label"] == "ai_declared":
+            assert original["verdict"] == "fake" and original["reasons"][0] != copy["reasons"][0]
+        elif row["label"] == "tampered":
+            assert original["reasons"][0] == "provenance_invalid" and original["verdict"] == copy["verdict"]
+        else:  # a signed capture or edit, or nothing: the verdict is the pixels'
+            assert original["verdict"] == copy["verdict"], row["path"]
