@@ -30,7 +30,10 @@ def scan_upload(detector: Detector, upload: Upload) -> dict[str, Any]:
     finally:
         upload.discard()
     if tried.ok:
-        return tried.value.to_dict()
+        result = tried.value.to_dict()
+        for problem in (result["provenance"] or {}).get("problems", []):  # a reader's message may name the file
+            problem["message"] = upload.scrub(problem["message"])
+        return result
     error = tried.error
     if error["code"] == INTERNAL_ERROR["code"]:
         log.error("scan of an upload (%s) failed", upload.filename, exc_info=tried.exception)
