@@ -38,6 +38,12 @@ img.thumb{width:96px;height:96px;display:block}
 .trust td.warn{color:#8a4b00;font-size:12px}
 .kind{display:inline-block;border:1px solid #999;border-radius:4px;padding:0 6px;margin-left:6px;font-size:12px;
  color:#333}
+.provenance{border:1px solid #ccc;border-radius:6px;padding:6px 12px;margin:10px 0;background:#fafafa}
+.provenance h3{margin:2px 0}.provenance p{margin:4px 0}.provenance table{background:#fff}
+.provenance-facts th{font-weight:normal;color:#555}.provenance.p-none{border-style:dashed;background:#fff}
+.provenance-invalid{border:2px solid #c0392b;background:#fdecea}.provenance-warning{color:#8b1a10}
+.provenance-flag{display:inline-block;border-radius:4px;padding:1px 8px;margin-left:6px;font-size:13px;font-weight:600;
+ color:#fff;background:#8b1a10}
 """
 
 

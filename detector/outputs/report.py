@@ -6,13 +6,15 @@ threshold, fake/real item counts, on the card's held-out evaluation set), and it
 status; a card without metrics says so instead of showing numbers. Per input: the verdict with the kind of fake
 beside it (models with a kind head), the fake probability against the threshold, the reasons (or the error), each
 person's score (and kind), a score timeline per person (inline SVG; a
-score bar for images), and the highest-scoring faces beside an occlusion map of where the model looked:
-the regions that drive its score (:mod:`detector.outputs.occlusion`), which is not evidence of manipulation. A
-header names the model and the run date; a summary table links to each input.
+score bar for images), the file's provenance (what it declares about where it came from, read from its bytes:
+:mod:`detector.outputs.provenance_panel`; a manifest broken after signing is flagged in the heading and the summary),
+and the highest-scoring faces beside an occlusion map of where the model looked: the regions that drive its score
+(:mod:`detector.outputs.occlusion`), which is not evidence of manipulation. A header names the model and the run date;
+a summary table links to each input.
 
 Everything is inline (CSS, SVG, images as ``data:`` URIs) and a Content-Security-Policy forbids anything
 else, so the file opens offline and cannot call out. All text that comes from the user, the media or the model card
-(file names, error messages, licence, family names) is HTML-escaped.
+(file names, error messages, licence, family names, every provenance field) is HTML-escaped.
 
 Example:
     >>> results = [detector.scan(p, evidence=4) for p in paths]  # doctest: +SKIP
@@ -38,11 +40,17 @@ from ..modelcard import Calibration, MeasuredFigures, ModelCard, is_research_onl
 from ..results import (
     ABOVE_THRESHOLD,
     BELOW_THRESHOLD,
+    DECLARED_EDITED_WITH_AI_C2PA,
+    DECLARED_EDITED_WITH_AI_IPTC,
+    DECLARED_SYNTHETIC_C2PA,
+    DECLARED_SYNTHETIC_IPTC,
     ERROR,
     FACES_TOO_SMALL,
+    GENERATOR_METADATA,
     LOW_QUALITY,
     NEAR_THRESHOLD,
     NO_FACE_FOUND,
+    PROVENANCE_INVALID,
     TOO_FEW_FRAMES,
     UNFAMILIAR_FACE,
     VERDICTS,
@@ -52,6 +60,7 @@ from ..results import (
 )
 from .html import badge, kind_label, page
 from .occlusion import occlusion_map, overlay_heatmap
+from .provenance_panel import provenance_panel
 from .timeline import score_bar_svg, timeline_svg
 
 REASON_TEXT = {
@@ -65,6 +74,14 @@ REASON_TEXT = {
     UNFAMILIAR_FACE: ("the score is above the threshold, but the deciding person's faces are unlike what the model "
                       "was trained and calibrated on, so it abstains"),
     ERROR: "the file could not be scanned",
+    DECLARED_SYNTHETIC_C2PA: "the file's intact C2PA manifest declares that a generative model made it",
+    DECLARED_SYNTHETIC_IPTC: "the file's IPTC digital source type (XMP, unsigned) declares that a generative model made it",
+    DECLARED_EDITED_WITH_AI_C2PA: "the file's intact C2PA manifest declares that a generative model made part of it",
+    DECLARED_EDITED_WITH_AI_IPTC: ("the file's IPTC digital source type (XMP, unsigned) declares that a generative model "
+                                   "made part of it"),
+    GENERATOR_METADATA: "the file carries an image generator front-end's parameters",
+    PROVENANCE_INVALID: ("the file's C2PA manifest was broken after signing; the verdict is the pixels', and the "
+                         "file's claims about its origin are void"),
 }
 
 # JPEG at 90: a 128 px face is ~6 kB instead of ~35 kB as PNG, with no visible loss at report size.
@@ -153,11 +170,12 @@ def _summary(results: Sequence[MediaResult]) -> str:
         note = r.error.get("code", "") if r.error else ", ".join(r.reasons)
         rows.append(f"<tr><td class=\"num\">{i}</td><td><a href=\"#media-{i}\"><code>{escape(r.path)}</code></a></td>"
                     f"<td>{badge(r.verdict)}{kind_label(r.kind, r.kind_probability)}</td>"
-                    f"<td class=\"num\">{_prob(r.fake_probability)}</td>"
+                    f"<td>{_provenance_cell(r)}</td><td class=\"num\">{_prob(r.fake_probability)}</td>"
                     f"<td class=\"num\">{len(r.tracks)}</td><td>{escape(note)}</td></tr>")
     return ("<section class=\"summary\"><h2>Summary</h2>"
             f"<p class=\"counts\">{badges}</p>"
-            "<table><thead><tr><th class=\"num\">#</th><th>file</th><th>verdict</th><th class=\"num\">P(fake)</th>"
+            "<table><thead><tr><th class=\"num\">#</th><th>file</th><th>verdict</th><th>provenance</th>"
+            "<th class=\"num\">P(fake)</th>"
             "<th class=\"num\">persons</th><th>reasons</th></tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table></section>")
 
@@ -281,22 +299,24 @@ def _n(n: int | None) -> str:
 
 def _media_section(index: int, r: MediaResult, classifier: Classifier | None, patch: float, stride: float) -> str:
     parts = [f"<section class=\"media\" id=\"media-{index}\">",
-             f"<h2>{index}. {badge(r.verdict)}{kind_label(r.kind, r.kind_probability)} <code>{escape(r.path)}</code></h2>"]
+             (f"<h2>{index}. {badge(r.verdict)}{kind_label(r.kind, r.kind_probability)}{_broken_flag(r)} "
+              f"<code>{escape(r.path)}</code></h2>")]
     kind = escape(r.media or "unknown media")
     if r.fake_probability is not None:
         parts.append(f"<p>P(fake) <b>{_prob(r.fake_probability)}</b> vs threshold {r.threshold:.2f} · {kind} · "
                      f"{len(r.tracks)} person(s)</p>")
         if r.kind is not None:
-            parts.append(f"<p class=\"kind-of-fake\">Kind of fake: <b>{escape(r.kind)}</b> (P(kind | fake) "
-                         f"{r.kind_probability:.2f}: how sure the model is of the kind if this is a fake, not that it "
-                         "is one)</p>")
+            parts.append(f"<p class=\"kind-of-fake\">Kind of fake: <b>{escape(r.kind)}</b> ({_kind_source(r)})</p>")
     else:
         parts.append(f"<p>No score · {kind}</p>")
+        if r.kind is not None:  # a declared fake without a face: the declaration named the kind
+            parts.append(f"<p class=\"kind-of-fake\">Kind of fake: <b>{escape(r.kind)}</b> ({_kind_source(r)})</p>")
     if r.error:
         parts.append(f"<p class=\"error\">Error <code>{escape(r.error.get('code', ''))}</code>: "
                      f"{escape(r.error.get('message', ''))}</p>")
     reasons = "".join(f"<li><code>{escape(c)}</code>: {escape(REASON_TEXT.get(c, c))}</li>" for c in r.reasons)
     parts.append(f"<ul class=\"reasons\">{reasons}</ul>")
+    parts.append(provenance_panel(r.provenance))
     if r.tracks:
         parts.append(_tracks_table(r))
         labels = {t.track_id: f"person {t.track_id} · P(fake) {t.fake_probability:.3f}" for t in r.tracks}
@@ -322,6 +342,28 @@ def _tracks_table(r: MediaResult) -> str:
     return ("<table class=\"tracks\"><thead><tr><th>person</th><th class=\"num\">seen</th><th class=\"num\">faces</th>"
             f"<th class=\"num\">face px</th><th class=\"num\">P(fake)</th>{head}</tr></thead><tbody>{rows}</tbody>"
             "</table>")
+
+
+def _kind_source(r: MediaResult) -> str:
+    if r.kind_probability is None:  # judge rule 8: a declaration of generated media names the kind, not the model
+        return "named by the file's own declaration, not by the model"
+    return (f"P(kind | fake) {r.kind_probability:.2f}: how sure the model is of the kind if this is a fake, not that it "
+            "is one")
+
+
+def _provenance_cell(r: MediaResult) -> str:
+    if r.provenance is None:
+        return "–"
+    if r.provenance.state == "invalid_signature":
+        return "<b class=\"provenance-warning\">invalid_signature</b>"
+    return escape(r.provenance.state)
+
+
+def _broken_flag(r: MediaResult) -> str:
+    """A manifest broken after signing, flagged in the section heading: the file was altered after it was signed."""
+    if r.provenance is None or r.provenance.state != "invalid_signature":
+        return ""
+    return "<span class=\"provenance-flag\">Content Credentials broken</span>"
 
 
 def _kind_text(kind: str | None, probability: float | None) -> str:

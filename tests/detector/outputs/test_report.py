@@ -154,7 +154,7 @@ def test_report_shows_the_kind_of_fake_beside_the_verdict_and_per_person(detecto
     html = render_report([kinded, abstained, plain])
     sections = html.split('<section class="media"')[1:]
     cells = html_cells(html)
-    summary = {row[1]: row for row in cells.rows if len(row) == 6 and row[1] != "file"}
+    summary = {row[1]: row for row in cells.rows if len(row) == 7 and row[1] != "file"}
     assert summary["kinded.mp4"][2] == "fakereenactment · 0.88" and summary["unfamiliar.mp4"][2].startswith("uncertain")
     assert summary[plain.path][2] == "fake"  # no kind head: the verdict alone
     assert re.search(r'<h2>1\. <span class="badge v-fake">fake</span><span class="kind"[^>]*>reenactment · 0.88</span>',
