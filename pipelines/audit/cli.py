@@ -1,7 +1,7 @@
 """``deepfake audit``: audit media archives into a resumable SQLite ledger, and report on it.
 
     deepfake audit ROOT... --db audit.sqlite [options]     index + scan (re-run to continue)
-    deepfake audit report --db audit.sqlite --format csv|jsonl|html [--out FILE] [--kind KIND]
+    deepfake audit report --db audit.sqlite --format csv|jsonl|html [--out FILE] [--kind KIND] [--provenance STATE]
     deepfake audit check --db audit.sqlite                  the ledger's integrity check
 
 Exit codes: 0 done, 2 usage error, 3 some files failed (audit) or the ledger has problems (check),
@@ -22,6 +22,7 @@ from typing import TextIO
 
 from detector.errors import ConfigError, DetectorError
 from detector.kinds import FAKE_KINDS
+from detector.provenance import PROVENANCE_STATES
 from pipelines.cli.overrides import add_recipe_overrides, recipe_overrides
 
 log = logging.getLogger("deepfake.audit")
@@ -90,6 +91,9 @@ def get_report_parser() -> argparse.ArgumentParser:
     parser.add_argument("--kind", choices=FAKE_KINDS,
                         help="only the files whose scan named this kind of fake (models with a kind head name one for "
                              "fake and uncertain files)")
+    parser.add_argument("--provenance", choices=PROVENANCE_STATES, metavar="STATE",
+                        help="only the files in this provenance state, what each file declares about where it came "
+                             f"from: {', '.join(PROVENANCE_STATES)}")
     return parser
 
 
@@ -150,7 +154,8 @@ def cmd_report(args: argparse.Namespace, stdout: TextIO) -> int:
     if args.top < 0:
         raise ConfigError(f"--top must be >= 0, got {args.top}")
     with Ledger.open(args.db, create=False) as ledger:
-        report = load_report(ledger, model=args.model, all_files=args.all_files, top=args.top, kind=args.kind)
+        report = load_report(ledger, model=args.model, all_files=args.all_files, top=args.top, kind=args.kind,
+                             provenance=args.provenance)
     if args.out is not None:
         with open(args.out, "w", encoding="utf-8", newline="") as out:
             WRITERS[args.format](report, out)

@@ -5,7 +5,8 @@ Tables:
                   whether it is a scan candidate, ``skipped`` (``not_media``) or unreadable (``error``).
     ``analyses``  one row per (model sha256, scan settings): what a stored result depends on.
     ``scans``     one row per (analysis, content hash): ``pending``, ``done`` or ``error``, with the verdict,
-                  probability and kind of fake (ledger version 2 on) as columns, the full
+                  probability, kind of fake (ledger version 2 on) and provenance state (version 3 on) as
+                  columns, the full
                   ``MediaResult`` JSON and a face thumbnail. Duplicates and renamed files share a row,
                   so each content is scanned once per analysis; a new model gets new rows and re-scans
                   only the contents it has no result for.
@@ -146,8 +147,30 @@ FROM files f CROSS JOIN analyses a
 LEFT JOIN scans s ON s.analysis_id = a.id AND s.content_sha256 = f.content_sha256;
 """
 
+# Version 3: the file's provenance state (``MediaResult.provenance.state``, media_result schema v3: what the file
+# declares about where it came from) as a column, so "every file declared synthetic" is one indexed query. Results
+# stored before it have no ``provenance`` key, and failed paths a null block: null either way.
+BACKFILL_PROVENANCE = ("UPDATE scans SET provenance = json_extract(result, '$.provenance.state') "
+                       "WHERE result IS NOT NULL AND json_valid(result)")
+SCHEMA_V3 = f"""
+ALTER TABLE scans ADD COLUMN provenance TEXT;
+{BACKFILL_PROVENANCE};
+CREATE INDEX scans_by_provenance ON scans(analysis_id, provenance);
+DROP VIEW file_status;
+CREATE VIEW file_status AS
+SELECT f.path, a.id AS analysis_id, f.content_sha256, f.container, f.last_seen_run,
+       CASE WHEN f.skip_reason IS NOT NULL THEN 'skipped'
+            WHEN f.error_code IS NOT NULL THEN 'error'
+            ELSE COALESCE(s.status, 'pending') END AS status,
+       s.verdict, s.fake_probability, COALESCE(f.error_code, s.error_code) AS error_code,
+       COALESCE(f.error_message, json_extract(s.result, '$.error.message')) AS error_message,
+       f.skip_reason, s.path AS scanned_path, s.result, s.kind, s.provenance
+FROM files f CROSS JOIN analyses a
+LEFT JOIN scans s ON s.analysis_id = a.id AND s.content_sha256 = f.content_sha256;
+"""
+
 # Index i takes a ledger from version i to i + 1. Append, never edit: old ledgers replay the steps.
-MIGRATIONS: tuple[str, ...] = (SCHEMA_V1, SCHEMA_V2)
+MIGRATIONS: tuple[str, ...] = (SCHEMA_V1, SCHEMA_V2, SCHEMA_V3)
 
 
 def _now() -> str:
@@ -359,7 +382,8 @@ class Ledger:
         with self.transaction() as tx:
             n = tx.execute(
                 "UPDATE scans SET status = 'pending', path = NULL, verdict = NULL, fake_probability = NULL, kind = NULL, "
-                "error_code = NULL, result = NULL, thumbnail = NULL, seconds = NULL, run_id = NULL, finished_at = NULL "
+                "provenance = NULL, error_code = NULL, result = NULL, thumbnail = NULL, seconds = NULL, run_id = NULL, "
+                "finished_at = NULL "
                 "WHERE analysis_id = ? AND status = 'error' AND content_sha256 IN "
                 "(SELECT content_sha256 FROM files WHERE last_seen_run = ? AND content_sha256 IS NOT NULL)",
                 (analysis_id, run_id)).rowcount
@@ -389,11 +413,12 @@ class Ledger:
                 if o.status == "changed":
                     continue
                 stored += tx.execute(
-                    "UPDATE scans SET status = ?, path = ?, verdict = ?, fake_probability = ?, kind = ?, error_code = ?, "
-                    "result = ?, thumbnail = ?, seconds = ?, run_id = ?, finished_at = ? "
+                    "UPDATE scans SET status = ?, path = ?, verdict = ?, fake_probability = ?, kind = ?, provenance = ?, "
+                    "error_code = ?, result = ?, thumbnail = ?, seconds = ?, run_id = ?, finished_at = ? "
                     "WHERE analysis_id = ? AND content_sha256 = ? AND status = 'pending'",
-                    (o.status, o.path, o.verdict, o.fake_probability, o.kind, o.error_code, json.dumps(o.result),
-                     o.thumbnail, o.seconds, run_id, finished_at, analysis_id, o.content_sha256)).rowcount
+                    (o.status, o.path, o.verdict, o.fake_probability, o.kind, o.provenance, o.error_code,
+                     json.dumps(o.result), o.thumbnail, o.seconds, run_id, finished_at, analysis_id,
+                     o.content_sha256)).rowcount
             tx.execute("UPDATE runs SET scanned = scanned + ?, scan_seconds = ? WHERE id = ?",
                        (stored, scan_seconds, run_id))
         return stored
@@ -420,14 +445,16 @@ class Ledger:
             problems.append(f"runs counted {counted} scans ({requeued} re-queued) but {finished} are stored: "
                             "a result was lost or counted twice")
         bad = 0
-        for status, verdict, code, kind, result in q("SELECT status, verdict, error_code, kind, result FROM scans "
-                                                     "WHERE status != 'pending'"):
+        for status, verdict, code, kind, provenance, result in q(
+                "SELECT status, verdict, error_code, kind, provenance, result FROM scans WHERE status != 'pending'"):
             try:
                 data = json.loads(result)
                 error = data["error"]
                 consistent = (data["verdict"] == verdict and (status == "error") == (verdict == "error")
                               and (error["code"] if error else None) == code
-                              and data.get("kind") == kind)  # results stored before schema v2 have no kind: null
+                              and data.get("kind") == kind  # results stored before schema v2 have no kind: null
+                              # before schema v3 no provenance; a path that failed first a null one: null both
+                              and (data.get("provenance") or {}).get("state") == provenance)
             except (ValueError, TypeError, KeyError):
                 consistent = False
             bad += not consistent

@@ -4,15 +4,17 @@ Everything is read from the ledger's ``file_status`` view, for one analysis (mod
 default: that of the latest run that finished indexing) and one scope (default: the files that run or a
 later one walked, so deleted and renamed-away paths drop out; ``all_files`` for every path ever seen), optionally
 only the files of one kind of fake (``kind``: :data:`detector.kinds.FAKE_KINDS`; a model with a kind head names one
-for its fake and uncertain files).
+for its fake and uncertain files) and of one provenance state (``provenance``:
+:data:`detector.provenance.PROVENANCE_STATES`, what each file declares about where it came from).
 
 * ``csv``: one row per file.
 * ``jsonl``: a ``{"type": "summary", ...}`` line, then one ``{"type": "file", ...}`` line per file whose
   ``result`` is its full ``MediaResult`` JSON (with the file's own path: duplicates share one scan).
 * ``html``: first "How far to trust this model" (the analysed model's measured accuracy per manipulation
   family and its licence, from its model card: :func:`detector.outputs.report.trust_panel`), then counts by status and
-  verdict, the most suspicious files with their face thumbnails and probabilities, errors by code, throughput
-  per run, and the ledger's integrity check.
+  verdict (and provenance state), the most suspicious files with their face thumbnails and probabilities, the files
+  that declare generative AI or carry a manifest broken after signing, errors by code, throughput per run, and the
+  ledger's integrity check.
 """
 
 from __future__ import annotations
@@ -51,10 +53,12 @@ class FileRecord:
     duplicate_of: str | None
     result: dict[str, Any] | None
     kind: str | None = None  # the kind of fake its scan named (ledger version 2 on)
+    provenance: str | None = None  # its provenance state (ledger version 3 on; None: not read)
 
     def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, "status": self.status, "verdict": self.verdict,
-                "fake_probability": self.fake_probability, "kind": self.kind, "error_code": self.error_code,
+                "fake_probability": self.fake_probability, "kind": self.kind, "provenance": self.provenance,
+                "error_code": self.error_code,
                 "error_message": self.error_message, "skip_reason": self.skip_reason,
                 "content_sha256": self.content_sha256, "container": self.container,
                 "duplicate_of": self.duplicate_of, "result": self.result}
@@ -96,11 +100,21 @@ class Report:
     # The analysed model's card (measured accuracy, licence) for the html report; None: not at hand.
     card: ModelCard | None = None
     kind: str | None = None  # only files of this kind of fake; None: every file
+    provenance: str | None = None  # only files in this provenance state; None: every file
 
     def top_suspicious(self) -> list[FileRecord]:
         """Files with a probability, most suspicious first; one per content (duplicates left out)."""
         scored = [f for f in self.files if f.fake_probability is not None and f.duplicate_of is None]
         return sorted(scored, key=lambda f: (-f.fake_probability, f.path))[:self.top]
+
+    def declared(self) -> list[FileRecord]:
+        """Files that declare generative AI or whose C2PA manifest was broken after signing, broken first; one per
+        content. Listed apart from the most suspicious: a declared fake without a face has no probability."""
+        from detector.provenance import AI_DECLARED_STATES
+
+        states = ("invalid_signature", *AI_DECLARED_STATES)
+        found = [f for f in self.files if f.provenance in states and f.duplicate_of is None]
+        return sorted(found, key=lambda f: (states.index(f.provenance or ""), f.path))
 
     def summary(self) -> dict[str, Any]:
         scanned = sum(r.scanned for r in self.runs)
@@ -109,13 +123,14 @@ class Report:
             "ledger": self.ledger,
             "analysis": self.analysis,
             "scope": "all files" if self.scope_run is None else f"files seen by run {self.scope_run} or later",
-            "filter": {"kind": self.kind},
+            "filter": {"kind": self.kind, "provenance": self.provenance},
             "files": len(self.files),
             "unique_contents": len({f.content_sha256 for f in self.files if f.content_sha256}),
             "duplicates": sum(f.duplicate_of is not None for f in self.files),
             "by_status": dict(sorted(Counter(f.status for f in self.files).items())),
             "by_verdict": dict(sorted(Counter(f.verdict for f in self.files if f.verdict).items())),
             "by_kind": dict(sorted(Counter(f.kind for f in self.files if f.kind).items())),
+            "by_provenance": dict(sorted(Counter(f.provenance for f in self.files if f.provenance).items())),
             "errors_by_code": dict(sorted(Counter(f.error_code for f in self.files if f.status == "error").items())),
             "skipped_by_reason": dict(sorted(Counter(f.skip_reason for f in self.files if f.skip_reason).items())),
             "top_suspicious": [{"path": f.path, "fake_probability": f.fake_probability, "verdict": f.verdict,
@@ -129,19 +144,23 @@ class Report:
 
 
 def load_report(ledger: Ledger, *, model: str | None = None, all_files: bool = False, top: int = 20,
-                card: ModelCard | None = None, kind: str | None = None) -> Report:
+                card: ModelCard | None = None, kind: str | None = None, provenance: str | None = None) -> Report:
     """Gather a report. ``model``: a model sha256 prefix (default: the latest indexed run's analysis).
 
     ``kind``: only the files whose scan named this kind of fake (one of :data:`detector.kinds.FAKE_KINDS`);
-    duplicates are still marked against the first path of their content among those files.
+    duplicates are still marked against the first path of their content among those files. ``provenance``: only
+    the files in this provenance state (one of :data:`detector.provenance.PROVENANCE_STATES`), the same way.
 
     ``card``: the analysed model's card, for the html report's "How far to trust this model" panel (default:
     the bundled card with the analysis's model sha256, if there is one); a card of another model is an error.
     """
     from detector.kinds import FAKE_KINDS
+    from detector.provenance import PROVENANCE_STATES
 
     if kind is not None and kind not in FAKE_KINDS:
         raise ConfigError(f"unknown kind of fake {kind!r}; choose from {', '.join(FAKE_KINDS)}")
+    if provenance is not None and provenance not in PROVENANCE_STATES:
+        raise ConfigError(f"unknown provenance state {provenance!r}; choose from {', '.join(PROVENANCE_STATES)}")
     q = ledger.conn.execute
     row = q("SELECT r.id, r.analysis_id FROM runs r JOIN analyses a ON a.id = r.analysis_id "
             "WHERE r.indexed_at IS NOT NULL AND a.model_sha256 LIKE ? ORDER BY r.id DESC LIMIT 1",
@@ -153,26 +172,26 @@ def load_report(ledger: Ledger, *, model: str | None = None, all_files: bool = F
     name, version, sha256, settings = q("SELECT model_name, model_version, model_sha256, settings FROM analyses "
                                         "WHERE id = ?", (analysis_id,)).fetchone()
     scope_run = None if all_files else run_id
-    rows = q("SELECT path, status, verdict, fake_probability, kind, error_code, error_message, skip_reason, "
-             "content_sha256, container, result FROM file_status WHERE analysis_id = ? AND last_seen_run >= ? "
-             "AND (? IS NULL OR kind = ?) ORDER BY path",
-             (analysis_id, 0 if all_files else run_id, kind, kind)).fetchall()
+    rows = q("SELECT path, status, verdict, fake_probability, kind, provenance, error_code, error_message, "
+             "skip_reason, content_sha256, container, result FROM file_status WHERE analysis_id = ? "
+             "AND last_seen_run >= ? AND (? IS NULL OR kind = ?) AND (? IS NULL OR provenance = ?) ORDER BY path",
+             (analysis_id, 0 if all_files else run_id, kind, kind, provenance, provenance)).fetchall()
     first_path: dict[str, str] = {}
     files = []
-    for path, status, verdict, prob, file_kind, code, message, skip, content, container, result in rows:
+    for path, status, verdict, prob, file_kind, file_provenance, code, message, skip, content, container, result in rows:
         duplicate_of = None
         if content is not None:
             duplicate_of = first_path.setdefault(content, path)
             duplicate_of = None if duplicate_of == path else duplicate_of
         data = None if result is None else {**json.loads(result), "path": path}
         files.append(FileRecord(path, status, verdict, prob, code, message, skip, content, container, duplicate_of,
-                                data, kind=file_kind))
+                                data, kind=file_kind, provenance=file_provenance))
     runs = tuple(RunRecord(*r) for r in q(
         "SELECT id, started_at, finished_at, status, engine, workers, files_seen, scanned, scan_seconds FROM runs "
         "WHERE analysis_id = ? ORDER BY id", (analysis_id,)))
     report = Report(str(ledger.path), {"model": {"name": name, "version": version, "sha256": sha256},
                                        "settings": json.loads(settings)},
-                    scope_run, tuple(files), runs, {}, top, ledger.check(), kind=kind)
+                    scope_run, tuple(files), runs, {}, top, ledger.check(), kind=kind, provenance=provenance)
     wanted = [f.content_sha256 for f in report.top_suspicious()]
     thumbnails = dict(q(f"SELECT content_sha256, thumbnail FROM scans WHERE analysis_id = ? AND thumbnail IS NOT "
                         f"NULL AND content_sha256 IN ({','.join('?' * len(wanted))})", (analysis_id, *wanted)))
@@ -186,8 +205,8 @@ def load_report(ledger: Ledger, *, model: str | None = None, all_files: bool = F
 
 # -- renderers ----------------------------------------------------------------------------------------
 
-CSV_COLUMNS = ("path", "status", "verdict", "fake_probability", "kind", "error_code", "skip_reason", "media",
-               "container", "persons", "content_sha256", "duplicate_of", "error_message")
+CSV_COLUMNS = ("path", "status", "verdict", "fake_probability", "kind", "provenance", "error_code", "skip_reason",
+               "media", "container", "persons", "content_sha256", "duplicate_of", "error_message")
 
 
 def write_csv(report: Report, out: TextIO) -> None:
@@ -197,8 +216,8 @@ def write_csv(report: Report, out: TextIO) -> None:
         media = f.result["media"] if f.result else None
         persons = len(f.result["tracks"]) if f.result else None
         writer.writerow(["" if v is None else v for v in (
-            f.path, f.status, f.verdict, f.fake_probability, f.kind, f.error_code, f.skip_reason, media, f.container,
-            persons, f.content_sha256, f.duplicate_of, f.error_message)])
+            f.path, f.status, f.verdict, f.fake_probability, f.kind, f.provenance, f.error_code, f.skip_reason, media,
+            f.container, persons, f.content_sha256, f.duplicate_of, f.error_message)])
 
 
 def write_jsonl(report: Report, out: TextIO) -> None:
@@ -215,6 +234,28 @@ def _table(title: str, counts: dict[str, Any], headers: tuple[str, str] = ("", "
             f"{rows}</table>")
 
 
+def _declared_table(report: Report) -> str:
+    """The files that declare generative AI or carry a manifest broken after signing (up to ``top``); empty if none."""
+    from detector.outputs.html import badge
+
+    declared = report.declared()
+    if not declared:
+        return ""
+    e = html.escape
+    rows = []
+    for f in declared[:report.top]:
+        block = (f.result or {}).get("provenance") or {}
+        state = (f"<b class=provenance-warning>{e(f.provenance or '')}</b>" if f.provenance == "invalid_signature"
+                 else e(f.provenance or ""))
+        rows.append(f"<tr><td>{state}</td><td>{e(block.get('declared_by') or '')}</td>"
+                    f"<td>{e(block.get('generator') or '')}</td><td>{badge(f.verdict) if f.verdict else ''}</td>"
+                    f"<td><code>{e(f.path)}</code></td></tr>")
+    more = f" ({len(declared) - report.top} more in the csv and jsonl reports)" if len(declared) > report.top else ""
+    return (f"<h2>Files that declare generative AI, or whose Content Credentials were broken ({len(declared)}{more})"
+            "</h2><table><tr><th>provenance</th><th>declared by</th><th>generator</th><th>verdict</th><th>file</th></tr>"
+            + "".join(rows) + "</table>")
+
+
 def write_html(report: Report, out: TextIO) -> None:
     from detector.outputs.html import badge, kind_label, page
     from detector.outputs.report import trust_panel
@@ -229,6 +270,7 @@ def write_html(report: Report, out: TextIO) -> None:
          f"(<code>{e(model['sha256'][:12])}</code>), settings <code>{e(json.dumps(s['analysis']['settings']))}"
          f"</code>; {e(s['scope'])}"
          + (f"; only files of the kind <b>{e(report.kind)}</b>" if report.kind else "")
+         + (f"; only files whose provenance is <b>{e(report.provenance)}</b>" if report.provenance else "")
          + f"; generated {e(datetime.now(UTC).isoformat(timespec='seconds'))}.</p>"),
         # Before any result: how far the model's verdicts can be trusted, from its card (escaped there).
         trust_panel(report.card, model=ModelInfo(model["name"], model["version"], model["sha256"])),
@@ -238,6 +280,9 @@ def write_html(report: Report, out: TextIO) -> None:
         _table("Files by verdict", s["by_verdict"]),
         # Only for a model with a kind head (it names one for every fake and uncertain file).
         *([_table("Fake and uncertain files by kind of fake", s["by_kind"])] if s["by_kind"] else []),
+        # What the files declare about where they came from (results stored before provenance was read: none).
+        *([_table("Files by provenance", s["by_provenance"])] if s["by_provenance"] else []),
+        _declared_table(report),
         f"<h2>Most suspicious (top {report.top})</h2>",
     ]
     top = report.top_suspicious()

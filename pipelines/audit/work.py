@@ -4,6 +4,11 @@ An outcome is what the ledger stores for one content hash: the full ``MediaResul
 ``error`` verdict with its stable code for bad input, never a made-up score) and a small JPEG of the most
 suspicious face for the HTML report.
 
+Provenance (what the file declares about where it came from) is read from the file's own bytes, before the pixels,
+by both engines: :meth:`FileScanner.scan` through ``Detector.scan``, the Ray engine's split in :func:`decode`, which
+ships it with the frames. A file whose pixels then fail keeps the provenance read before, as ``Detector.scan_many``
+keeps it: a truncated generated image still says it was generated.
+
 A file that changed between the walk and the scan (size or mtime differ from what was hashed) gives a
 ``changed`` outcome, which the ledger does not store: the result would belong to bytes nobody hashed.
 The next run re-hashes it.
@@ -22,6 +27,7 @@ from typing import Any, Literal
 from detector.api import Detector
 from detector.errors import attempt
 from detector.modelcard import ModelCard
+from detector.provenance import Provenance, read_provenance
 from detector.recipe import ScanConfig
 from detector.results import MediaResult, ModelInfo
 
@@ -108,6 +114,13 @@ class Outcome:
         return None if self.result is None else self.result.get("kind")
 
     @property
+    def provenance(self) -> str | None:
+        """The file's provenance state (:data:`detector.provenance.PROVENANCE_STATES`); ``None`` when none was read
+        (a path that failed before its bytes were read, or a result stored before media_result schema v3)."""
+        block = None if self.result is None else self.result.get("provenance")
+        return None if block is None else block["state"]
+
+    @property
     def error_code(self) -> str | None:
         error = None if self.result is None else self.result["error"]
         return None if error is None else error["code"]
@@ -161,16 +174,24 @@ class FileScanner:
         if not _unchanged(item):
             return Outcome(item.content_sha256, item.path, "changed", None)
         start = time.perf_counter()
-        return self._finish(item, self.detector.guarded(item.path, lambda: self.detector.scan(item.path, evidence=1)), start)
+        result = self.detector.guarded(item.path, lambda: self.detector.scan(item.path, evidence=1))
+        if result.verdict == "error":
+            # Detector.scan raises, so its error result lost the provenance it read first; read it again, for failed
+            # files only (the split path keeps the one it read): both engines store the same result.
+            read = attempt(item.path, read_provenance, item.path)
+            if read.ok:
+                result = replace(result, provenance=read.value)
+        return self._finish(item, result, start)
 
     def scan_decoded(self, item: WorkItem, decoded: Decoded) -> Outcome:
         """Scan frames a decode task already sampled (the Ray engine's split): the same result as :meth:`scan`."""
         start = time.perf_counter() - decoded.seconds
         if decoded.error is not None:
-            result = self.detector.failed(item.path, decoded.error)
+            result = self.detector.failed(item.path, decoded.error, provenance=decoded.provenance)
         else:
             def scan() -> MediaResult:
-                result = self.detector.scan_frames(decoded.frames, name=item.path, media=decoded.kind, evidence=1)
+                result = self.detector.scan_frames(decoded.frames, name=item.path, media=decoded.kind, evidence=1,
+                                                   provenance=decoded.provenance)
                 timings = {**result.timings, "decode": decoded.seconds,
                            "total": result.timings.get("total", 0.0) + decoded.seconds}
                 return replace(result, timings=timings)
@@ -188,25 +209,32 @@ class FileScanner:
 
 @dataclass(frozen=True)
 class Decoded:
-    """Sampled frames of one file, or the error decoding gave (the Ray engine's CPU stage)."""
+    """Sampled frames of one file, or the error decoding gave (the Ray engine's CPU stage), with the file's
+    provenance read from its bytes (``None`` when its path could not be read at all)."""
 
     kind: Literal["video", "image"] | None
     frames: tuple[Any, ...] = ()
     error: dict[str, str] | None = None
     seconds: float = 0.0
+    provenance: Provenance | None = None
 
 
 def decode(item: WorkItem, settings: ScanConfig) -> Decoded:
-    """Open the file and sample its frames exactly as ``Detector.scan`` would; ``settings`` spelled out from the
-    model card (:func:`resolved`), since decode tasks hold no model."""
+    """Read the file's provenance, then open it and sample its frames exactly as ``Detector.scan`` would;
+    ``settings`` spelled out from the model card (:func:`resolved`), since decode tasks hold no model.
+
+    The provenance is read here, where the file is, because the frames shipped on carry none of its bytes."""
     from detector.recipe import ScanRecipe
 
     if settings.frames is None and settings.fps is None:
         raise ValueError("decode needs resolved settings (resolved(settings, card))")
     start = time.perf_counter()
+    read = attempt(item.path, read_provenance, item.path)
+    if not read.ok:  # the path itself cannot be read (gone, empty, no permission): sampling would fail the same way
+        return Decoded(None, error=read.error, seconds=time.perf_counter() - start)
     sampling = settings.apply(ScanRecipe()).sampling  # the frame choice is spelled out: the defaults fill the rest
     tried = attempt(item.path, Detector.sample, item.path, sampling)
     if not tried.ok:
-        return Decoded(None, error=tried.error, seconds=time.perf_counter() - start)
+        return Decoded(None, error=tried.error, seconds=time.perf_counter() - start, provenance=read.value)
     kind, frames = tried.value
-    return Decoded(kind, tuple(frames), seconds=time.perf_counter() - start)
+    return Decoded(kind, tuple(frames), seconds=time.perf_counter() - start, provenance=read.value)

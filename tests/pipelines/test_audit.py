@@ -325,7 +325,8 @@ def test_the_kind_of_fake_is_a_ledger_column_the_report_counts_and_filters_by(ar
     code, out = audit("report", "--db", str(db), "--kind", "synthetic")
     assert code == EXIT_OK
     summary, *files = (json.loads(line) for line in out.splitlines())
-    assert summary["filter"] == {"kind": "synthetic"} and summary["by_kind"] == {"synthetic": len(named)}
+    assert summary["filter"] == {"kind": "synthetic", "provenance": None}
+    assert summary["by_kind"] == {"synthetic": len(named)}
     assert {os.path.relpath(f["path"], archive) for f in files} == named
     assert all(f["kind"] == "synthetic" and f["result"]["kind"] == "synthetic" for f in files)
     assert all(t["kind"] == "synthetic" for t in summary["top_suspicious"])
@@ -347,7 +348,58 @@ def test_reports_of_a_model_without_kinds_name_none(archive, tmp_path):
     audit(str(archive), "--db", str(db), *FAST)
     code, out = audit("report", "--db", str(db))
     summary, *files = (json.loads(line) for line in out.splitlines())
-    assert summary["by_kind"] == {} and summary["filter"] == {"kind": None}
+    assert summary["by_kind"] == {} and summary["filter"] == {"kind": None, "provenance": None}
     assert all(f["kind"] is None for f in files)
     code, page = audit("report", "--db", str(db), "--format", "html")
     assert code == EXIT_OK and "by kind of fake" not in page and 'class="kind"' not in page
+
+
+def test_the_provenance_state_is_a_ledger_column_the_report_counts_and_filters_by(archive, tmp_path):
+    """A generated image (AUTOMATIC1111's parameters, a hostile sampler name) among the archive: each scanned file's
+    provenance state is in the ledger's column and its JSON, a truncated one keeps what it declared, ``report
+    --provenance`` keeps only the files in that state, and the html lists the declared file though it has no face."""
+    from PIL import Image, PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("parameters", "a wall\nSteps: 20, Sampler: <b>Euler</b>, CFG scale: 7")
+    Image.fromarray(np.full((96, 96, 3), 200, np.uint8)).save(archive / "images" / "generated.png", pnginfo=info)
+    data = (archive / "images" / "generated.png").read_bytes()
+    (archive / "bad" / "cut_generated.png").write_bytes(data[:len(data) // 2])  # text chunks first: still readable
+    db = tmp_path / "audit.sqlite"
+    audit(str(archive), "--db", str(db), *FAST)
+    with Ledger.open(db) as ledger:
+        rows = ledger.conn.execute("SELECT provenance, result FROM scans WHERE status != 'pending'").fetchall()
+        assert ledger.check().ok
+    assert all((json.loads(result)["provenance"] or {}).get("state") == state for state, result in rows)
+    states = {os.path.relpath(p, archive): (status, state) for p, status, state in sqlite3.connect(db).execute(
+        "SELECT path, status, provenance FROM file_status")}
+    assert states["images/generated.png"] == ("done", "generator_metadata")
+    assert states["bad/cut_generated.png"] == ("error", "generator_metadata")  # the pixels failed, not the text
+    assert states["images/astronaut.jpg"][1] == states["clips/talk.mp4"][1] == "none"
+    assert states["bad/empty.mp4"] == ("error", None) and states["docs/notes.txt"] == ("skipped", None)  # nothing read
+
+    code, out = audit("report", "--db", str(db), "--provenance", "generator_metadata")
+    assert code == EXIT_OK
+    summary, *files = (json.loads(line) for line in out.splitlines())
+    assert summary["filter"] == {"kind": None, "provenance": "generator_metadata"}
+    assert summary["by_provenance"] == {"generator_metadata": 2}
+    assert sorted(os.path.relpath(f["path"], archive) for f in files) == ["bad/cut_generated.png",
+                                                                          "images/generated.png"]
+    generated = next(f for f in files if f["status"] == "done")
+    assert (generated["verdict"], generated["fake_probability"]) == ("fake", None)  # declared; no face to score
+    assert generated["result"]["reasons"][0] == "generator_metadata" and generated["provenance"] == "generator_metadata"
+    code, out = audit("report", "--db", str(db))
+    counts = json.loads(out.splitlines()[0])["by_provenance"]
+    assert counts["generator_metadata"] == 2 and counts["none"] >= 5 and set(counts) <= {"generator_metadata", "none",
+                                                                                      "unreadable"}
+    assert audit("report", "--db", str(db), "--provenance", "forged")[0] == EXIT_USAGE
+
+    code, out = audit("report", "--db", str(db), "--format", "csv")
+    rows = {os.path.relpath(r["path"], archive): r for r in csv.DictReader(io.StringIO(out))}
+    assert rows["images/generated.png"]["provenance"] == "generator_metadata" and rows["bad/empty.mp4"]["provenance"] == ""
+    code, page = audit("report", "--db", str(db), "--format", "html", "--provenance", "generator_metadata")
+    assert code == EXIT_OK and "only files whose provenance is <b>generator_metadata</b>" in page
+    assert "Files by provenance" in page and "Files that declare generative AI" in page
+    declared = page.split("Files that declare generative AI")[1].split("</table>")[0]
+    assert "AUTOMATIC1111" in declared and "images/generated.png" in declared and "cut_generated.png" in declared
+    assert "<b>Euler</b>" not in page  # file-controlled text never reaches the page as markup

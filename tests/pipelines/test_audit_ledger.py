@@ -12,7 +12,7 @@ import pytest
 from detector.errors import ConfigError
 from detector.results import ModelInfo
 from pipelines.audit.identify import CHUNK_BYTES, identify
-from pipelines.audit.ledger import BACKFILL_KIND, MIGRATIONS, IndexedFile, Ledger, LedgerError
+from pipelines.audit.ledger import BACKFILL_KIND, BACKFILL_PROVENANCE, MIGRATIONS, IndexedFile, Ledger, LedgerError
 from pipelines.audit.walk import FoundFile, WalkOptions, walk
 from pipelines.audit.work import Outcome, WorkItem
 
@@ -300,7 +300,7 @@ def test_an_old_ledger_gains_the_kind_column_and_keeps_its_results(tmp_path):
         old.conn.execute("UPDATE runs SET scanned = 2")
         assert "kind" not in {r[1] for r in old.conn.execute("PRAGMA table_info(scans)")}
     with Ledger.open(path) as ledger:
-        assert ledger.version == len(MIGRATIONS) == 2
+        assert ledger.version == len(MIGRATIONS) == 3
         assert "kind" in {r[1] for r in ledger.conn.execute("PRAGMA table_info(scans)")}
         assert dict(ledger.conn.execute("SELECT path, kind FROM file_status")) == {"/a.jpg": None, "/b.jpg": None,
                                                                                    "/c.jpg": None}
@@ -327,3 +327,72 @@ def test_the_kind_column_is_backfilled_from_stored_results_and_checked(ledger):
     assert Outcome("c1", "/a.jpg", "done", v1_result_json("/a.jpg")).kind is None
     ledger.requeue_errors(run_id=run, analysis_id=aid)  # only errors: the kind stays
     assert ledger.conn.execute("SELECT kind FROM scans").fetchone()[0] == "synthetic"
+
+
+# -- ledger: version 3, the provenance state ---------------------------------------------------------------
+
+
+def v3_result_json(path: str, verdict: str = "real", provenance: str | None = "none") -> dict:
+    """A stored result in the JSON schema version 3 shape (``provenance``: its state; ``None``: no block, as for a
+    path that could not be read)."""
+    block = None if provenance is None else {
+        "state": provenance, "declared_by": "generator" if provenance == "generator_metadata" else None,
+        "generator": None, "digital_source_type": None, "manifest": None, "evidence": [], "problems": []}
+    result = result_json(path, verdict)
+    if provenance == "generator_metadata":
+        result["reasons"] = ["generator_metadata", *result["reasons"]]
+    return {**result, "provenance": block}
+
+
+def test_an_old_ledger_gains_the_provenance_column_backfilled_from_its_results(tmp_path):
+    """A version 2 ledger (the kind column, no provenance column) holding results of media_result schema v3 (written
+    between the two), of schema v2 (no provenance key) and a failed path (a null block) opens migrated: the column is
+    filled from each stored result's ``provenance.state``, null where there is none, its checks pass and new results
+    fill it."""
+    path = tmp_path / "old.sqlite"
+    with Ledger.open(path, migrations=MIGRATIONS[:2]) as old:
+        assert old.version == 2
+        run, aid = start(old)
+        old.record_files([indexed(f"/{n}.png", f"c{n}") for n in range(5)], run_id=run, analysis_id=aid)
+        stored = {"c0": v3_result_json("/0.png", "fake", "generator_metadata"), "c1": v3_result_json("/1.png"),
+                  "c2": result_json("/2.png"), "c3": v3_result_json("/3.png", "error", None)}
+        for content, result in stored.items():  # as version 2 stored them (its record_outcomes had no such column)
+            old.conn.execute("UPDATE scans SET status = ?, path = ?, verdict = ?, error_code = ?, result = ? "
+                             "WHERE content_sha256 = ?", ("error" if result["error"] else "done", result["path"],
+                                                          result["verdict"], (result["error"] or {}).get("code"),
+                                                          json.dumps(result), content))
+        old.conn.execute("UPDATE runs SET scanned = 4")
+        assert "provenance" not in {r[1] for r in old.conn.execute("PRAGMA table_info(scans)")}
+    with Ledger.open(path) as ledger:
+        assert ledger.version == len(MIGRATIONS) == 3
+        assert dict(ledger.conn.execute("SELECT path, provenance FROM file_status")) == {
+            "/0.png": "generator_metadata", "/1.png": "none", "/2.png": None, "/3.png": None, "/4.png": None}
+        assert ledger.check().ok
+        assert ledger.conn.execute("EXPLAIN QUERY PLAN SELECT * FROM scans WHERE analysis_id = 1 AND provenance = "
+                                   "'declared_synthetic'").fetchall()[0][3].endswith("(analysis_id=? AND provenance=?)")
+        run, aid = start(ledger)
+        ledger.record_outcomes([Outcome("c4", "/4.png", "done", v3_result_json("/4.png", provenance="signed_capture"))],
+                               run_id=run, analysis_id=aid, scan_seconds=1.0)
+        assert dict(ledger.conn.execute("SELECT path, provenance FROM file_status"))["/4.png"] == "signed_capture"
+        assert ledger.check().ok
+
+
+def test_the_provenance_column_is_checked_and_cleared_with_a_requeued_error(ledger):
+    run, aid = start(ledger)
+    ledger.record_files([indexed("/a.png", "c1"), indexed("/b.png", "c2")], run_id=run, analysis_id=aid)
+    ledger.record_outcomes([Outcome("c1", "/a.png", "done", v3_result_json("/a.png", "fake", "generator_metadata")),
+                            Outcome("c2", "/b.png", "error", v3_result_json("/b.png", "error", "unreadable"))],
+                           run_id=run, analysis_id=aid, scan_seconds=1.0)
+    assert ledger.check().ok
+    ledger.conn.execute("UPDATE scans SET provenance = NULL")
+    assert any("disagree" in p for p in ledger.check().problems)  # the row must say what its JSON says
+    ledger.conn.execute(BACKFILL_PROVENANCE)  # version 3's backfill, alone
+    assert dict(ledger.conn.execute("SELECT path, provenance FROM scans")) == {"/a.png": "generator_metadata",
+                                                                               "/b.png": "unreadable"}
+    assert ledger.check().ok
+    assert Outcome("c1", "/a.png", "done", result_json("/a.png")).provenance is None  # schema v2: none read
+    run2 = ledger.start_run(aid, argv=[], engine="local", workers=0)
+    ledger.record_files([indexed("/a.png", "c1"), indexed("/b.png", "c2")], run_id=run2, analysis_id=aid)
+    assert ledger.requeue_errors(run_id=run2, analysis_id=aid) == 1  # the error's state goes with its result
+    assert dict(ledger.conn.execute("SELECT path, provenance FROM file_status")) == {"/a.png": "generator_metadata",
+                                                                                     "/b.png": None}

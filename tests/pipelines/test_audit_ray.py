@@ -68,4 +68,5 @@ def test_decode_tasks_feeding_scan_actors_give_the_same_outcomes(local_ray, arch
         assert (o.status, o.verdict, o.fake_probability, o.error_code) == (w.status, w.verdict, w.fake_probability,
                                                                            w.error_code)
         assert o.result["media"] == w.result["media"] and o.result["tracks"] == w.result["tracks"]
+        assert o.result["provenance"] == w.result["provenance"]  # read from the file by the decode task
         assert (o.thumbnail is None) == (w.thumbnail is None)

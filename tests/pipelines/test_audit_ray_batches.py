@@ -10,18 +10,28 @@ from __future__ import annotations
 import hashlib
 import pickle
 
+import numpy as np
 import pytest
+from PIL import Image, PngImagePlugin
 
 from detector.recipe import ScanConfig
 from pipelines.audit import ray_engine
 from pipelines.audit.work import FileScanner, ScannerSpec, WorkItem
 
 SPEC = ScannerSpec(settings=ScanConfig(frames=2))
-FILES = ("clips/talk.mp4", "images/camera.png", "bad/truncated.mp4", "bad/text.mp4")
+FILES = ("clips/talk.mp4", "images/camera.png", "bad/truncated.mp4", "bad/text.mp4", "bad/empty.mp4",
+         "images/generated.png", "bad/cut_generated.png")
 
 
 @pytest.fixture
 def items(archive) -> list[WorkItem]:
+    # A generated image (AUTOMATIC1111's parameters in its text) and a truncated copy whose pixels fail after the
+    # text was read: the split path must read provenance from the file as the local scan does.
+    info = PngImagePlugin.PngInfo()
+    info.add_text("parameters", "a wall\nSteps: 20, Sampler: Euler a, CFG scale: 7")
+    Image.fromarray(np.full((96, 96, 3), 200, np.uint8)).save(archive / "images" / "generated.png", pnginfo=info)
+    data = (archive / "images" / "generated.png").read_bytes()
+    (archive / "bad" / "cut_generated.png").write_bytes(data[:len(data) // 2])
     out = []
     for name in FILES:
         path = archive / name
@@ -40,6 +50,7 @@ def _same(got, want) -> None:
     assert (got.status, got.verdict, got.fake_probability, got.error_code) == (
         want.status, want.verdict, want.fake_probability, want.error_code)
     assert (got.thumbnail is None) == (want.thumbnail is None)
+    assert (got.result["reasons"], got.result["provenance"]) == (want.result["reasons"], want.result["provenance"])
 
 
 def test_scan_actor_batches_equal_local_scans(items, no_pinning):
@@ -61,3 +72,9 @@ def test_decode_tasks_then_scan_actors_equal_local_scans(items, no_pinning):
     for o, item in zip(got, items):
         _same(o, scanner.scan(item))
         assert o.result["media"] == scanner.scan(item).result["media"]
+    states = {item.path.rsplit("/", 2)[-2] + "/" + item.path.rsplit("/", 1)[-1]: o.provenance
+              for item, o in zip(items, got)}
+    assert states == {"clips/talk.mp4": "none", "images/camera.png": "none", "bad/truncated.mp4": "none",
+                      "bad/text.mp4": "none", "bad/empty.mp4": None,  # an empty file: nothing to read
+                      "images/generated.png": "generator_metadata", "bad/cut_generated.png": "generator_metadata"}
+    assert [o.status for o in got][-2:] == ["done", "error"]  # the cut copy failed on its pixels, kept its text
