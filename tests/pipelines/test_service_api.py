@@ -95,6 +95,59 @@ def test_undecodable_media_is_422_with_the_result_object(server, demo_clip, tmp_
     assert_clean_error(response, server)
 
 
+def _generated_png(path: Path, pixels, *, break_text_crc: bool = False) -> Path:
+    """A PNG carrying AUTOMATIC1111's parameters; ``break_text_crc``: with the text chunk's checksum broken, which
+    Pillow refuses (so the metadata is unreadable) while the pixels still decode (libpng drops the chunk)."""
+    import struct
+
+    from PIL import Image, PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("parameters", "a portrait\nSteps: 20, Sampler: Euler a, CFG scale: 7")
+    out = io.BytesIO()
+    Image.fromarray(pixels).save(out, "PNG", pnginfo=info)
+    data = bytearray(out.getvalue())
+    if break_text_crc:
+        at = data.index(b"tEXt")
+        (length,) = struct.unpack(">I", data[at - 4:at])
+        data[at + 4 + length] ^= 0xFF
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_provenance_is_read_from_the_uploaded_bytes(server, tmp_path, astronaut, upload):
+    """Generator parameters in an upload's PNG text survive the upload (it is scanned from its own bytes, never
+    re-encoded): the file declares itself generated, so the verdict is fake, beside the pixels' own reasons."""
+    path = _generated_png(tmp_path / "generated.png", astronaut)
+    response = server.client().post("/v1/scan", files=upload(path, "portrait.png"))
+    assert response.status_code == 200, response.text
+    result = response.json()
+    jsonschema.validate(result, MEDIA_RESULT_SCHEMA)
+    provenance = result["provenance"]
+    assert (provenance["state"], provenance["declared_by"], provenance["generator"]) == (
+        "generator_metadata", "generator", "AUTOMATIC1111")
+    assert {"source": "png_text", "field": "png/parameters", "value": "Steps: 20, Sampler: Euler a, CFG scale: 7"} \
+        in provenance["evidence"]
+    assert result["verdict"] == "fake" and result["reasons"][0] == "generator_metadata" and len(result["tracks"]) == 1
+    assert (result["kind"], result["kind_probability"]) == ("synthetic", None)
+
+
+def test_the_upload_path_is_scrubbed_from_provenance_problems(server, tmp_path, astronaut, upload):
+    """Pillow names the file it cannot identify; in a served result that is the client's filename, never the
+    server-side upload path. The pixels still decode, so the scan succeeds with the metadata unreadable."""
+    path = _generated_png(tmp_path / "broken.png", astronaut, break_text_crc=True)
+    response = server.client().post("/v1/scan", files=upload(path, "portrait.png"))
+    assert response.status_code == 200, response.text
+    result = response.json()
+    jsonschema.validate(result, MEDIA_RESULT_SCHEMA)
+    assert result["provenance"]["state"] == "unreadable" and result["verdict"] != "error"
+    [problem] = result["provenance"]["problems"]
+    assert problem["code"] == "metadata_malformed" and "'portrait.png'" in problem["message"]
+    for leak in (str(server.tmp_dir), "deepfake-uploads", str(tmp_path), "/tmp/"):
+        assert leak not in response.text, leak
+    assert list(server.upload_dir.iterdir()) == []
+
+
 # -- abuse -----------------------------------------------------------------------------------------------
 
 
