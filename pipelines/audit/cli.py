@@ -5,7 +5,8 @@
     deepfake audit check --db audit.sqlite                  the ledger's integrity check
 
 Exit codes: 0 done, 2 usage error, 3 some files failed (audit) or the ledger has problems (check),
-4 set-up error (missing extra, bad model, ledger locked or from a newer version),
+4 set-up error (missing extra, bad model; ledger_error: the ledger locked, from a newer version, or --db
+not an audit ledger, such as a directory or another application's database, which is left untouched),
 130 interrupted (re-run the same command to continue).
 """
 
@@ -34,7 +35,8 @@ EXIT_SETUP = 4
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, the shell's convention
 
 EPILOG = ("Exit codes: 0 done, 2 usage error, 3 some files failed, 4 set-up error (missing extra, bad model, "
-          "ledger locked or newer), 130 interrupted (re-run the same command to continue). "
+          "ledger locked or newer, --db not an audit ledger: refused untouched), 130 interrupted (re-run the same "
+          "command to continue). "
           "Subcommands: 'deepfake audit report --help', 'deepfake audit check --help'.")
 
 
@@ -45,7 +47,9 @@ def get_args_parser() -> argparse.ArgumentParser:
                     "file in a resumable SQLite ledger (status pending/done/error/skipped with the full result).",
         epilog=EPILOG)
     parser.add_argument("roots", nargs="+", metavar="ROOT", help="directories (or files) to audit")
-    parser.add_argument("--db", type=Path, required=True, help="the ledger (SQLite; created if missing)")
+    parser.add_argument("--db", type=Path, required=True,
+                        help="the ledger (SQLite; created if missing; a file that is not an audit ledger is refused "
+                             "untouched)")
     walk = parser.add_argument_group("which files")
     walk.add_argument("--include", action="append", default=[], metavar="GLOB",
                       help="only files matching this glob (path relative to ROOT, or name); repeatable")

@@ -37,10 +37,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Self
 
-from detector.errors import DetectorError
 from detector.results import ModelInfo
 
 from .identify import Identity
+from .ledger_file import LedgerError, inspect_ledger_file
 from .walk import FoundFile
 from .work import Outcome, WorkItem
 
@@ -48,12 +48,6 @@ try:
     import fcntl
 except ImportError:  # Windows: no advisory locks; do not run two audits on one ledger there
     fcntl = None  # type: ignore[assignment]
-
-
-class LedgerError(DetectorError):
-    """The ledger cannot be used: not a SQLite file, from a newer version, or locked by another audit."""
-
-    code = "ledger_error"
 
 
 SCHEMA_V1 = """
@@ -225,12 +219,22 @@ class Ledger:
     @classmethod
     def open(cls, path: str | os.PathLike[str], *, create: bool = True,
              migrations: Sequence[str] = MIGRATIONS) -> Ledger:
-        """Open (or create) a ledger and bring its schema up to date."""
+        """Open (or create) a ledger and bring its schema up to date.
+
+        Raises :class:`LedgerError`, before writing anything, when ``path`` is not a ledger (a directory, another
+        application's database: see ``ledger_file.py``) or, with ``create=False``, when there is none yet.
+        """
         path = Path(path)
-        if not create and not path.is_file():
+        found = inspect_ledger_file(path)
+        if not create and found != "ledger":
             raise LedgerError(f"no audit ledger at {path}")
+        if found == "absent" and not path.parent.is_dir():
+            raise LedgerError(f"cannot create the audit ledger {path}: no directory {path.parent}")
         # Autocommit mode: transactions are explicit (BEGIN IMMEDIATE), never implicit.
-        conn = sqlite3.connect(path, isolation_level=None, timeout=30.0)
+        try:
+            conn = sqlite3.connect(path, isolation_level=None, timeout=30.0)
+        except sqlite3.Error as exc:
+            raise LedgerError(f"cannot open the audit ledger {path}: {exc}") from None
         try:
             try:
                 conn.execute("PRAGMA journal_mode=WAL")
@@ -304,7 +308,11 @@ class Ledger:
         if fcntl is None:
             yield
             return
-        with open(f"{self.path}.lock", "a+b") as lock:
+        try:
+            lock = open(f"{self.path}.lock", "a+b")  # noqa: SIM115  (closed below)
+        except OSError as exc:
+            raise LedgerError(f"cannot create the ledger's lock file {self.path}.lock: {exc.strerror}") from None
+        with lock:
             try:
                 fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError as exc:

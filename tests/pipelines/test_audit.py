@@ -260,6 +260,26 @@ def test_setup_errors_exit_4(archive, tmp_path):
     assert audit(str(archive), "--db", str(db), *FAST, "--model", str(tmp_path / "none.onnx"))[0] == EXIT_SETUP
 
 
+def test_a_db_that_is_not_a_ledger_is_a_setup_error_and_left_untouched(archive, tmp_path, caplog):
+    """``--db`` naming another application's database or a directory: exit 4 with ``ledger_error`` and a sentence,
+    no traceback, and nothing written (no tables added, no -wal, -shm or .lock beside it)."""
+    app = tmp_path / "app" / "app.db"
+    app.parent.mkdir()
+    con = sqlite3.connect(app)
+    con.execute("CREATE TABLE users (name TEXT)")
+    con.commit()
+    con.close()
+    before = app.read_bytes()
+    for argv in ([str(archive), "--db", str(app), *FAST], ["report", "--db", str(app)], ["check", "--db", str(app)]):
+        caplog.clear()
+        assert audit(*argv)[0] == EXIT_SETUP
+        assert "ledger_error: " in caplog.text and "not an audit ledger" in caplog.text
+    assert app.read_bytes() == before and [p.name for p in app.parent.iterdir()] == ["app.db"]
+    caplog.clear()
+    assert audit(str(archive), "--db", str(tmp_path), *FAST)[0] == EXIT_SETUP
+    assert f"ledger_error: {tmp_path} is a directory" in caplog.text and "Traceback" not in caplog.text
+
+
 def test_a_dead_worker_costs_only_its_file(archive):
     """SIGKILL one pool worker mid-run: its file is ``worker_crashed`` (if it had started one), the rest finish."""
     import multiprocessing

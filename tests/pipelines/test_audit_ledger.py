@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +20,7 @@ from pipelines.audit.walk import FoundFile, WalkOptions, walk
 from pipelines.audit.work import Outcome, WorkItem
 
 MODEL = ModelInfo("m", "1", "a" * 64)
+REPO = Path(__file__).resolve().parents[2]
 
 
 def rel_paths(root: Path, options: WalkOptions | None = None) -> list[str]:
@@ -152,10 +156,61 @@ def test_migrations_step_forward_and_roll_back_on_failure(tmp_path):
 def test_not_a_ledger(tmp_path):
     path = tmp_path / "notes.sqlite"
     path.write_text("hello " * 1000)
-    with pytest.raises(LedgerError, match="not a usable audit ledger"):
+    with pytest.raises(LedgerError, match="not an audit ledger: not a SQLite database"):
         Ledger.open(path)
+    assert path.read_text() == "hello " * 1000
     with pytest.raises(LedgerError, match="no audit ledger"):
         Ledger.open(tmp_path / "missing.sqlite", create=False)
+    with pytest.raises(LedgerError, match="is a directory"):
+        Ledger.open(tmp_path)
+    with pytest.raises(LedgerError, match="no directory"):
+        Ledger.open(tmp_path / "missing" / "a.sqlite")
+
+
+def _app_database(path: Path, *, wal: bool = False, user_version: int = 0) -> Path:
+    """Another application's SQLite database, closed cleanly (no -wal or -shm beside it)."""
+    con = sqlite3.connect(path)
+    if wal:
+        con.execute("PRAGMA journal_mode=WAL")
+    con.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)")
+    con.execute("INSERT INTO users (name) VALUES ('ada')")
+    con.execute(f"PRAGMA user_version = {user_version}")
+    con.commit()
+    con.close()
+    return path
+
+
+def _snapshot(directory: Path) -> dict[str, tuple[str, int]]:
+    """Every file in ``directory``: content hash and mtime (a -wal, -shm or .lock appearing shows too)."""
+    return {p.name: (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns) for p in directory.iterdir()}
+
+
+@pytest.mark.parametrize("wal, user_version", [(False, 0), (True, 0), (False, 3)],
+                         ids=["rollback-journal", "wal", "same-user-version-as-a-ledger"])
+def test_another_applications_database_is_refused_untouched(tmp_path, wal, user_version):
+    db = _app_database(tmp_path / "app.db", wal=wal, user_version=user_version)
+    before = _snapshot(tmp_path)
+    for create in (True, False):
+        with pytest.raises(LedgerError, match=r"not an audit ledger: a SQLite database of another application "
+                                              r"\(tables: users; user_version"):
+            Ledger.open(db, create=create)
+    assert _snapshot(tmp_path) == before == {"app.db": before["app.db"]}
+
+
+def test_empty_files_and_ledgers_cut_short_are_still_opened(tmp_path):
+    """A 0-byte file, and a ledger killed before SQLite's first checkpoint (its tables only in the -wal), are
+    ledgers to open, not foreign files: both happen when an audit is stopped early."""
+    (tmp_path / "empty.sqlite").touch()
+    with Ledger.open(tmp_path / "empty.sqlite") as ledger:
+        assert ledger.version == len(MIGRATIONS)
+    script = ("import os, sys; from pipelines.audit.ledger import Ledger; "
+              "Ledger.open(sys.argv[1]).analysis_id(__import__('detector.results').results.ModelInfo('m', '1', 'a' * 64),"
+              " '{}'); os._exit(9)")
+    killed = tmp_path / "killed.sqlite"
+    subprocess.run([sys.executable, "-c", script, str(killed)], cwd=REPO, check=False)
+    assert Path(f"{killed}-wal").stat().st_size > 0  # the tables are in the WAL, not yet in the main file
+    with Ledger.open(killed, create=False) as ledger:
+        assert ledger.conn.execute("SELECT COUNT(*) FROM analyses").fetchone()[0] == 1
 
 
 def test_one_audit_at_a_time(tmp_path):
