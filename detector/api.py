@@ -109,14 +109,18 @@ class Detector:
         return self._judge(str(path), found.media.kind, list(found.faces), found.n_frames,
                            {"provenance": read, **found.timings}, start, evidence=evidence, provenance=provenance)
 
-    def scan_many(self, paths: Iterable[str | os.PathLike[str]], *, evidence: int = 0) -> Iterator[MediaResult]:
+    def scan_many(self, paths: Iterable[str | os.PathLike[str]], *, evidence: int = 0,
+                  prompt: bool = False) -> Iterator[MediaResult]:
         """Scan many files, yielding results in input order; a bad file yields an ``error`` result and the
         rest go on.
 
         Throughput: the next files are decoded and searched for faces in a background thread while this one
         classifies, and the faces of consecutive files are classified together in batches of
         ``classifier.batch_size`` (a folder of photos costs one classifier call per batch, not per photo).
-        Results are held back until their batch is full, at most ``batch_size`` files.
+        Results are held back until their batch is full, at most ``batch_size`` files; with ``prompt``, only while
+        the next file is already waiting to join the batch, so a result comes as soon as no other file is ready
+        (a terminal shows each row when its file is done; batches still form when the classifier is the slower
+        stage).
         """
         pending: list[_Extracted] = []
         n_faces = 0
@@ -124,7 +128,7 @@ class Detector:
             for item in stream:
                 pending.append(item)
                 n_faces += len(item.faces)
-                if n_faces >= self.classifier.batch_size:
+                if n_faces >= self.classifier.batch_size or (prompt and not stream.ready()):
                     yield from self._finish(pending, evidence)
                     pending, n_faces = [], 0
         yield from self._finish(pending, evidence)

@@ -77,6 +77,10 @@ class Prefetch(Generic[T]):
             # producer to stop too, not only when a ``with`` block exits.
             self._stop.set()
 
+    def ready(self) -> bool:
+        """Whether the next item is already waiting (taking it would not block)."""
+        return not self._queue.empty()
+
     def close(self) -> None:
         """Stop the producer and wait for it (it finishes the item it is producing)."""
         self._stop.set()

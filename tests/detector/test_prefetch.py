@@ -205,3 +205,21 @@ def test_break_from_a_plain_for_loop_stops_the_producer():
         assert wait_until(lambda: not alive("prefetch-plain-break"), 1.0)
     finally:
         stream.close()  # do not leak the polling thread into later tests
+
+
+def test_ready_says_whether_the_next_item_is_waiting():
+    """``ready()`` is what ``Detector.scan_many(prompt=True)`` asks before holding a result back for a batch."""
+    release = threading.Event()
+
+    def gated() -> Iterator[int]:
+        yield 0
+        release.wait(DEADLINE_S)
+        yield 1
+
+    with Prefetch(gated(), depth=2, name="prefetch-ready") as stream:
+        items = iter(stream)
+        assert wait_until(stream.ready, DEADLINE_S)  # item 0 is queued
+        assert next(items) == 0
+        assert not stream.ready()  # item 1 is still being made
+        release.set()
+        assert wait_until(stream.ready, DEADLINE_S) and next(items) == 1
