@@ -17,34 +17,46 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
 
-from .classifier import Classifier, CropScores
+from .batching import FaceBatcher
+from .classifier import Classifier
 from .errors import ConfigError, attempt, file_error
-from .faces.extract import Face, FaceConfig, FaceExtractor, summarize_tracks
+from .faces.extract import Face, FaceConfig, FaceExtractor, FaceStream, summarize_tracks
 from .judge import FaceFacts, judge
 from .media import Frame, MediaLimits, read_frames
 from .prefetch import Prefetch
 from .provenance import Provenance, read_provenance
 from .recipe import SamplingSpec, ScanConfig
-from .results import FaceEvidence, MediaResult, ModelInfo, TimelinePoint
+from .results import MediaResult, ModelInfo, TimelinePoint
+from .scanned import ScannedFaces
 
 
-@dataclass
+@dataclass(eq=False)
 class _Extracted:
-    """One file between the face stage and the classifier (``scan_many``'s pipeline)."""
+    """One file in ``scan_many``'s pipeline: filled by the extraction thread, final once its last part is sent."""
 
     path: str
-    elapsed: float  # seconds this file's own extraction took (not the time it then waited in the pipeline)
-    kind: str | None = None
-    faces: list[Face] = field(default_factory=list)
+    elapsed: float = 0.0  # seconds of this file's own extraction (not the time it waited in the pipeline)
+    kind: Literal["video", "image"] | None = None
     n_frames: int = 0
     timings: dict[str, float] = field(default_factory=dict)
     error: dict[str, str] | None = None
     provenance: Provenance | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class _Part:
+    """Kept faces of one file on their way to the classifier; ``last``: the file's extraction ended (``item`` is
+    final, its ``error`` set if it failed)."""
+
+    item: _Extracted
+    faces: list[Face]
+    last: bool
 
 
 class Detector:
@@ -100,14 +112,17 @@ class Detector:
 
         ``evidence``: keep the crops of this many most suspicious faces in ``result.evidence`` (reports).
         The file's provenance (:func:`detector.provenance.read_provenance`) is read from its bytes first, and the
-        judge weighs it with the faces.
+        judge weighs it with the faces. Faces are classified as the face stage finds them, and only what the verdict
+        needs of each is kept (:mod:`detector.scanned`), so memory does not grow with the sampled frames.
         """
         start = time.perf_counter()
         provenance = read_provenance(path)
         read = time.perf_counter() - start
-        found = self.faces.extract(path, sampling=self.sampling, limits=self.limits)
-        return self._judge(str(path), found.media.kind, list(found.faces), found.n_frames,
-                           {"provenance": read, **found.timings}, start, evidence=evidence, provenance=provenance)
+        with self.faces.stream(path, sampling=self.sampling, limits=self.limits) as found:
+            assert found.media is not None
+            scanned = self._classify(found, found.media.kind, evidence)
+        timings = {"provenance": read, **found.timings, "classify": scanned.classify_seconds}
+        return self._judge(str(path), found.media.kind, scanned, timings, start, provenance=provenance)
 
     def scan_many(self, paths: Iterable[str | os.PathLike[str]], *, evidence: int = 0,
                   prompt: bool = False) -> Iterator[MediaResult]:
@@ -120,59 +135,99 @@ class Detector:
         Results are held back until their batch is full, at most ``batch_size`` files; with ``prompt``, only while
         the next file is already waiting to join the batch, so a result comes as soon as no other file is ready
         (a terminal shows each row when its file is done; batches still form when the classifier is the slower
-        stage).
+        stage). Faces travel from the thread in parts of at most a batch and are classified as they come, keeping
+        only what each file's verdict needs (:mod:`detector.scanned`): a long video is never held whole.
         """
-        pending: list[_Extracted] = []
+        batcher = FaceBatcher(self.classifier)
+        group: list[tuple[_Extracted, ScannedFaces]] = []
         n_faces = 0
-        with Prefetch(self._extract_each(paths), depth=2, name="extract") as stream:
-            for item in stream:
-                pending.append(item)
-                n_faces += len(item.faces)
-                if n_faces >= self.classifier.batch_size or (prompt and not stream.ready()):
-                    yield from self._finish(pending, evidence)
-                    pending, n_faces = [], 0
-        yield from self._finish(pending, evidence)
+        with Prefetch(self._extract_each(paths), depth=2, name="extract") as parts:
+            for part in parts:
+                if not group or group[-1][0] is not part.item:
+                    group.append((part.item, ScannedFaces(evidence=evidence, rules=self.recipe.verdict)))
+                item, scanned = group[-1]
+                mirror = item.kind is not None and self.recipe.mirror(item.kind)
+                for face in part.faces:
+                    batcher.add(face.crop, mirror=mirror, sink=scanned, index=scanned.add(face))
+                if part.last and item.error is None:
+                    n_faces += len(scanned)
+                # A group ends after the file that fills a batch, as when the files' faces were scored in one call.
+                if part.last and (n_faces >= self.classifier.batch_size or prompt and not parts.ready()):
+                    yield from self._finish(group, batcher)
+                    group, n_faces = [], 0
+        yield from self._finish(group, batcher)
 
-    def _extract_each(self, paths: Iterable[str | os.PathLike[str]]) -> Iterator[_Extracted]:
-        sampling = self.sampling
+    def _extract_each(self, paths: Iterable[str | os.PathLike[str]]) -> Iterator[_Part]:
         for path in paths:
             start = time.perf_counter()
+            item = _Extracted(str(path))
             # Provenance first, from the file's bytes: a file whose pixels then fail to decode still reports it.
-            read = attempt(str(path), read_provenance, path)
+            read = attempt(item.path, read_provenance, path)
+            item.timings["provenance"] = time.perf_counter() - start
             if not read.ok:
-                yield _Extracted(str(path), time.perf_counter() - start, error=read.error)
+                item.error, item.elapsed = read.error, time.perf_counter() - start
+                yield _Part(item, [], True)
                 continue
-            timings = {"provenance": time.perf_counter() - start}
-            tried = attempt(str(path), self.faces.extract, path, sampling=sampling, limits=self.limits)
-            if not tried.ok:
-                yield _Extracted(str(path), time.perf_counter() - start, error=tried.error, provenance=read.value)
-                continue
-            found = tried.value
-            yield _Extracted(str(path), time.perf_counter() - start, found.media.kind, list(found.faces), found.n_frames,
-                             {**timings, **found.timings}, provenance=read.value)
+            item.provenance = read.value
+            yield from self._parts_of(item, path, start)
 
-    def _finish(self, batch: list[_Extracted], evidence: int) -> Iterator[MediaResult]:
-        """Classify the faces of several files in one go, then judge each file."""
-        crops = [f.crop for item in batch for f in item.faces]
-        t0 = time.perf_counter()
-        mirror = [self.recipe.mirror(item.kind) for item in batch for _ in item.faces]
-        scores = self.classifier.score(np.stack(crops), mirror=mirror) if crops else None
-        per_face = (time.perf_counter() - t0) / max(1, len(crops))
-        offset = 0
-        for item in batch:
+    def _parts_of(self, item: _Extracted, path: str | os.PathLike[str], start: float) -> Iterator[_Part]:
+        """One file's kept faces in parts of at most a batch; a failure part-way ends it with its error (the faces
+        sent before are discarded by the consumer)."""
+        with ExitStack() as stack:
+            opened = attempt(item.path, lambda: stack.enter_context(
+                self.faces.stream(path, sampling=self.sampling, limits=self.limits)))
+            if not opened.ok:
+                item.error, item.elapsed = opened.error, time.perf_counter() - start
+                yield _Part(item, [], True)
+                return
+            found: FaceStream = opened.value  # type: ignore[assignment]
+            assert found.media is not None
+            item.kind = found.media.kind
+            faces = iter(found)
+            part: list[Face] = []
+            while True:
+                step = attempt(item.path, next, faces, None)
+                if not step.ok or step.value is None:
+                    break
+                part.append(step.value)
+                if len(part) >= self.classifier.batch_size:
+                    # Time spent waiting for the consumer to take this part is not this file's work.
+                    paused = time.perf_counter()
+                    yield _Part(item, part, False)
+                    start += time.perf_counter() - paused
+                    part = []
+        if step.ok:
+            item.n_frames, item.timings = found.n_frames, {**item.timings, **found.timings}
+        else:
+            item.error, part = step.error, []
+        item.elapsed = time.perf_counter() - start
+        yield _Part(item, part, True)
+
+    def _finish(self, group: list[tuple[_Extracted, ScannedFaces]], batcher: FaceBatcher) -> Iterator[MediaResult]:
+        """Classify what is left of a group's faces, then judge each file."""
+        batcher.flush()
+        for item, scanned in group:
             if item.error is not None:
                 yield self.failed(item.path, item.error, provenance=item.provenance)
                 continue
-            n = len(item.faces)
-            item.timings["classify"] = per_face * n  # this file's share of the batch
-            # A file's total is its own work: extraction, its share of the classifier batch, its verdict.
+            assert item.kind is not None
+            item.timings["classify"] = scanned.classify_seconds  # this file's share of the batches
+            # A file's total is its own work: extraction, its share of the classifier batches, its verdict.
             # Measuring from when its extraction began would add the time it then waited while later files
             # were extracted to fill the batch (the first file of a batch would carry the whole batch).
-            start = time.perf_counter() - item.elapsed - item.timings["classify"]
-            yield self._judge(item.path, item.kind, item.faces, item.n_frames, item.timings, start,
-                              evidence=evidence, scores=None if scores is None else scores[offset:offset + n],
-                              provenance=item.provenance)
-            offset += n
+            start = time.perf_counter() - item.elapsed - scanned.classify_seconds
+            yield self._judge(item.path, item.kind, scanned, item.timings, start, provenance=item.provenance)
+
+    def _classify(self, faces: Iterable[Face], kind: str, evidence: int) -> ScannedFaces:
+        """Classify one file's faces as they come, keeping only what its verdict needs."""
+        batcher = FaceBatcher(self.classifier)
+        scanned = ScannedFaces(evidence=evidence, rules=self.recipe.verdict)
+        mirror = self.recipe.mirror(kind)
+        for face in faces:
+            batcher.add(face.crop, mirror=mirror, sink=scanned, index=scanned.add(face))
+        batcher.flush()
+        return scanned
 
     def scan_frames(self, frames: Sequence[Frame] | Sequence[np.ndarray], *, name: str = "<frames>",
                     media: Literal["video", "image"] | None = None, timestamps: Sequence[float] | None = None,
@@ -187,11 +242,12 @@ class Detector:
         """
         items = [f if isinstance(f, Frame) else Frame(i, float(timestamps[i]) if timestamps else float(i),
                                                      np.asarray(f, np.uint8)) for i, f in enumerate(frames)]
-        timings: dict[str, float] = {}
         start = time.perf_counter()
-        faces = self.faces.extract_frames(items, timings=timings)
         kind = media or ("video" if len(items) > 1 else "image")
-        return self._judge(name, kind, faces, len(items), timings, start, evidence=evidence, provenance=provenance)
+        found = self.faces.stream_frames(items)
+        scanned = self._classify(found, kind, evidence)
+        timings = {**found.timings, "classify": scanned.classify_seconds}
+        return self._judge(name, kind, scanned, timings, start, provenance=provenance)
 
     @staticmethod
     def sample(path: str | os.PathLike[str], sampling: SamplingSpec, *, limits: MediaLimits | None = None
@@ -221,35 +277,29 @@ class Detector:
 
     # -- verdicts ----------------------------------------------------------------------------------
 
-    def _judge(self, path: str, kind: str, faces: list[Face], n_frames: int, timings: dict[str, float],
-               start: float, *, evidence: int = 0, scores: CropScores | None = None,
+    def _judge(self, path: str, kind: str, scanned: ScannedFaces, timings: dict[str, float], start: float, *,
                provenance: Provenance | None = None) -> MediaResult:
-        """Verdict of one file (its faces come from the face stage, short tracks already dropped); ``scores``
-        are the faces' scores when already classified (in a batch); ``provenance`` what the file declares."""
-        if faces and scores is None:
-            t0 = time.perf_counter()
-            scores = self.classifier.score(np.stack([f.crop for f in faces]), mirror=self.recipe.mirror(kind))
-            timings["classify"] = time.perf_counter() - t0
+        """Verdict of one file from its classified faces (short tracks already dropped by the face stage) and
+        ``provenance``, what the file declares."""
+        scores = scanned.scores()
+        notes = scanned.notes
         probs = np.zeros(0, np.float64) if scores is None else scores.probabilities
-        # The persons are summarized here rather than taken from the face stage's result because scan_many and
-        # scan_frames only carry the faces; it is the same function the face stage uses.
-        j = judge([FaceFacts.of(f) for f in faces], probs, media=kind, rules=self.recipe.verdict,
-                  aggregation=self.recipe.aggregation, tracks=summarize_tracks(faces),
+        # The persons are summarized here rather than taken from the face stage's result because the scan keeps
+        # only its notes of the faces; it is the same function the face stage uses.
+        j = judge([FaceFacts.of(n) for n in notes], probs, media=kind, rules=self.recipe.verdict,
+                  aggregation=self.recipe.aggregation, tracks=summarize_tracks(notes),
                   kind_probabilities=None if scores is None else scores.kind_probs,
                   novelty=None if scores is None else scores.novelty, provenance=provenance)
         if j.fake_probability is None:
             timings["total"] = time.perf_counter() - start
             # no_face, or a fake the file's provenance declared
             return MediaResult(path=path, media=kind, verdict=j.verdict,  # type: ignore[arg-type]
-                               fake_probability=None, threshold=self.threshold, reasons=j.reasons, model=self.model, timings=timings,
-                               kind=j.kind, kind_probability=j.kind_probability, provenance=provenance)
-        timeline = tuple(TimelinePoint(f.timestamp, f.track_id, float(p)) for f, p in zip(faces, probs))
-        # Most suspicious usable faces first (ties: earlier first), for reports.
-        top = sorted(np.flatnonzero(j.usable), key=lambda i: (-probs[i], i))[:max(0, evidence)]
-        kept = tuple(FaceEvidence(faces[i].track_id, faces[i].timestamp, float(probs[i]), faces[i].box, faces[i].crop)
-                     for i in top)
+                               fake_probability=None, threshold=self.threshold, reasons=j.reasons, model=self.model,
+                               timings=timings, kind=j.kind, kind_probability=j.kind_probability, provenance=provenance)
+        timeline = tuple(TimelinePoint(n.timestamp, n.track_id, float(p)) for n, p in zip(notes, probs))
         timings["total"] = time.perf_counter() - start
-        return MediaResult(path=path, media=kind, verdict=j.verdict, fake_probability=j.fake_probability,
-                           threshold=self.threshold, reasons=j.reasons, model=self.model, tracks=j.tracks,
-                           timeline=timeline, timings=timings, kind=j.kind, kind_probability=j.kind_probability,
-                           provenance=provenance, evidence=kept)
+        return MediaResult(path=path, media=kind, verdict=j.verdict,  # type: ignore[arg-type]
+                           fake_probability=j.fake_probability, threshold=self.threshold, reasons=j.reasons,
+                           model=self.model, tracks=j.tracks, timeline=timeline, timings=timings, kind=j.kind,
+                           kind_probability=j.kind_probability, provenance=provenance,
+                           evidence=scanned.evidence(probs))

@@ -129,27 +129,33 @@ class Classifier:
         n = len(crops)
         mirrored = np.flatnonzero(np.broadcast_to(np.asarray(mirror, bool), (n,)))
         if not len(mirrored):
-            raw = self._run(crops)
-        else:
-            # One pass over the crops and the mirror images together: the mirrors ride in the same batches.
-            both = self._run([*crops, *(np.ascontiguousarray(np.asarray(crops[i])[:, ::-1]) for i in mirrored)])
-            raw = {}
-            for name, values in both.items():
-                out = values[:n].copy()
-                out[mirrored] = (out[mirrored] + values[n:]) / 2
-                raw[name] = out
-        logits = raw["logit"]
+            return self.scores(self.outputs(crops))
+        # One pass over the crops and the mirror images together: the mirrors ride in the same batches.
+        both = self.outputs([*crops, *(mirror_image(crops[i]) for i in mirrored)])
+        own = {name: values[:n].copy() for name, values in both.items()}
+        views = average_views({name: values[mirrored] for name, values in own.items()},
+                              {name: values[n:] for name, values in both.items()})
+        for name, values in own.items():
+            values[mirrored] = views[name]
+        return self.scores(own)
+
+    def scores(self, outputs: dict[str, np.ndarray]) -> CropScores:
+        """The scores of crops from their :meth:`outputs` (mirror views already averaged): the card's calibration
+        applied to the logits."""
+        logits = outputs["logit"]
         return CropScores(logits, self.card.calibration.apply(logits).astype(np.float64),
-                          raw.get(KIND_OUTPUT), raw.get(NOVELTY_OUTPUT))
+                          outputs.get(KIND_OUTPUT), outputs.get(NOVELTY_OUTPUT))
 
     def logits(self, crops: np.ndarray | Sequence[np.ndarray], *,
                mirror: bool | Sequence[bool] | np.ndarray = False) -> np.ndarray:
         """Raw logits for aligned uint8 crops, batched (``mirror``: see :meth:`score`)."""
         return self.score(crops, mirror=mirror).logits
 
-    def _run(self, crops: np.ndarray | Sequence[np.ndarray]) -> dict[str, np.ndarray]:
-        """Each output per crop, unmirrored: ``logit`` (N,) float32, ``kind_logits`` as probabilities (N, K)
-        float64 (softmax, so that mirror views average as probabilities), ``novelty`` (N,) float64."""
+    def outputs(self, crops: np.ndarray | Sequence[np.ndarray]) -> dict[str, np.ndarray]:
+        """Each output per crop as it is (no mirror view, no calibration), in batches of ``batch_size`` from the
+        first crop: ``logit`` (N,) float32, ``kind_logits`` as probabilities (N, K) float64 (softmax, so that mirror
+        views average as probabilities), ``novelty`` (N,) float64. :meth:`score` is this, :func:`average_views` and
+        :meth:`scores`; a caller that feeds crops as they come (:class:`detector.batching.FaceBatcher`) uses the parts."""
         n = len(crops)
         k = len(self.card.kinds)
         out = {"logit": np.zeros((n,), np.float32)}
@@ -181,3 +187,14 @@ class Classifier:
                 mirror: bool | Sequence[bool] | np.ndarray = False) -> np.ndarray:
         """Calibrated P(fake) per crop (``mirror``: see :meth:`score`)."""
         return self.score(crops, mirror=mirror).probabilities
+
+
+def mirror_image(crop: np.ndarray) -> np.ndarray:
+    """The horizontal mirror image of an aligned crop, the second view of a mirrored face."""
+    return np.ascontiguousarray(np.asarray(crop)[:, ::-1])
+
+
+def average_views(own: dict[str, np.ndarray], mirrored: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The outputs of mirrored faces: the mean of each output over a face's own view and its mirror image's (rows
+    in the same order in both)."""
+    return {name: (values + mirrored[name]) / 2 for name, values in own.items()}

@@ -95,6 +95,11 @@ class FaceFacts:
         q = face.quality  # type: ignore[attr-defined]
         return cls(int(face.track_id), float(q.size_px), float(q.sharpness), float(q.frontalness))  # type: ignore[attr-defined]
 
+    def usable(self, rules: VerdictRules) -> bool:
+        """Whether this face is evidence under ``rules`` (rule 2: large enough). When no face of a file is, the
+        judge still reports what they all say."""
+        return self.size_px >= rules.min_face_px
+
 
 @dataclass(frozen=True)
 class Judgement:
@@ -188,7 +193,7 @@ def _judge_pixels(faces: Sequence[FaceFacts], probabilities: Sequence[float] | n
             raise ValueError(f"tracks {described} do not match the faces' tracks {counts} (track id: faces)")
     if not faces:
         return Judgement("no_face", None, (NO_FACE_FOUND,))
-    usable = np.array([f.size_px >= rules.min_face_px for f in faces])
+    usable = np.array([f.usable(rules) for f in faces], bool)
     reasons: list[str] = []
     if not usable.any():
         reasons.append(FACES_TOO_SMALL)

@@ -12,7 +12,8 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -26,7 +27,10 @@ from .align import AlignSpec, align_face
 from .backends import create_detector
 from .detections import Detections, FaceDetector
 from .quality import FaceQuality, face_quality
+from .short_tracks import ShortTrackFilter, drop_short_tracks
 from .track import FaceTracker, TrackerConfig
+
+__all__ = ["Face", "FaceConfig", "FaceExtractor", "FaceStream", "FacesResult", "drop_short_tracks", "summarize_tracks"]
 
 
 @dataclass(frozen=True)
@@ -127,29 +131,6 @@ class FacesResult:
         }
 
 
-def drop_short_tracks(faces: Sequence[Face], n_frames: int, min_faces: int) -> tuple[tuple[Face, ...], int]:
-    """Remove tracks with fewer than ``min_faces`` faces and renumber the rest by first appearance.
-
-    Returns the kept faces and how many tracks were dropped. Media with fewer sampled frames than
-    ``min_faces`` (a still image) keep everything.
-    """
-    counts: dict[int, int] = {}
-    for face in faces:
-        counts[face.track_id] = counts.get(face.track_id, 0) + 1
-    if n_frames < min_faces:
-        kept_ids = set(counts)
-    else:
-        kept_ids = {tid for tid, n in counts.items() if n >= min_faces}
-    renumber: dict[int, int] = {}
-    kept = []
-    for face in faces:
-        if face.track_id not in kept_ids:
-            continue
-        new_id = renumber.setdefault(face.track_id, len(renumber))
-        kept.append(face if new_id == face.track_id else replace(face, track_id=new_id))
-    return tuple(kept), len(counts) - len(kept_ids)
-
-
 def _detection_size(height: int, width: int, long_side: int) -> tuple[int, int]:
     """``(width, height)`` of the detection image: the long side shrunk to ``long_side`` (never enlarged)."""
     if not long_side or max(height, width) <= long_side:
@@ -205,7 +186,15 @@ class FaceExtractor:
         self.detector = detector or create_detector(self.config.backend, **kwargs)
 
     def iter_faces(self, frames: Iterable[Frame], *, timings: dict[str, float] | None = None) -> Iterator[Face]:
-        """Faces of a stream of frames (one media), in frame order, with track ids assigned online."""
+        """Faces of a stream of frames (one media), in frame order, with track ids assigned online (short tracks
+        not dropped: :meth:`stream_frames` drops them)."""
+        for faces, _ in self._iter_samples(frames, timings=timings):
+            yield from faces
+
+    def _iter_samples(self, frames: Iterable[Frame], *, timings: dict[str, float] | None = None
+                      ) -> Iterator[tuple[list[Face], frozenset[int]]]:
+        """One ``(faces, open tracks)`` per sampled frame, in order: its faces, and the tracks a later frame may
+        still extend (what :class:`detector.faces.short_tracks.ShortTrackFilter` needs)."""
         tracker = FaceTracker(self.config.tracker)
         state: dict[str, np.ndarray] = {"prior": np.zeros((0, 4), np.float32)}  # last frame's boxes, for refine
         timings = timings if timings is not None else {}
@@ -234,7 +223,7 @@ class FaceExtractor:
                 return
 
     def _process(self, batch: list[Frame], first_sample: int, tracker: FaceTracker, timings: dict[str, float],
-                 state: dict[str, np.ndarray]) -> Iterator[Face]:
+                 state: dict[str, np.ndarray]) -> Iterator[tuple[list[Face], frozenset[int]]]:
         t0 = time.perf_counter()
         long_side = self.config.detection.detect_long_side
         sizes = [_detection_size(f.image.shape[0], f.image.shape[1], long_side) for f in batch]
@@ -276,10 +265,11 @@ class FaceExtractor:
         state["prior"] = kept[-1][0] / factors[-1]
         t1 = time.perf_counter()
         timings["detect"] += t1 - t0
-        faces: list[Face] = []
+        samples: list[tuple[list[Face], frozenset[int]]] = []
         for offset, (frame, (boxes, scores, marks)) in enumerate(zip(batch, kept)):
             sample = first_sample + offset
             ids = tracker.update(sample, boxes, marks)
+            faces: list[Face] = []
             for box, score, lm, tid in zip(boxes, scores, marks, ids):
                 crop = align_face(frame.image, lm, self.config.align)
                 faces.append(Face(
@@ -287,37 +277,74 @@ class FaceExtractor:
                     box=tuple(float(v) for v in box), landmarks=tuple((float(x), float(y)) for x, y in lm),
                     quality=face_quality(box, lm, float(score), crop), crop=crop,
                 ))
+            samples.append((faces, tracker.open_tracks()))
         timings["align"] += time.perf_counter() - t1
-        yield from faces
+        yield from samples
+
+    def stream_frames(self, frames: Iterable[Frame], *, timings: dict[str, float] | None = None,
+                      media: MediaInfo | None = None) -> FaceStream:
+        """The kept faces of frames as they come (frames the caller holds, or a decoder's): see :class:`FaceStream`."""
+        return FaceStream(self, frames, timings={} if timings is None else timings, media=media)
+
+    @contextmanager
+    def stream(self, path: str | os.PathLike[str], *, sampling: SamplingSpec | None = None,
+               limits: MediaLimits | None = None) -> Iterator[FaceStream]:
+        """Open one media file and stream its kept faces while it decodes (``with extractor.stream(p) as faces:``).
+
+        Raises ``MediaError`` subclasses for unusable files: on opening, or part-way while iterating.
+        """
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        with open_media(path, limits=limits) as media:
+            timings["open"] = time.perf_counter() - t0
+            # Decode ahead in a thread while this one detects (both release the GIL); ``decode`` then
+            # times only the waits for frames, the part of decoding that detection did not hide.
+            with Prefetch(media.frames(sampling), depth=self.config.batch_frames * 2, name="decode") as frames:
+                yield self.stream_frames(frames, timings=timings, media=media.info)
 
     def extract_frames(self, frames: Sequence[Frame], *, timings: dict[str, float] | None = None) -> list[Face]:
         """Faces of frames the caller already holds (e.g. ``Frame(i, t, rgb_array)``), short tracks dropped."""
-        faces, _ = drop_short_tracks(list(self.iter_faces(frames, timings=timings)), len(frames),
-                                     self.config.detection.min_track_faces)
-        return list(faces)
+        return list(self.stream_frames(frames, timings=timings))
 
     def extract(self, path: str | os.PathLike[str], *, sampling: SamplingSpec | None = None,
                 limits: MediaLimits | None = None) -> FacesResult:
         """Run the face stage on one media file. Raises ``MediaError`` subclasses for unusable files."""
-        timings: dict[str, float] = {}
         start = time.perf_counter()
-        t0 = time.perf_counter()
-        with open_media(path, limits=limits) as media:
-            timings["open"] = time.perf_counter() - t0
-            frames_seen = 0
+        with self.stream(path, sampling=sampling, limits=limits) as found:
+            kept = tuple(found)
+        found.timings["total"] = time.perf_counter() - start
+        assert found.media is not None
+        return FacesResult(media=found.media, n_frames=found.n_frames, faces=kept, tracks=summarize_tracks(kept),
+                           timings=found.timings, dropped_tracks=found.dropped_tracks)
 
-            def counted() -> Iterator[Frame]:
-                nonlocal frames_seen
-                for frame in media.frames(sampling):
-                    frames_seen += 1
-                    yield frame
 
-            # Decode ahead in a thread while this one detects (both release the GIL); ``decode`` then
-            # times only the waits for frames, the part of decoding that detection did not hide.
-            with Prefetch(counted(), depth=self.config.batch_frames * 2, name="decode") as frames:
-                faces = list(self.iter_faces(frames, timings=timings))
-            info = media.info
-        kept, dropped = drop_short_tracks(faces, frames_seen, self.config.detection.min_track_faces)
-        timings["total"] = time.perf_counter() - start
-        return FacesResult(media=info, n_frames=frames_seen, faces=kept, tracks=summarize_tracks(kept),
-                           timings=timings, dropped_tracks=dropped)
+class FaceStream:
+    """The kept faces of one media's frames, found as the frames come: iterate it once.
+
+    Faces come in frame order with short tracks already dropped and the rest renumbered, exactly as
+    :meth:`FaceExtractor.extract` returns them, but each as soon as its track is known to be long enough (a few
+    sampled frames later at most), so a consumer that keeps only what it needs of each face holds memory bounded
+    by the tracks, not by the frames. After the iteration ``n_frames`` (sampled frames), ``dropped_tracks`` and
+    ``timings`` (``decode``, ``detect``, ``align``; ``open`` for a file) are final.
+
+    Attributes:
+        media: what the file is, when a file was opened (:meth:`FaceExtractor.stream`); ``None`` for frames.
+    """
+
+    def __init__(self, extractor: FaceExtractor, frames: Iterable[Frame], *, timings: dict[str, float],
+                 media: MediaInfo | None = None) -> None:
+        self.media = media
+        self.timings = timings
+        self.n_frames = 0
+        self.dropped_tracks = 0
+        self._extractor = extractor
+        self._frames = frames
+
+    def __iter__(self) -> Iterator[Face]:
+        keep: ShortTrackFilter[Face] = ShortTrackFilter(self._extractor.config.detection.min_track_faces)
+        n = 0
+        for faces, open_tracks in self._extractor._iter_samples(self._frames, timings=self.timings):
+            n += 1
+            yield from keep.add(faces, frames=n, open_tracks=open_tracks)
+        yield from keep.finish(frames=n)
+        self.n_frames, self.dropped_tracks = n, keep.dropped

@@ -108,3 +108,7 @@ class FaceTracker:
                 self._live.append(_LiveTrack(self._next_id, boxes[di], landmarks[di], sample))
                 self._next_id += 1
         return ids
+
+    def open_tracks(self) -> frozenset[int]:
+        """The tracks a later sampled frame may still extend; a track missing here has closed for good."""
+        return frozenset(t.track_id for t in self._live)

@@ -159,13 +159,13 @@ def test_scan_many_batches_faces_across_files_without_changing_answers(detector,
         except Exception as exc:  # noqa: BLE001 - compared by code below
             one_by_one.append(exc)
     calls = []
-    score = detector.classifier.score
-    monkeypatch.setattr(detector.classifier, "score",
-                        lambda crops, **kwargs: calls.append(len(crops)) or score(crops, **kwargs))
+    outputs = detector.classifier.outputs
+    monkeypatch.setattr(detector.classifier, "outputs", lambda crops: calls.append(len(crops)) or outputs(crops))
     batched = list(detector.scan_many(paths))
     assert [r.path for r in batched] == [str(p) for p in paths]
-    # 5 photos (1 face each) and the clip (32 faces) reach the classifier together, not in six calls.
-    assert calls == [5 + 32]
+    # 5 photos (1 face each) and the clip (32 faces) reach the classifier together, in full batches as they come
+    # (the tiny model's card mirrors no image), not in six calls.
+    assert not detector.recipe.mirror("image") and calls == [32, 5]
     for single, many in zip(one_by_one, batched):
         validate(many.to_dict())
         if isinstance(single, Exception):
@@ -175,21 +175,35 @@ def test_scan_many_batches_faces_across_files_without_changing_answers(detector,
         assert many.fake_probability == pytest.approx(single.fake_probability, abs=1e-5)
 
 
-def test_scan_many_turns_unexpected_failures_into_error_results(detector, demo_clip, monkeypatch, tmp_path):
-    extract = detector.faces.extract
+def test_scan_many_turns_unexpected_failures_into_error_results(tiny_model, demo_clip, monkeypatch, tmp_path):
+    """A file that breaks part-way, after some of its faces were classified (batches of 8 here): an error result,
+    and the next file's answer as if it had been scanned alone."""
+    detector = Detector.load(tiny_model, batch_size=8)
     boom = tmp_path / "boom.mp4"  # a real file: its provenance is read before the decoder explodes
     boom.write_bytes(demo_clip.read_bytes())
+    stream_frames = detector.faces.stream_frames
 
-    def flaky(path, **kwargs):
-        if str(path).endswith("boom.mp4"):
-            raise RuntimeError("decoder exploded")
-        return extract(path, **kwargs)
+    def exploding(frames):
+        for i, frame in enumerate(frames):
+            if i == 20:
+                raise RuntimeError("decoder exploded")
+            yield frame
 
-    monkeypatch.setattr(detector.faces, "extract", flaky)
+    def flaky(frames, **kwargs):
+        if kwargs["media"].path.endswith("boom.mp4"):
+            frames = exploding(frames)
+        return stream_frames(frames, **kwargs)
+
+    monkeypatch.setattr(detector.faces, "stream_frames", flaky)
+    calls = []
+    outputs = detector.classifier.outputs
+    monkeypatch.setattr(detector.classifier, "outputs", lambda crops: calls.append(len(crops)) or outputs(crops))
     results = list(detector.scan_many([boom, demo_clip]))
+    assert sum(calls) == 16 + 32  # boom's first two parts of 8 faces were classified before it broke
     assert results[0].verdict == "error" and results[0].error["code"] == "internal_error"
     assert "decoder exploded" in results[0].error["message"]
-    assert results[1].verdict != "error"
+    alone = detector.scan(demo_clip)
+    assert results[1].to_dict() == alone.to_dict() | {"timings": results[1].to_dict()["timings"]}
 
 
 def test_guarded_is_the_one_boundary_callers_scan_through(detector, demo_clip, tmp_path):
