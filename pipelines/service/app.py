@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import shutil
-import tempfile
 import time
 from collections.abc import AsyncIterator
 from concurrent.futures import Future
@@ -33,14 +31,16 @@ from detector.api import Detector
 from detector.results import VERDICTS
 
 from . import openapi as doc
+from .access_log import redact_access_log
 from .auth import TokenChecker
 from .connections import DROP_REASONS, ConnectionGuard
-from .errors import ServiceError, error_body, service_error
+from .errors import FRAMEWORK_CODES, FRAMEWORK_FALLBACK, ServiceError, error_body, service_error
 from .jobs import JobStore, StoreFull
 from .metrics import CONTENT_TYPE, Metrics
 from .pool import NotReady, Saturated, WorkerPool
 from .scanning import scan_upload
 from .settings import ServiceSettings
+from .upload_dir import UploadDirectory, sweep_stale
 from .uploads import Upload, receive_upload
 
 log = logging.getLogger("deepfake.service")
@@ -66,21 +66,23 @@ class _Service:
         self.jobs = JobStore(ttl_s=settings.job_ttl_s, max_jobs=settings.max_jobs)
         self.pool: WorkerPool[Detector] = WorkerPool(self._load_detector, workers=settings.workers,
                                                      queue_size=settings.queue_size)
-        self.upload_dir: Path | None = None
+        self.uploads: UploadDirectory | None = None
 
     def _load_detector(self) -> Detector:
         s = self.settings
         return Detector.load(s.model, config=s.scan, providers=s.providers)
 
     def open(self) -> None:
-        # mkdtemp: mode 0700, a fresh name per process; uploads inside get mkstemp's 0600 files.
-        self.upload_dir = Path(tempfile.mkdtemp(prefix="deepfake-uploads-", dir=self.settings.tmp_dir))
+        redact_access_log()
+        # Directories of services killed before their cleanup ran, then this one's (locked while it lives).
+        sweep_stale(self.settings.tmp_dir)
+        self.uploads = UploadDirectory.create(self.settings.tmp_dir)
         self.pool.start()
 
     def close(self) -> None:
         self.pool.shutdown()
-        if self.upload_dir is not None:
-            shutil.rmtree(self.upload_dir, ignore_errors=True)
+        if self.uploads is not None:
+            self.uploads.remove()
 
     # -- helpers for the routes ----------------------------------------------------------------------
 
@@ -88,15 +90,18 @@ class _Service:
         """The caller's token digest (jobs are bound to it); 401 without an accepted token."""
         caller = self.tokens.identify(request.headers.get("authorization"))
         if caller is None:
-            raise service_error("unauthorized", headers={"WWW-Authenticate": "Bearer"})
+            # A token in the URL is never read (and cut from the access log, access_log.py): say where it goes.
+            message = ("send the token in the Authorization header (Bearer); the URL's query string is never read "
+                       "for tokens") if request.url.query else None
+            raise service_error("unauthorized", message, headers={"WWW-Authenticate": "Bearer"})
         return caller
 
     async def receive(self, request: Request, *, timeout_s: float) -> Upload:
         if not self.pool.ready:  # refuse before reading a byte
             raise _not_ready()
-        assert self.upload_dir is not None
+        assert self.uploads is not None
         try:
-            return await asyncio.wait_for(receive_upload(request, directory=self.upload_dir,
+            return await asyncio.wait_for(receive_upload(request, directory=self.uploads.path,
                                                          max_bytes=self.settings.max_upload_bytes), timeout_s)
         except TimeoutError:
             raise service_error("upload_timeout", headers={"Connection": "close"}) from None
@@ -167,8 +172,10 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         finally:
             service.close()
 
+    # redirect_slashes=False: Starlette answers "/v1/scan/" with a 307 to an absolute URL built from the request's
+    # Host header, so anyone could make the service redirect to a host of their choosing; a 404 instead.
     app = FastAPI(title="deepfake-detector", version=API_VERSION, lifespan=lifespan, docs_url=None,
-                  redoc_url=None, description="Scan uploaded videos and images for manipulated faces. "
+                  redoc_url=None, redirect_slashes=False, description="Scan uploaded videos and images for manipulated faces. "
                                               "Every /v1 route and /metrics need `Authorization: Bearer <token>`.")
     app.openapi = lambda: doc.build_openapi(app)  # type: ignore[method-assign]
     app.state.service = service
@@ -260,6 +267,11 @@ def _add_routes(app: FastAPI, service: _Service) -> None:
         return JSONResponse({"status": status, "workers": stats["workers"], "workers_ready": stats["workers_ready"]},
                             status_code=200 if ready else 503)
 
+    # HEAD on the probes (load balancers and uptime checkers send it): the GET's status and headers, no body
+    # (uvicorn drops a HEAD response's body). Left out of the schema, which documents the GETs.
+    for path, probe in (("/healthz", healthz), ("/readyz", readyz)):
+        app.add_api_route(path, probe, methods=["HEAD"], response_model=None, include_in_schema=False)
+
     @app.get("/metrics", dependencies=auth, response_class=PlainTextResponse, summary="Prometheus metrics",
              responses={200: {"description": "Prometheus text format 0.0.4",
                               "content": {"text/plain": {"schema": {"type": "string"}}}}, **doc.UNAUTHORIZED})
@@ -276,7 +288,7 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     async def on_http_error(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        code = FRAMEWORK_CODES.get(exc.status_code, FRAMEWORK_FALLBACK)
         return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code,
                             headers=dict(exc.headers or {}))
 

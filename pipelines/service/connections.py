@@ -25,6 +25,8 @@ from typing import Any, ClassVar, Literal
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from .protocol_errors import JsonErrorH11Protocol
+
 log = logging.getLogger("deepfake.service")
 
 DropReason = Literal["header_timeout", "evicted", "refused"]
@@ -56,7 +58,8 @@ class ConnectionGuard:
         """An h11 protocol bound to this guard, for ``uvicorn.Config(http=...)``.
 
         h11 rather than uvicorn's "auto" choice (httptools when installed) so the guarded protocol is the one
-        that runs; parsing costs nothing next to a scan.
+        that runs; parsing costs nothing next to a scan. Its parser-level 400s carry the JSON error body
+        (``protocol_errors.py``).
         """
         return type("GuardedH11Protocol", (GuardedH11Protocol,), {"guard": self})
 
@@ -86,7 +89,7 @@ class ConnectionGuard:
         self._on_drop(reason)
 
 
-class GuardedH11Protocol(H11Protocol):
+class GuardedH11Protocol(JsonErrorH11Protocol):
     """uvicorn's h11 protocol plus a header deadline, armed whenever no request is being served.
 
     The deadline runs from ``connection_made`` and from each completed response, and stops when the next

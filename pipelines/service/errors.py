@@ -31,7 +31,7 @@ def error_body(code: str, message: str) -> dict[str, Any]:
 
 # code -> (status, meaning); the table in pipelines/README.md (`deepfake serve`) is this one.
 CODES: dict[str, tuple[int, str]] = {
-    "bad_request": (400, "malformed multipart body, or no `file` part"),
+    "bad_request": (400, "malformed multipart body, no `file` part, or an HTTP request the parser refuses"),
     "unauthorized": (401, "missing or wrong bearer token"),
     "not_found": (404, "no such route, or a job id that is unknown or expired"),
     "method_not_allowed": (405, "wrong HTTP method for the route"),
@@ -46,6 +46,12 @@ CODES: dict[str, tuple[int, str]] = {
     "not_ready": (503, "models still loading, or the service is shutting down"),
     "timeout": (504, "the scan did not finish within the request deadline (use /v1/jobs for long videos)"),
 }
+
+
+# Errors Starlette raises itself (no route, wrong method), by status; any other status it raises gets the fallback
+# (none is known to reach a client: no route reads a form or a body through Starlette's parsers).
+FRAMEWORK_CODES: dict[int, str] = {404: "not_found", 405: "method_not_allowed"}
+FRAMEWORK_FALLBACK = "http_error"
 
 
 def service_error(code: str, message: str | None = None, *, headers: Mapping[str, str] | None = None) -> ServiceError:

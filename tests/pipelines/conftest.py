@@ -5,6 +5,7 @@ hidden files), and live ``deepfake serve`` processes with their helpers for the 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import shutil
@@ -103,11 +104,7 @@ class Server:
     tmp_dir: Path
     log: Path
     process: subprocess.Popen
-
-    @property
-    def upload_dir(self) -> Path:
-        [d] = self.tmp_dir.glob("deepfake-uploads-*")
-        return d
+    upload_dir: Path  # its private directory in tmp_dir (other services' may sit beside it)
 
     def client(self, token: str | None = TOKEN) -> httpx.Client:
         import httpx
@@ -123,34 +120,43 @@ def _free_port() -> int:
 
 
 def _start(tmp: Path, *flags: str) -> Iterator[Server]:
-    """Start ``deepfake serve`` in a subprocess, wait until /readyz says ready, stop it with SIGTERM afterwards."""
+    """Start ``deepfake serve`` in a subprocess, wait until /readyz says ready, stop it with SIGTERM afterwards.
+
+    Its ``--tmp-dir`` is ``tmp/uploads`` (may exist already: services can share it) and its log ``tmp/server.log``
+    (appended to, so a restart in the same ``tmp`` keeps the earlier lines).
+    """
     import httpx
 
     port = _free_port()
     tokens_file = tmp / "tokens.txt"
     tokens_file.write_text(f"# integrators\n{FILE_TOKEN}\n")
     uploads = tmp / "uploads"
-    uploads.mkdir()
+    uploads.mkdir(exist_ok=True)
     log = tmp / "server.log"
     env = {**os.environ, "DEEPFAKE_API_TOKENS": TOKEN}
     cmd = [sys.executable, "-m", "pipelines.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
            "--tokens-file", str(tokens_file), "--tmp-dir", str(uploads), *flags]
-    with open(log, "wb") as out:
+    others = set(uploads.glob("deepfake-uploads-*"))
+    with open(log, "ab") as out:
         process = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
-    server = Server(f"http://127.0.0.1:{port}", port, uploads, log, process)
+    url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 180  # model load on a busy 2-core machine
         while True:
             assert process.poll() is None, f"server exited:\n{log.read_text()}"
             assert time.monotonic() < deadline, f"server not ready:\n{log.read_text()}"
             try:
-                if httpx.get(f"{server.url}/readyz", timeout=5).status_code == 200:
+                if httpx.get(f"{url}/readyz", timeout=5).status_code == 200:
                     break
             except httpx.TransportError:
                 pass
             time.sleep(0.2)
+        # The one directory that was not there before it started (it may have swept some of those).
+        [own] = set(uploads.glob("deepfake-uploads-*")) - others
+        server = Server(url, port, uploads, log, process, own)
         yield server
     finally:
+        killed = process.poll() is not None  # a test killed it: nothing was cleaned up
         process.send_signal(signal.SIGTERM)
         try:
             process.wait(timeout=60)
@@ -158,7 +164,7 @@ def _start(tmp: Path, *flags: str) -> Iterator[Server]:
             process.kill()
             process.wait()
     # A clean shutdown removes the private upload directory with anything left in it.
-    assert not list(uploads.iterdir()), list(uploads.rglob("*"))
+    assert killed or not server.upload_dir.exists(), list(server.upload_dir.rglob("*"))
 
 
 # Three servers, one per test module that asks for it (module scope: each module's tests see one server's
@@ -282,6 +288,12 @@ def _raw_post(server: Server, *, token: str | None, chunked: bool, budget: int =
 
 
 # The helpers as fixtures: test modules are imported in importlib mode and cannot import this one.
+
+
+@pytest.fixture(scope="session")
+def start_server() -> Callable[..., contextlib.AbstractContextManager[Server]]:
+    """``with start_server(tmp, *flags) as server:`` a server of the test's own (restarts, kills)."""
+    return contextlib.contextmanager(_start)
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,6 @@
 """The error contract: every input named yields exactly one record, and every error code that can reach a
-record is one of the stable codes in the README's table."""
+record is one of the stable codes in the README's table; the audit's codes are in that table too, and the HTTP
+service's in its status table (pipelines/README.md)."""
 
 from __future__ import annotations
 
@@ -29,9 +30,32 @@ def readme_codes() -> set[str]:
 
 
 def _error_classes() -> dict[str, str]:
-    """Every DetectorError subclass defined in detector.errors, by class name -> code."""
-    return {name: cls.code for name, cls in vars(errors).items()
-            if isinstance(cls, type) and issubclass(cls, errors.DetectorError)}
+    """Every DetectorError subclass, by class name -> code: those of detector.errors and those the audit defines
+    (its ledger, local and Ray engines: imported here, so that each is a subclass this finds)."""
+    import pipelines.audit.ledger_file
+    import pipelines.audit.local
+    import pipelines.audit.ray_engine  # noqa: F401  (ray itself is imported only when the engine runs)
+
+    found, todo = {}, [errors.DetectorError]
+    while todo:
+        cls = todo.pop()
+        found[cls.__name__] = cls.code
+        todo += cls.__subclasses__()
+    return found
+
+
+def service_table_codes() -> dict[str, set[str]]:
+    """Codes in the second column of the service's status table (pipelines/README.md), each with its statuses."""
+    text = (REPO / "pipelines" / "README.md").read_text()
+    table = text[text.index("| status | `error.code` | meaning |"):].split("\n\n", 1)[0]
+    codes: dict[str, set[str]] = {}
+    for row in table.splitlines()[2:]:
+        status, code_cell = (cell.strip() for cell in row.split("|")[1:3])
+        if "README's error table" in code_cell:  # the 422 row: the media codes, checked against README.md
+            continue
+        for code in re.findall(r"`([a-z_]+)`", code_cell):
+            codes.setdefault(code, set()).add(status)
+    return codes
 
 
 def emitted_codes(files: list[Path]) -> dict[str, set[str]]:
@@ -49,6 +73,11 @@ def emitted_codes(files: list[Path]) -> dict[str, set[str]]:
                 name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
                 if name in classes:
                     found.setdefault(classes[name], set()).add(str(path.relative_to(REPO)))
+                # The audit's walk and identify record ``error=("code", "message")``.
+                for kw in node.keywords:
+                    if (kw.arg == "error" and isinstance(kw.value, ast.Tuple) and kw.value.elts
+                            and isinstance(kw.value.elts[0], ast.Constant) and isinstance(kw.value.elts[0].value, str)):
+                        found.setdefault(kw.value.elts[0].value, set()).add(str(path.relative_to(REPO)))
             elif isinstance(node, ast.Dict):
                 for key, value in zip(node.keys, node.values):
                     if not (isinstance(key, ast.Constant) and key.value == "code"):
@@ -68,6 +97,34 @@ def test_every_code_the_library_can_emit_is_in_the_readme_table():
             "model_integrity", "invalid_config"} <= set(emitted)
     undocumented = {code: where for code, where in emitted.items() if code not in readme_codes()}
     assert not undocumented, f"codes emitted but not in the README's error table: {undocumented}"
+
+
+def test_every_code_the_audit_can_emit_is_in_the_readme_table():
+    emitted = emitted_codes(sorted((REPO / "pipelines" / "audit").rglob("*.py")))
+    # Per-file codes (walk, identify, a dead worker) and set-up ones (the ledger, the engines): found, or this
+    # test proves nothing.
+    assert {"permission_denied", "not_found", "read_error", "worker_crashed", "ledger_error", "worker_start_failed",
+            "ray_error"} <= set(emitted)
+    undocumented = {code: where for code, where in emitted.items() if code not in readme_codes()}
+    assert not undocumented, f"codes the audit emits but not in the README's error table: {undocumented}"
+
+
+def test_every_code_the_service_can_emit_is_in_its_status_table():
+    from pipelines.service.errors import CODES, FRAMEWORK_CODES, FRAMEWORK_FALLBACK
+
+    # Literal codes in the service's source: service_error("...") and error_body("...", message).
+    literal = {node.args[0].value for path in (REPO / "pipelines" / "service").glob("*.py")
+               for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.Call)
+               and getattr(node.func, "id", None) in ("service_error", "error_body")
+               and node.args and isinstance(node.args[0], ast.Constant)}
+    assert {"internal_error", "bad_request", "unauthorized"} <= literal
+    emitted = set(CODES) | set(FRAMEWORK_CODES.values()) | {FRAMEWORK_FALLBACK} | literal
+    table = service_table_codes()
+    assert not emitted - set(table), f"codes the service emits but not in its status table: {emitted - set(table)}"
+    assert not set(table) - emitted, f"codes in the service's status table it never emits: {set(table) - emitted}"
+    wrong = {code: (status, table[code]) for code, (status, _) in CODES.items() if str(status) not in table[code]}
+    assert not wrong, f"codes whose status differs between errors.CODES and the table: {wrong}"
+    assert FRAMEWORK_FALLBACK in table and all(str(s) in table[c] for s, c in FRAMEWORK_CODES.items())
 
 
 def test_the_abstract_base_codes_are_never_raised():

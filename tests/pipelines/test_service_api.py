@@ -12,6 +12,7 @@ import hashlib
 import io
 import json
 import re
+import select
 import socket
 import stat
 import time
@@ -229,6 +230,75 @@ def test_error_bodies_are_json_without_traces(server, tmp_path, assert_clean_err
     assert responses[1].headers["allow"] == "POST"
     for response in responses:
         assert_clean_error(response, server)
+
+
+def _raw_exchange(server, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Send ``request`` as is over a fresh socket; the answer's status, headers (lower-case names) and body.
+
+    Sent 64 KiB at a time, stopping once an answer is readable: a server that answers early and closes would
+    otherwise meet the rest of a long request with a reset that can discard the answer.
+    """
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+        for start in range(0, len(request), 1 << 16):
+            sock.sendall(request[start:start + (1 << 16)])
+            if select.select([sock], [], [], 0.5 if start + (1 << 16) < len(request) else 0)[0]:
+                break
+        answer = b""
+        while data := sock.recv(65536):
+            answer += data
+            head, sep, body = answer.partition(b"\r\n\r\n")
+            length = re.search(rb"(?im)^content-length: *(\d+)", head)
+            if sep and length and len(body) >= int(length[1]):
+                break
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines)}
+    return int(status_line.split()[1]), headers, body
+
+
+@pytest.mark.parametrize("request_bytes", [
+    b"GET /" + b"a" * MIB + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+    b"\x16\x03\x01 garbage that is no request line\r\n\r\n",
+    b"POST /v1/scan HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\nhello",
+], ids=["1MiB-url", "garbage-request-line", "duplicate-content-length"])
+def test_requests_the_http_parser_refuses_get_a_json_error_body(server, request_bytes):
+    """uvicorn answers these before the app sees them, as plain text; the service's protocol sends its JSON."""
+    status, headers, body = _raw_exchange(server, request_bytes)
+    assert status == 400 and headers["content-type"] == "application/json" and headers["connection"] == "close"
+    assert json.loads(body)["error"]["code"] == "bad_request"
+
+
+def test_a_token_in_the_query_string_never_reaches_the_log(server, image_jpg, upload, error_code):
+    secret = "query-token-that-must-not-be-logged-0123456789"
+    with httpx.Client(base_url=server.url, timeout=60) as client:
+        refused = [client.post(f"/v1/scan?token={secret}", files=upload(image_jpg)),
+                   client.get(f"/v1/model?access_token={secret}&x=1"), client.get(f"/nope?token={secret}")]
+    assert [r.status_code for r in refused] == [401, 401, 404]
+    deadline = time.monotonic() + 10  # the server writes its access log line as it answers: wait for the last one
+    while '"GET /nope?<redacted> HTTP/1.1" 404' not in (log := server.log.read_text()):
+        assert time.monotonic() < deadline, log[-2000:]
+        time.sleep(0.05)
+    assert '"POST /v1/scan?<redacted> HTTP/1.1" 401' in log and '"GET /v1/model?<redacted> HTTP/1.1" 401' in log
+    assert secret not in log
+    assert error_code(refused[0]) == "unauthorized" and "Authorization header" in refused[0].json()["error"]["message"]
+
+
+@pytest.mark.parametrize("target", ["/v1/scan/", "/healthz/", "/v1/jobs/", "/metrics/"])
+def test_no_redirect_follows_a_hostile_host_header(server, target):
+    """Starlette's redirect_slashes answered "/v1/scan/" with ``307 location: http://<Host header>/v1/scan``."""
+    for method in ("GET", "POST"):
+        status, headers, body = _raw_exchange(
+            server, f"{method} {target} HTTP/1.1\r\nHost: evil.example\r\nContent-Length: 0\r\n\r\n".encode())
+        assert status == 404 and "location" not in headers, (method, target, status, headers)
+        assert json.loads(body)["error"]["code"] == "not_found"
+
+
+def test_head_on_the_probes_answers_like_get_without_a_body(server):
+    for path in ("/healthz", "/readyz"):
+        status, headers, body = _raw_exchange(server, f"HEAD {path} HTTP/1.1\r\nHost: x\r\n"
+                                                      "Connection: close\r\n\r\n".encode())
+        assert (status, body) == (200, b""), path
+        assert headers["content-type"] == "application/json"
 
 
 # -- jobs ------------------------------------------------------------------------------------------------
