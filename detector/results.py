@@ -25,6 +25,7 @@ from typing import Any, Literal
 import numpy as np
 
 from .kinds import FAKE_KINDS
+from .pathtext import path_to_text
 from .provenance.result import Provenance
 
 # The version of ``media_result.schema.json`` (its ``$id``), bumped whenever a key is added or changes meaning;
@@ -174,8 +175,10 @@ class MediaResult:
         return any(r in DECLARED_REASONS for r in self.reasons)
 
     def to_dict(self) -> dict[str, Any]:
+        # A path that is not UTF-8 (and its error message) as valid text that maps back to the file: detector.pathtext.
+        error = None if self.error is None else {**self.error, "message": path_to_text(self.error["message"])}
         return {
-            "path": self.path,
+            "path": path_to_text(self.path),
             "media": self.media,
             "verdict": self.verdict,
             "fake_probability": None if self.fake_probability is None else round(self.fake_probability, 6),
@@ -185,7 +188,7 @@ class MediaResult:
             "tracks": [t.to_dict() for t in self.tracks],
             "timeline": [p.to_dict() for p in self.timeline],
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
-            "error": self.error,
+            "error": error,
             "kind": self.kind,
             "kind_probability": _round(self.kind_probability),
             "provenance": None if self.provenance is None else self.provenance.to_dict(),

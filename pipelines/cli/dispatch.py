@@ -15,6 +15,7 @@ from .exit_codes import EXIT_SETUP, EXIT_USAGE
 from .faces import add_faces_parser, cmd_faces
 from .provenance import add_provenance_parser, cmd_provenance
 from .scan import add_scan_parser, cmd_scan
+from .terminal import TerminalFormatter
 
 log = logging.getLogger("deepfake")
 
@@ -47,12 +48,19 @@ def get_args_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _log_to_stderr(level: int) -> None:
+    """Log lines on stderr, one per record: file names and messages in them escaped for the terminal."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(TerminalFormatter("%(levelname)s %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])
+
+
 def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> int:
     """Run the CLI; returns the exit code (tests call this in-process)."""
     stdout = stdout or sys.stdout
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in DELEGATED:
-        logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(message)s")
+        _log_to_stderr(logging.INFO)
         from detector.errors import ConfigError, DetectorError
 
         try:
@@ -68,8 +76,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
         return int(exc.code or 0)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, stream=sys.stderr,
-                        format="%(levelname)s %(message)s")
+    _log_to_stderr(logging.DEBUG if args.verbose else logging.INFO)
     from detector.errors import ConfigError, DetectorError
     from pipelines.service.cli import cmd_serve
 

@@ -9,6 +9,7 @@ import json
 import logging
 import os
 import shutil
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from .exit_codes import EXIT_INPUT_ERRORS, EXIT_OK
 from .inputs import Input, expand_inputs
-from .output import Progress, error_record, log_failures, short_path, write_row
+from .output import Column, Progress, Table, error_record, log_summary, report_failure, write_row
 
 if TYPE_CHECKING:
     from detector.faces.extract import FacesResult
@@ -63,6 +64,7 @@ def cmd_faces(args: argparse.Namespace, stdout: TextIO) -> int:
     from detector.recipe import SamplingSpec
 
     sampling = SamplingSpec(frames=args.frames, fps=args.fps)  # checked here, before any file is read
+    started = time.monotonic()
     inputs = expand_inputs(args.paths, recursive=args.recursive)
     with contextlib.ExitStack() as stack:
         faces_log = media_log = None
@@ -74,44 +76,54 @@ def cmd_faces(args: argparse.Namespace, stdout: TextIO) -> int:
         failed = _faces_loop(args, sampling, inputs, stdout, progress, faces_log, media_log)
     if args.out is not None:
         log.info("wrote %s and %s", args.out / "faces.jsonl", args.out / "media.jsonl")
-    log_failures(failed, len(inputs))
+    log_summary(len(inputs), time.monotonic() - started, Counter(ok=len(inputs) - sum(failed.values())), failed)
     return EXIT_INPUT_ERRORS if failed else EXIT_OK
 
 
 def _faces_loop(args: argparse.Namespace, sampling: SamplingSpec, inputs: list[Input], stdout: TextIO, progress: Progress,
                 faces_log: TextIO | None, media_log: TextIO | None) -> Counter[str]:
     """Process every input, writing each result as it comes; returns the failures' error codes, counted."""
+    from detector.pathtext import path_to_text
+
     failed: Counter[str] = Counter()
-    if not args.json:
-        stdout.write(f"{'file':<48} {'kind':<6} {'frames':>6} {'faces':>6} {'persons':>7} {'time':>7}\n")
+    table = None if args.json else Table(stdout, FACES_COLUMNS, paths=[item.path for item in inputs])
+    if table is not None:
+        write_row(stdout, progress, table.header())
     for done, (path, result, error) in enumerate(_iter_faces_results(args, sampling, inputs), start=1):
         if error is not None:
             failed[error["code"]] += 1
             record = error_record(path, error["code"], error["message"])
             progress.clear()
-            log.error("%s: %s: %s", path, error["code"], error["message"])
-            write_row(stdout, progress, json.dumps(record) + "\n" if args.json else
-                      f"{short_path(path):<48} ERROR  {error['code']}: {error['message']}\n")
+            report_failure(path, error, in_table=table is not None)
+            write_row(stdout, progress, json.dumps(record) + "\n" if table is None else
+                      table.row(path, ["error", "-", "-", "-", "-"], f"{error['code']}: {error['message']}",
+                                failed=True))
             if media_log:
                 media_log.write(json.dumps(record) + "\n")
             progress.update(done, path)
             continue
-        record = {"path": path, "status": "ok", **result.to_dict(), "error": None}
+        shown = path_to_text(path)  # JSON's text for the path: valid UTF-8, and mapped back exactly
+        record = {**result.to_dict(), "path": shown, "status": "ok", "error": None}
+        record = {"path": shown, "status": "ok", **record}  # path and status first, as in an error record
         crop_names: dict[int, str] = {}
         if args.out is not None and not args.no_crops:
             crop_names = _write_crops(args.out, path, result)
         if faces_log:
-            faces_log.writelines(json.dumps({"path": path, **face.to_dict(), "crop": crop_names.get(i)}) + "\n"
+            faces_log.writelines(json.dumps({"path": shown, **face.to_dict(), "crop": crop_names.get(i)}) + "\n"
                                  for i, face in enumerate(result.faces))
             faces_log.flush()
         if media_log:
             media_log.write(json.dumps({k: v for k, v in record.items() if k != "faces"}) + "\n")
             media_log.flush()
-        write_row(stdout, progress, json.dumps(record) + "\n" if args.json else
-                  f"{short_path(path):<48} {result.media.kind:<6} {result.n_frames:>6} {len(result.faces):>6} "
-                  f"{len(result.tracks):>7} {result.timings['total']:>6.2f}s\n")
+        write_row(stdout, progress, json.dumps(record) + "\n" if table is None else
+                  table.row(path, [result.media.kind, str(result.n_frames), str(len(result.faces)),
+                                   str(len(result.tracks)), f"{result.timings['total']:.1f}s"], ""))
         progress.update(done, path)
     return failed
+
+
+FACES_COLUMNS = (Column("media", 6), Column("frames", 6, right=True), Column("faces", 6, right=True),
+                 Column("persons", 7, right=True), Column("time", 6, right=True))
 
 
 def _iter_faces_results(args: argparse.Namespace, sampling: SamplingSpec, inputs: list[Input],

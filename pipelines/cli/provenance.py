@@ -7,12 +7,13 @@ import argparse
 import contextlib
 import json
 import logging
+import time
 from collections import Counter
 from typing import TYPE_CHECKING, TextIO
 
 from .exit_codes import EXIT_INPUT_ERRORS, EXIT_OK
 from .inputs import expand_inputs
-from .output import Progress, error_record, log_failures, short_path, write_row
+from .output import Column, Progress, Table, error_record, log_summary, report_failure, write_row
 
 if TYPE_CHECKING:
     from detector.provenance import Provenance
@@ -40,12 +41,15 @@ def add_provenance_parser(sub: argparse._SubParsersAction[argparse.ArgumentParse
 
 def cmd_provenance(args: argparse.Namespace, stdout: TextIO) -> int:
     from detector.errors import attempt
+    from detector.pathtext import path_to_text
     from detector.provenance import read_provenance
 
+    started = time.monotonic()
     inputs = expand_inputs(args.paths, recursive=args.recursive)
     failed: Counter[str] = Counter()
-    if not args.json:
-        stdout.write(f"{'file':<48} {'state':<24} {'by':<9} {'generator / signer':<32} note\n")
+    table = None if args.json else Table(stdout, PROVENANCE_COLUMNS, paths=[item.path for item in inputs])
+    if table is not None:
+        stdout.write(table.header())
     with contextlib.closing(Progress(len(inputs))) as progress:
         for done, item in enumerate(inputs, start=1):
             tried = attempt(item.path, read_provenance, item.path) if item.error is None else None
@@ -53,23 +57,32 @@ def cmd_provenance(args: argparse.Namespace, stdout: TextIO) -> int:
             if error is not None:
                 failed[error["code"]] += 1
                 progress.clear()
-                log.error("%s: %s: %s", item.path, error["code"], error["message"])
+                report_failure(item.path, error, in_table=table is not None)
                 record = {**error_record(item.path, error["code"], error["message"]), "provenance": None}
-                write_row(stdout, progress, json.dumps(record) + "\n" if args.json else
-                          f"{short_path(item.path):<48} ERROR  {error['code']}: {error['message']}\n")
+                write_row(stdout, progress, json.dumps(record) + "\n" if table is None else
+                          table.row(item.path, ["error", "-", "-"], f"{error['code']}: {error['message']}",
+                                    failed=True))
             else:
                 assert tried is not None and tried.value is not None
-                record = {"path": item.path, "status": "ok", "provenance": tried.value.to_dict(), "error": None}
-                write_row(stdout, progress, json.dumps(record) + "\n" if args.json else
-                          _row(item.path, tried.value))
+                record = {"path": path_to_text(item.path), "status": "ok", "provenance": tried.value.to_dict(),
+                          "error": None}
+                write_row(stdout, progress, json.dumps(record) + "\n" if table is None else
+                          _row(table, item.path, tried.value))
             progress.update(done, item.path)
-    log_failures(failed, len(inputs))
+    log_summary(len(inputs), time.monotonic() - started, Counter(read=len(inputs) - sum(failed.values())), failed)
     return EXIT_INPUT_ERRORS if failed else EXIT_OK
 
 
-def _row(path: str, provenance: Provenance) -> str:
-    """One table row: the state, who declared it, the generator (or the signer), and a note: the digital source type,
-    the manifest's failure codes, the problems."""
+# The longest state ("declared_edited_with_ai") and source ("generator") set the widths; the generator or signer is cut.
+PROVENANCE_COLUMNS = (Column("state", 23), Column("by", 9), Column("generator", 14))
+
+
+def _row(table: Table, path: str, provenance: Provenance) -> str:
+    """One table row: the state, who declared it, the generator (or the signer), and notes: the digital source type,
+    the manifest's failure codes, the problems. Every value from the file is escaped by the table: it is the file's
+    to choose."""
+    from .terminal import for_terminal, shorten
+
     manifest = provenance.manifest
     who = provenance.generator or (manifest.signer if manifest is not None else None) or "-"
     notes = []
@@ -81,5 +94,5 @@ def _row(path: str, provenance: Provenance) -> str:
     notes += [f"{p.code}: {p.message}" for p in provenance.problems]
     if not notes and provenance.evidence:
         notes.append("; ".join(f"{e.field}={e.value}" for e in provenance.evidence[:3]))
-    return (f"{short_path(path):<48} {provenance.state:<24} {provenance.declared_by or '-':<9} {who[:32]:<32} "
-            f"{' | '.join(notes)}\n")
+    return table.row(path, [provenance.state, provenance.declared_by or "-", shorten(for_terminal(who), 14)],
+                     " | ".join(notes))

@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import json
 import logging
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from .exit_codes import EXIT_FAKE, EXIT_INPUT_ERRORS, EXIT_OK
 from .inputs import Input, expand_inputs
-from .output import Progress, log_failures, short_path, write_row
+from .output import Column, Progress, Table, log_summary, report_failure, write_row
 from .overrides import add_recipe_overrides, recipe_overrides
 
 if TYPE_CHECKING:
@@ -60,49 +61,65 @@ def cmd_scan(args: argparse.Namespace, stdout: TextIO) -> int:
     if args.report is not None and not args.report.parent.is_dir():  # fail before the scan, not after it
         raise ConfigError(f"--report: no such directory: {args.report.parent}")
     evidence = 0 if args.report is None else REPORT_FACES if args.evidence is None else args.evidence
+    started = time.monotonic()
     inputs = expand_inputs(args.paths, recursive=True)
     detector = Detector.load(args.model, config=config, providers=args.providers or None)
     progress = Progress(len(inputs))
-    fakes = 0
+    table = None if args.json else Table(stdout, SCAN_COLUMNS, paths=[item.path for item in inputs])
+    verdicts: Counter[str] = Counter({v: 0 for v in ("fake", "real", "uncertain", "no_face")})  # the summary's order
     failed: Counter[str] = Counter()
     kept = []  # results for the report
-    if not args.json:
-        stdout.write(f"{'file':<48} {'verdict':<10} {'P(fake)':>8} {'kind':<16} {'provenance':<24} {'persons':>7} "
-                     f"{'time':>7}\n")
+    if table is not None:
+        write_row(stdout, progress, table.header())
     with contextlib.closing(progress), contextlib.closing(_scan_all(detector, inputs, evidence=evidence)) as results:
         for done, result in enumerate(results, start=1):
             if args.report is not None:
                 kept.append(result)
-            fakes += result.verdict == "fake"
             if result.error is not None:
                 failed[result.error["code"]] += 1
                 progress.clear()
-                log.error("%s: %s: %s", result.path, result.error["code"], result.error["message"])
-            write_row(stdout, progress, json.dumps(result.to_dict()) + "\n" if args.json else _scan_row(result))
+                report_failure(result.path, result.error, in_table=table is not None)
+            else:
+                verdicts[result.verdict] += 1
+            write_row(stdout, progress, json.dumps(result.to_dict()) + "\n" if table is None else
+                      _scan_row(table, result))
             progress.update(done, result.path)
     if args.report is not None:  # failed inputs are in it too, with their error
         from detector.outputs.report import write_report
 
         write_report(kept, args.report, classifier=detector.classifier)
         log.info("wrote %s", args.report)
-    log_failures(failed, len(inputs))
     # A fake found outranks failed inputs (see the pipelines.cli docstring): exit 1 must not hide behind 3.
-    if fakes:
-        return EXIT_FAKE
-    return EXIT_INPUT_ERRORS if failed else EXIT_OK
+    code = EXIT_FAKE if verdicts["fake"] else EXIT_INPUT_ERRORS if failed else EXIT_OK
+    log_summary(len(inputs), time.monotonic() - started, verdicts, failed, noun="file", exit_note=EXIT_NOTES.get(code))
+    return code
 
 
-def _scan_row(result: MediaResult) -> str:
-    """One table row; a failed input shows its code and message, the rest their reasons. ``kind``: the kind of fake
-    with P(kind | fake), for a fake or uncertain file of a model with a kind head (the kind alone when the file's
-    provenance declared it), else ``-``. ``provenance``: the file's provenance state (``-``: not read)."""
+# The summary says what a non-zero exit means: 1 is a scan that worked and found a fake (the README's demo ends so).
+EXIT_NOTES = {EXIT_FAKE: f"exit code {EXIT_FAKE}: a fake was found (not an error)",
+              EXIT_INPUT_ERRORS: f"exit code {EXIT_INPUT_ERRORS}: some inputs failed"}
+
+
+# With the file and the notes, 80 columns: the kind and the provenance state, which most rows lack, are notes.
+SCAN_COLUMNS = (Column("verdict", 9), Column("P(fake)", 7, right=True), Column("persons", 7, right=True),
+                Column("time", 6, right=True))
+
+
+def _scan_row(table: Table, result: MediaResult) -> str:
+    """One table row. Notes: a failed input's code and message; else the kind of fake with P(kind | fake) (a fake or
+    uncertain file of a model with a kind head; the kind alone when the file's provenance declared it), the reasons,
+    and the file's provenance state unless it is ``none``."""
     p = "-" if result.fake_probability is None else f"{result.fake_probability:.3f}"
-    kind = "-" if result.kind is None else result.kind if result.kind_probability is None else \
-        f"{result.kind} {result.kind_probability:.2f}"
-    provenance = "-" if result.provenance is None else result.provenance.state
-    note = f"{result.error['code']}: {result.error['message']}" if result.error else ",".join(result.reasons)
-    return (f"{short_path(result.path):<48} {result.verdict:<10} {p:>8} {kind:<16} {provenance:<24} "
-            f"{len(result.tracks):>7} {result.timings.get('total', 0.0):>6.2f}s  {note}\n")
+    cells = [result.verdict, p, str(len(result.tracks)), f"{result.timings.get('total', 0.0):.1f}s"]
+    if result.error is not None:
+        return table.row(result.path, cells, f"{result.error['code']}: {result.error['message']}", failed=True)
+    notes = []
+    if result.kind is not None:
+        notes.append(result.kind if result.kind_probability is None else f"{result.kind} {result.kind_probability:.2f}")
+    notes.append(",".join(result.reasons))
+    if result.provenance is not None and result.provenance.state != "none":
+        notes.append(f"provenance {result.provenance.state}")
+    return table.row(result.path, cells, "; ".join(notes))
 
 
 def _scan_all(detector: Detector, inputs: list[Input], *, evidence: int = 0) -> Iterator[MediaResult]:
@@ -114,7 +131,8 @@ def _scan_all(detector: Detector, inputs: list[Input], *, evidence: int = 0) -> 
     """
     from detector.results import MediaResult
 
-    results = detector.scan_many([item.path for item in inputs if item.error is None], evidence=evidence)
+    # prompt: each row as soon as its file is done, not when a classifier batch of later files fills.
+    results = detector.scan_many([item.path for item in inputs if item.error is None], evidence=evidence, prompt=True)
     try:
         for item in inputs:
             if item.error is not None:

@@ -3,6 +3,7 @@ the model-path message, and progress from ``synth sbi-video``."""
 
 from __future__ import annotations
 
+import fcntl
 import io
 import json
 import logging
@@ -10,10 +11,17 @@ import os
 import pty
 import select
 import shutil
+import struct
 import subprocess
 import sys
+import termios
+import threading
 import time
+from collections import Counter
 from pathlib import Path
+
+import cv2
+import pytest
 
 from detector.outputs.demo import pan_zoom_frames, write_video
 from pipelines.cli import EXIT_FAKE, EXIT_INPUT_ERRORS, EXIT_SETUP, main
@@ -49,9 +57,11 @@ def test_screen_emulation():
     assert screen("progress\r\x1b[Krow\n") == ["row", ""]
 
 
-def run_on_terminal(argv: list[str], *, timeout_s: float = 180.0) -> tuple[int, str]:
-    """Run the CLI in a child whose stdout and stderr are both one pseudo-terminal; returns (code, output)."""
+def run_on_terminal(argv: list[str], *, timeout_s: float = 180.0, columns: int = 80) -> tuple[int, str]:
+    """Run the CLI in a child whose stdout and stderr are both one pseudo-terminal ``columns`` wide; returns (code,
+    output)."""
     master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
     env = {**os.environ, "NO_ALBUMENTATIONS_UPDATE": "1"}
     child = subprocess.Popen([sys.executable, "-m", "pipelines.cli", *argv], stdin=subprocess.DEVNULL,
                              stdout=slave, stderr=slave, cwd=REPO, env=env)
@@ -90,7 +100,9 @@ def test_rows_never_share_a_line_with_the_progress_text(tmp_path, demo_clip, tin
         assert "eta" in raw  # the progress line was drawn
         lines = screen(raw)
         rows = [line for line in lines if "one.mp4" in line or "two.mp4" in line or "missing.mp4" in line]
-        assert len([line for line in rows if "ERROR" not in line]) == 3, lines  # one row per input
+        # One row per input; the failure once more on stderr only with --json (whose rows are for programs).
+        assert len(rows) == 3 + bool(extra), lines
+        assert sum("ERROR" in line for line in rows) == bool(extra), lines
         assert not [line for line in lines if "eta" in line], lines  # progress never left behind a row
 
 
@@ -105,7 +117,9 @@ def test_scan_finds_a_fake_exit_1_even_when_inputs_failed(tmp_path, demo_clip, t
     assert verdicts == ["fake", "error"]
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert any("missing.mp4: not_found" in m for m in errors)
-    assert "1 of 2 inputs failed (not_found)" in errors
+    [summary] = [m for m in errors if " in " in m and "failed" in m]
+    assert summary.startswith("2 files in ") and summary.endswith(
+        ": 1 fake; 1 failed (not_found); exit code 1: a fake was found (not an error)")
     assert main([*argv, "--model", str(says_real)], stdout=io.StringIO()) == EXIT_INPUT_ERRORS
 
 
@@ -135,11 +149,11 @@ def test_table_shows_the_kind_of_fake_and_a_dash_without_one(tmp_path, demo_clip
         out = io.StringIO()
         main(["scan", str(demo_clip), "--frames", "4", "--model", str(model)], stdout=out)
         header, row = out.getvalue().splitlines()
-        assert header.split() == ["file", "verdict", "P(fake)", "kind", "provenance", "persons", "time"]
-        rows[name] = row.split()
-    assert rows["plain"][3] == "-" and rows["plain"][4] == "none"
-    assert rows["kinded"][1] == "fake" and rows["kinded"][3] == "synthetic" and float(rows["kinded"][4]) > 0.9
-    assert rows["kinded"][5] == "none"
+        assert header.split() == ["file", "verdict", "P(fake)", "persons", "time", "notes"]
+        rows[name] = row.split(maxsplit=5)
+    assert rows["plain"][5] in ("above_threshold", "below_threshold", "near_threshold")  # no kind, provenance none
+    assert rows["kinded"][1] == "fake" and rows["kinded"][5].startswith("synthetic ")
+    assert float(rows["kinded"][5].split()[1].rstrip(";")) > 0.9 and "provenance" not in rows["kinded"][5]
 
 
 def test_scan_accepts_r_like_faces(tmp_path, demo_clip, tiny_model):
@@ -234,3 +248,185 @@ def test_sbi_video_progress_without_a_frame_count(caplog):
         for done in range(201):
             progress(done, None)
     assert [r.getMessage() for r in caplog.records][1:] == ["blended 100 frames", "blended 200 frames"]
+
+
+# -- issue 39: names escaped for the terminal, reversible paths in JSON, a live table that fits -------------------
+
+# Linux file names may hold any byte but "/" and NUL: a forged log line, a terminal escape, a byte that is not UTF-8.
+WEIRD_NAMES = (b"new\nERROR forged.png", b"esc\x1b[2Jclear.png", b"caf\xe9.png")
+BROKEN_NAME = b"broken\nERROR x.jpg"  # not an image: its name also reaches the failure's message
+
+
+@pytest.fixture
+def weird_folder(tmp_path, astronaut) -> Path:
+    folder = tmp_path / "weird"
+    folder.mkdir()
+    ok, png = cv2.imencode(".png", cv2.cvtColor(astronaut, cv2.COLOR_RGB2BGR))
+    assert ok
+    for name in WEIRD_NAMES:
+        with open(os.path.join(os.fsencode(folder), name), "wb") as f:
+            f.write(png.tobytes())
+    with open(os.path.join(os.fsencode(folder), BROKEN_NAME), "wb") as f:
+        f.write(b"not an image at all")
+    return folder
+
+
+def run_cli(argv: list[str], cwd: Path) -> subprocess.CompletedProcess[bytes]:
+    """The real ``deepfake`` in a child (its own logging set-up, a real stderr), run from ``cwd``."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "NO_ALBUMENTATIONS_UPDATE": "1"}
+    return subprocess.run([sys.executable, "-m", "pipelines.cli", *argv], cwd=cwd, env=env, capture_output=True,
+                          timeout=300, check=False)
+
+
+def test_file_names_reach_the_terminal_escaped_once_each(weird_folder, tiny_model):
+    done = run_cli(["scan", ".", "--model", str(tiny_model)], weird_folder)
+    out, err = done.stdout.decode(), done.stderr.decode()
+    assert b"\x1b" not in done.stdout + done.stderr  # no escape sequence reaches the terminal
+    rows = out.splitlines()
+    assert len(rows) == 1 + len(WEIRD_NAMES) + 1, rows  # the header, one line per file: no name split a row
+    assert {r.split()[0] for r in rows[1:]} == {"new\\nERROR", "esc\\x1b[2Jclear.png", "caf\\xe9.png", "broken\\nERROR"}
+    [broken] = [r for r in rows if r.startswith("broken\\nERROR x.jpg ")]
+    assert " error " in broken and "unsupported_media" in broken
+    # stderr: the summary alone (the table row showed the failure); no line was forged by a name.
+    [summary] = err.splitlines()
+    assert summary.startswith("ERROR 4 files in ") and "1 failed (unsupported_media)" in summary
+
+
+def test_failures_go_to_stderr_once_and_json_paths_map_back_to_the_files(weird_folder, tiny_model):
+    from detector.pathtext import path_from_text
+
+    done = run_cli(["scan", ".", "--json", "--model", str(tiny_model)], weird_folder)
+    records = [json.loads(line) for line in done.stdout.decode("utf-8", "strict").splitlines()]
+    names = {os.fsencode(path_from_text(r["path"])) for r in records}
+    assert names == {*WEIRD_NAMES, BROKEN_NAME}
+    assert all(os.path.exists(os.path.join(os.fsencode(weird_folder), n)) for n in names)
+    assert b"\\ud" not in done.stdout.replace(b"\\\\", b"")  # no surrogate escape for jq to turn into U+FFFD
+    lines = done.stderr.decode().splitlines()
+    assert len(lines) == 2 and b"\x1b" not in done.stderr, lines  # the failure, once, and the summary
+    assert lines[0].startswith("ERROR broken\\nERROR x.jpg: unsupported_media: ")
+
+
+def test_terminal_escapes():
+    from pipelines.cli.terminal import for_terminal
+
+    assert for_terminal("plain name.jpg") == "plain name.jpg"
+    assert for_terminal("a\nb\rc\td\\e") == "a\\nb\\rc\\td\\\\e"
+    assert for_terminal("\x1b[31m\x00\x7f\x9b") == "\\x1b[31m\\x00\\x7f\\x9b"  # C0, DEL and C1 (CSI) controls
+    assert for_terminal(os.fsdecode(b"caf\xe9")) == "caf\\xe9"  # the byte, as ls -b shows it
+    assert for_terminal("evil\u202egpj.exe") == "evil\\u202egpj.exe"  # right-to-left override
+    assert for_terminal("café 日本") == "café 日本"  # printable stays as it is
+
+
+def test_shorten_cuts_in_the_middle_at_boundaries():
+    from pipelines.cli.terminal import cell_width, shorten
+
+    path = "/archive/2024/holiday photos/beach at sunset/IMG_0001 final edit.jpg"
+    for width in range(1, len(path) + 2):
+        short = shorten(path, width)
+        assert cell_width(short) <= width
+        if width >= len(path):
+            assert short == path
+        elif width >= 24:  # room for whole pieces: the cut falls between them, the file name's end is kept
+            head, tail = short.split("…")
+            assert path.startswith(head) and path.endswith(tail) and tail.endswith("edit.jpg")
+            assert not head or head[-1] in "/ _-." and path[len(path) - len(tail) - 1] in "/ _-.", short
+    assert cell_width(shorten("写真/とても長い名前の写真です.jpg", 16)) <= 16  # wide characters count twice
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_eta_learns_from_the_files_after_the_first():
+    """The first result carries the start-up: 4 s, then 0.1 s per file. The ETA after three files is the 37 files
+    left at 0.1 s, not 37 x 4 s / 3."""
+    from pipelines.cli.output import Progress
+
+    now = [0.0]
+    progress = Progress(40, Terminal(), clock=lambda: now[0])
+    assert progress.eta(0, 0.0) is None
+    now[0] = 4.0
+    progress.update(1, "a.jpg")
+    assert progress.eta(1, 4.0) is None  # one point is no rate
+    now[0] = 4.2
+    progress.update(3, "c.jpg")
+    assert progress.eta(3, now[0]) == pytest.approx(3.7)
+
+
+def test_progress_line_fits_the_terminal_and_shortens_the_path_between_words():
+    from pipelines.cli.output import Progress
+    from pipelines.cli.terminal import cell_width
+
+    term = Terminal()
+    progress = Progress(3, term)  # a StringIO has no size: the 80 columns of a classic terminal
+    label = "/archive/2024/a holiday with many photos/of the beach at sunset/IMG_0001\nfinal edit.jpg"
+    progress.update(1, label)
+    drawn = term.getvalue().split("\r\x1b[K")[-1]
+    assert cell_width(drawn) <= 79 and "…" in drawn and drawn.endswith("IMG_0001\\nfinal edit.jpg")
+    assert drawn.split("…")[0].endswith(("/", " ")), drawn
+
+
+def test_table_fits_80_columns_each_failure_once_and_a_summary_closes(tmp_path, astronaut, tiny_model):
+    _, png = cv2.imencode(".png", cv2.cvtColor(astronaut, cv2.COLOR_RGB2BGR))
+    names = [f"a long name for holiday photo number {i} taken on the beach at sunset.png" for i in range(3)]
+    for name in names:
+        (tmp_path / name).write_bytes(png.tobytes())
+    broken = tmp_path / "a broken file with a long name that will not decode at all.jpg"
+    broken.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    code, raw = run_on_terminal(["scan", str(tmp_path), "--model", str(tiny_model)], columns=80)
+    assert code == EXIT_FAKE, raw
+    lines = [line for line in screen(raw) if line.strip()]
+    assert len(lines) == 1 + 4 + 1, lines  # the header, a row per file, the summary: nothing twice, no progress left
+    header, *rows, summary = lines
+    assert header.split() == ["file", "verdict", "P(fake)", "persons", "time", "notes"]
+    [failure] = [row for row in rows if " error " in row]
+    assert "…" in failure and "decode at all.jpg" in failure
+    for row in [header, *rows]:
+        if row != failure:  # a failure's message is not cut: it is shown nowhere else
+            assert len(row) <= 80, row
+    assert sum("…" in row and "sunset.png" in row for row in rows) == 3
+    assert summary.startswith("ERROR 4 files in ") and ": 3 fake; 1 failed (" in summary and "exit code 1" in summary
+
+
+def test_rows_come_as_files_finish_not_when_a_batch_fills(tmp_path, demo_clip, tiny_model, monkeypatch):
+    """Each file's extraction waits until the row of the file before it is on stdout: if rows were held for a
+    classifier batch (32 faces; these files have 2 each) the second file would wait in vain."""
+    import detector.api
+
+    read_provenance = detector.api.read_provenance
+    written = threading.Semaphore(0)
+    waited_in_vain = []
+
+    def after_previous_row(path, *args, **kwargs):
+        if not str(path).endswith("c0.mp4") and not written.acquire(timeout=30):
+            waited_in_vain.append(str(path))
+        return read_provenance(path, *args, **kwargs)
+
+    class Rows(io.StringIO):
+        def write(self, text: str) -> int:
+            n = super().write(text)
+            if text.startswith("{"):
+                written.release()
+            return n
+
+    monkeypatch.setattr(detector.api, "read_provenance", after_previous_row)
+    paths = []
+    for i in range(3):
+        shutil.copy(demo_clip, tmp_path / f"c{i}.mp4")
+        paths.append(str(tmp_path / f"c{i}.mp4"))
+    out = Rows()
+    main(["scan", *paths, "--json", "--frames", "2", "--model", str(tiny_model)], stdout=out)
+    assert not waited_in_vain
+    assert [json.loads(line)["path"] for line in out.getvalue().splitlines()] == paths  # in input order
+
+
+def test_summary_counts_each_verdict_and_failure_code(caplog):
+    from pipelines.cli.output import log_summary
+
+    with caplog.at_level(logging.INFO, logger="deepfake"):
+        log_summary(5, 2.31, Counter(fake=1, real=2, uncertain=0), Counter(not_found=1, corrupt_media=1), noun="file")
+        log_summary(1, 0.5, Counter(real=1), Counter(), noun="file")
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        ("ERROR", "5 files in 2.3 s: 1 fake, 2 real; 2 failed (corrupt_media, not_found)"),
+        ("INFO", "1 file in 0.5 s: 1 real")]
