@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import jsonschema
@@ -26,10 +29,21 @@ QUERY = "SELECT content_sha256, status, verdict, fake_probability, error_code FR
 
 
 @pytest.fixture(scope="module")
-def local_ray():
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield ray
+def local_ray(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A local Ray instance whose files stay in a temp dir of this test run (yielded), removed afterwards.
+
+    Left to itself Ray keeps its sessions in /tmp/ray and the scanning actors their core locks in
+    /tmp/deepfake-audit-cores-UID (``ray_engine._claim_core``, in the actors' temp dir), and neither is ever
+    removed. ``_temp_dir`` moves Ray's sessions; TMPDIR, set while Ray starts, is inherited by the raylet and so by
+    every worker it spawns. (A short directory name: Ray's socket paths inside it must fit in 107 bytes.)
+    """
+    tmp = tmp_path_factory.mktemp("ray")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("TMPDIR", str(tmp))
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _temp_dir=str(tmp / "r"))
+    yield tmp
     ray.shutdown()
+    shutil.rmtree(tmp, ignore_errors=True)  # pytest prunes its base temp dir anyway, should Ray still write there
 
 
 def test_ray_engine_fills_the_same_ledger_as_local(local_ray, archive, tmp_path):
@@ -70,3 +84,16 @@ def test_decode_tasks_feeding_scan_actors_give_the_same_outcomes(local_ray, arch
         assert o.result["media"] == w.result["media"] and o.result["tracks"] == w.result["tracks"]
         assert o.result["provenance"] == w.result["provenance"]  # read from the file by the decode task
         assert (o.thumbnail is None) == (w.thumbnail is None)
+
+
+def test_ray_and_the_actors_core_locks_stay_in_the_test_temp_dir(local_ray, archive):
+    """What the fixture cleans up is where Ray and the actors wrote: nothing of this run lands in /tmp itself."""
+    from pipelines.audit.ray_engine import RayEngine
+
+    items = [WorkItem(hashlib.sha256(p.read_bytes()).hexdigest(), str(p), p.stat().st_size, p.stat().st_mtime_ns)
+             for p in (archive / "images" / "camera.png", archive / "images" / "astronaut.jpg")]
+    got = []
+    RayEngine(SPEC).run(items, on_outcomes=got.extend, should_stop=lambda: False)  # each actor pins itself to a core
+    assert [o.status for o in got] == ["done", "done"]
+    assert (local_ray / f"deepfake-audit-cores-{os.getuid()}").is_dir()
+    assert list((local_ray / "r").glob("session_*"))
