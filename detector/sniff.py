@@ -18,7 +18,7 @@ class ImageHeader(NamedTuple):
 
 
 def sniff_image(head: bytes) -> ImageHeader | None:
-    """Return format and size for PNG, JPEG, GIF, WebP and BMP headers, else ``None``.
+    """Return format and size for PNG, JPEG, GIF, WebP, BMP and AVIF headers, else ``None``.
 
     ``head`` should hold the first 64 KiB of the file (JPEG's size marker can sit behind EXIF data).
     """
@@ -46,7 +46,25 @@ def sniff_image(head: bytes) -> ImageHeader | None:
         return None
     if head[:2] == b"\xff\xd8":
         return _jpeg_size(head)
+    if head[4:12] == b"ftypavif":
+        return _avif_size(head)
     return None
+
+
+def _avif_size(head: bytes) -> ImageHeader | None:
+    """An AVIF still (ISO-BMFF, major brand ``avif``; ``avis`` sequences are videos): the largest ``ispe`` (image
+    spatial extents: version/flags, then width and height) of its items, in the ``meta`` box at the start. The
+    largest, because a grid image's tiles and thumbnail have their own, smaller ones and the guard must see the
+    whole picture."""
+    sizes = []
+    at = head.find(b"ispe")
+    while at != -1 and at + 16 <= len(head):
+        sizes.append(struct.unpack(">II", head[at + 8:at + 16]))
+        at = head.find(b"ispe", at + 4)
+    if not sizes:
+        return None
+    w, h = max(sizes, key=lambda wh: wh[0] * wh[1])
+    return ImageHeader("avif", w, h)
 
 
 # Start-of-frame markers carry the size; C4/C8/CC are DHT/JPG/DAC, not frames.

@@ -40,7 +40,7 @@ _DEMUXERS: dict[str, str] = {
     "mp4/mov": "mov", "matroska/webm": "matroska", "avi": "avi", "flv": "flv", "ogg": "ogg", "mpeg-ps": "mpeg",
     "mpeg-ts": "mpegts", "m2ts": "mpegts", "asf/wmv": "asf", "jpeg": "jpeg_pipe", "png": "png_pipe", "gif": "gif",
     "bmp": "bmp_pipe", "webp": "webp_pipe", "tiff": "tiff_pipe", "mp3": "mp3", "flac": "flac", "y4m": "yuv4mpegpipe",
-    "ivf": "ivf",
+    "ivf": "ivf", "avif": "mov",
 }
 
 MediaKind = Literal["video", "image"]

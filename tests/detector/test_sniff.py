@@ -92,6 +92,23 @@ def test_png_size_is_read_without_decoding():
     assert sniff_image(head) == ImageHeader("png", 60000, 50000)
 
 
+def test_avif_stills_are_sized_from_their_largest_ispe(rgb: np.ndarray):
+    from PIL import features
+
+    if not features.check("avif"):
+        pytest.skip("this Pillow has no AVIF encoder (Pillow >= 11.3 wheels bundle libavif)")
+    head = pil_bytes(rgb, "AVIF")
+    assert sniff_image(head) == ImageHeader("avif", W, H)
+    assert sniff_container(head) == "avif" and sniff_media(head) == "avif"
+    # A grid image: tiles and a thumbnail with their own, smaller extents; the guard takes the largest.
+    ispe = lambda w, h: struct.pack(">I4sIII", 20, b"ispe", 0, w, h)
+    grid = b"\x00\x00\x00\x1cftypavif\x00\x00\x00\x00avifmif1miaf" + ispe(512, 512) + ispe(8000, 6000) + ispe(160, 120)
+    assert sniff_image(grid) == ImageHeader("avif", 8000, 6000)
+    # An AVIF sequence (brand avis) is a video; a still whose extents lie past the head is left to FFmpeg.
+    assert sniff_image(b"\x00\x00\x00\x1cftypavis" + bytes(16) + ispe(64, 64)) is None
+    assert sniff_image(b"\x00\x00\x00\x1cftypavif" + bytes(16)) is None
+
+
 def test_top_down_bmp_height_is_positive(rgb: np.ndarray):
     head = bytearray(pil_bytes(rgb, "BMP"))
     head[22:26] = struct.pack("<i", -H)  # a negative height means rows stored top-down

@@ -196,3 +196,47 @@ def test_an_empty_directory_alone_is_one_error_record_not_a_usage_error(tmp_path
     [record] = [json.loads(line) for line in out.getvalue().splitlines()]
     assert record["verdict"] == "error" and record["error"]["code"] == "no_media_files"
     assert "empty_dir" in record["error"]["message"]
+
+
+def _lock(directories: list[Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make ``directories`` unlistable: chmod 000 for a normal user. As root (how these tests usually run) permissions
+    do not stop reading, so listing them is refused where the walk lists directories (``os.scandir``), with the
+    error the OS gives a normal user."""
+    if os.geteuid() != 0:
+        for directory in directories:
+            directory.chmod(0)
+        return
+    scandir = os.scandir
+
+    def refusing(path=".", *args, **kwargs):
+        if Path(path) in directories:
+            raise PermissionError(13, "Permission denied", str(path))
+        return scandir(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "scandir", refusing)
+
+
+def test_a_directory_that_cannot_be_listed_is_permission_denied_not_empty(tmp_path, tiny_model, monkeypatch):
+    from pipelines.cli.inputs import expand_inputs
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    (locked / "photo.jpg").write_bytes(b"unseen")
+    archive = tmp_path / "archive"
+    (archive / "private").mkdir(parents=True)
+    (archive / "a.png").write_bytes(b"x")
+    (archive / "z.mp4").write_bytes(b"x")
+    try:
+        _lock([locked, archive / "private"], monkeypatch)
+        out = io.StringIO()
+        assert main(["scan", str(locked), "--json", "--model", str(tiny_model)], stdout=out) == EXIT_INPUT_ERRORS
+        [record] = [json.loads(line) for line in out.getvalue().splitlines()]
+        assert record["path"] == str(locked) and record["error"]["code"] == "permission_denied"
+        assert "permission denied" in record["error"]["message"]
+        # A folder below that cannot be listed gets its own record beside the files found, in path order.
+        found = expand_inputs([str(archive)], recursive=True)
+        assert [(Path(i.path).name, i.error and i.error["code"]) for i in found] == [
+            ("a.png", None), ("private", "permission_denied"), ("z.mp4", None)]
+    finally:
+        for directory in (locked, archive / "private"):
+            directory.chmod(0o755)

@@ -62,6 +62,38 @@ def test_still_images(tmp_path, astronaut, ext):
     assert diff < 4 if ext in (".jpg", ".webp") else diff == 0
 
 
+def _avif(path, image: np.ndarray):
+    """``image`` saved as AVIF by Pillow (libavif); skips where this Pillow cannot write AVIF."""
+    from PIL import Image, features
+
+    if not features.check("avif"):
+        pytest.skip("this Pillow has no AVIF encoder (Pillow >= 11.3 wheels bundle libavif)")
+    Image.fromarray(image).save(path, format="AVIF", quality=90)
+    return path
+
+
+def test_an_avif_photo_is_a_still_image_whatever_its_name(tmp_path, astronaut):
+    """AVIF is ISO-BMFF: FFmpeg opens it with the mov demuxer as a one-frame stream of 1 s, which sampling at its
+    middle used to call truncated (corrupt_media). Its brand makes it a still, sized from its ``ispe`` box."""
+    from PIL import Image
+
+    for name in ("a.avif", "a.bin"):
+        path = _avif(tmp_path / name, astronaut)
+        info, frames = read_frames(path)
+        assert (info.kind, info.duration_s, info.width, info.height, len(frames)) == ("image", None, 512, 512, 1)
+        pillow = np.asarray(Image.open(path).convert("RGB"), np.int16)
+        assert np.abs(frames[0].image.astype(np.int16) - pillow).mean() < 2  # the pixels Pillow decodes
+        assert np.abs(frames[0].image.astype(int) - astronaut).mean() < 4
+
+
+def test_an_avif_bomb_is_refused_from_its_header(tmp_path, astronaut):
+    from detector.errors import MediaTooLargeError
+
+    path = _avif(tmp_path / "a.avif", astronaut)
+    with pytest.raises(MediaTooLargeError):
+        read_frames(path, limits=MediaLimits(max_pixels=512 * 511))
+
+
 def test_animated_gif_is_a_video(tmp_path, numbered, video_writer):
     path = video_writer(tmp_path / "anim.gif", numbered(20, (64, 48)), fps=10, codec="gif", pix_fmt="rgb8")
     info, sampled = read_frames(path, sampling=SamplingSpec(frames=4))
