@@ -41,7 +41,9 @@ def add_serve_parser(sub: Any) -> argparse.ArgumentParser:
                        help="seconds an upload may take to arrive, else 408 (default 300)")
     serve.add_argument("--job-ttl", type=float, default=3600.0, help="seconds a finished job is kept (default 3600)")
     serve.add_argument("--max-jobs", type=int, default=1000, help="jobs kept at once (default 1000)")
-    serve.add_argument("--tmp-dir", type=Path, help="parent of the private upload directory (default: system temp)")
+    serve.add_argument("--tmp-dir", type=Path,
+                       help="parent of the private upload directory (default: system temp); at start the service "
+                            "removes the upload directories there of services that were killed")
     serve.add_argument("--header-timeout", type=float, default=10.0,
                        help="seconds a connection has to send its request headers, from connecting or from the "
                             "last answer; then it is closed (default 10)")
