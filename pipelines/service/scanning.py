@@ -9,6 +9,7 @@ from typing import Any
 from detector import errors
 from detector.api import Detector
 from detector.errors import attempt
+from detector.provenance import read_provenance
 
 from .uploads import Upload
 
@@ -25,19 +26,27 @@ def scan_upload(detector: Detector, upload: Upload) -> dict[str, Any]:
     scrubbed from the message; anything else is a bug, logged with its traceback here and reported as
     ``internal_error`` without one.
     """
+    provenance = None
     try:
         tried = attempt(upload.filename, lambda: replace(detector.scan(upload.path), path=upload.filename))
+        if not tried.ok:
+            # A file whose pixels fail still says what it declares, as in the CLI and the audit: read it again (a
+            # failed file only) before the upload goes; if that fails too, the result has no provenance.
+            provenance = attempt(upload.filename, read_provenance, upload.path).value
     finally:
         upload.discard()
     if tried.ok:
-        result = tried.value.to_dict()
-        for problem in (result["provenance"] or {}).get("problems", []):  # a reader's message may name the file
-            problem["message"] = upload.scrub(problem["message"])
-        return result
+        return _scrubbed(tried.value.to_dict(), upload)
     error = tried.error
     if error["code"] == INTERNAL_ERROR["code"]:
         log.error("scan of an upload (%s) failed", upload.filename, exc_info=tried.exception)
         error = dict(INTERNAL_ERROR)
     else:
         error = {"code": error["code"], "message": upload.scrub(error["message"])}
-    return detector.failed(upload.filename, error).to_dict()
+    return _scrubbed(detector.failed(upload.filename, error, provenance=provenance).to_dict(), upload)
+
+
+def _scrubbed(result: dict[str, Any], upload: Upload) -> dict[str, Any]:
+    for problem in (result["provenance"] or {}).get("problems", []):  # a reader's message may name the file
+        problem["message"] = upload.scrub(problem["message"])
+    return result

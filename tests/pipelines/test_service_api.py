@@ -149,6 +149,21 @@ def test_the_upload_path_is_scrubbed_from_provenance_problems(server, tmp_path, 
     assert list(server.upload_dir.iterdir()) == []
 
 
+def test_an_upload_whose_pixels_fail_keeps_what_it_declares(server, tmp_path, astronaut, upload):
+    """A generator PNG cut short after its text chunk: the pixels fail (422, verdict error), and the result still
+    carries the parameters it declared, as the CLI and the audit report for such a file."""
+    whole = _generated_png(tmp_path / "generated.png", astronaut).read_bytes()
+    cut = tmp_path / "cut.png"
+    cut.write_bytes(whole[:whole.index(b"IDAT") + 64])
+    response = server.client().post("/v1/scan", files=upload(cut, "portrait.png"))
+    assert response.status_code == 422, response.text
+    result = response.json()
+    jsonschema.validate(result, MEDIA_RESULT_SCHEMA)
+    assert result["verdict"] == "error" and result["error"]["code"] != "internal_error"
+    assert result["provenance"]["state"] == "generator_metadata"
+    assert list(server.upload_dir.iterdir()) == []
+
+
 # -- abuse -----------------------------------------------------------------------------------------------
 
 
