@@ -12,9 +12,10 @@ from detector.faces.extract import FaceExtractor
 from detector.kinds import SWAP
 from detector.media import Frame
 from detector.outputs.demo import write_video
+from detector.runtime import sha256_file
 from training.data.manifest import from_manifest
 from training.synth import aligned
-from training.synth.aligned import SOURCE, main, make_aligned_fakes, sha256_of
+from training.synth.aligned import SOURCE, main, make_aligned_fakes
 
 
 @pytest.fixture
@@ -46,7 +47,7 @@ def test_every_real_clip_gets_a_fake_in_its_group_or_a_skip_row(tmp_path, manife
     with open(out / "MANIFEST.csv", newline="") as f:
         [row] = list(csv.DictReader(f))
     real = manifest.parent / "data" / "clip.mp4"
-    assert row["pair_id"] == sha256_of(real) and row["sha256"] == sha256_of(item.path)
+    assert row["pair_id"] == sha256_file(real) and row["sha256"] == sha256_file(item.path)
     assert row["real_source"] == "repo/a" and int(row["frames"]) == 10  # 0.4 s at 25 fps
     assert int(row["faces"]) >= 8  # the astronaut is found in (nearly) every frame
     with open(out / "skipped.csv", newline="") as f:
@@ -92,7 +93,7 @@ def test_a_second_run_resumes_and_remakes_only_what_is_missing_or_changed(tmp_pa
     (out / first[0].path).write_bytes(b"changed")
     calls.clear()
     remade, _ = make_aligned_fakes([manifest], out, max_seconds=0.4, blend=counting)
-    assert [c.name for c in calls] == ["clip.mp4", "empty.mp4"] and remade[0].sha256 == sha256_of(out / first[0].path)
+    assert [c.name for c in calls] == ["clip.mp4", "empty.mp4"] and remade[0].sha256 == sha256_file(out / first[0].path)
 
 
 def test_a_bad_max_seconds_is_refused(tmp_path, manifest):

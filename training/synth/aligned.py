@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
 import logging
 import math
 import os
@@ -31,6 +30,7 @@ from pathlib import Path
 
 from detector.errors import attempt
 from detector.kinds import SWAP
+from detector.runtime import sha256_file
 
 from ..data.items import REAL, MediaItem
 from ..data.manifest import from_manifest
@@ -68,14 +68,6 @@ class Skipped:
     real_path: str
     code: str
     message: str
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def real_clips(manifests: Sequence[str | os.PathLike[str]]) -> list[MediaItem]:
@@ -127,13 +119,13 @@ def make_aligned_fakes(manifests: Sequence[str | os.PathLike[str]], out: str | o
     skipped: list[Skipped] = []
     clips = real_clips(manifests)
     for n, item in enumerate(clips, start=1):
-        digest = attempt(str(item.path), sha256_of, item.path)
+        digest = attempt(str(item.path), sha256_file, item.path)
         if not digest.ok:
             skipped.append(Skipped(str(item.path), digest.error["code"], digest.error["message"]))
             continue
         real_sha = str(digest.value)
         earlier = done.get(real_sha)
-        if earlier is not None and (out / earlier.path).is_file() and sha256_of(out / earlier.path) == earlier.sha256:
+        if earlier is not None and (out / earlier.path).is_file() and sha256_file(out / earlier.path) == earlier.sha256:
             rows.append(earlier)
             continue
         name = fake_name(item, real_sha)
@@ -157,7 +149,7 @@ def make_aligned_fakes(manifests: Sequence[str | os.PathLike[str]], out: str | o
         rows.append(AlignedRow(
             path=name, label="fake", group=item.group, manipulation=MANIPULATION, media="video", source_repo=SOURCE,
             family=SWAP, pair_id=real_sha, real_path=str(item.path), real_source=item.source,
-            frames=int(counts["frames"]), faces=int(counts["faces"]), sha256=sha256_of(out / name)))
+            frames=int(counts["frames"]), faces=int(counts["faces"]), sha256=sha256_file(out / name)))
         _write_rows(out / "MANIFEST.csv", rows, AlignedRow)  # after every clip: a stopped run loses one clip at most
         log.info("%d/%d %s: %d frames, %d faces blended", n, len(clips), item.path.name, counts["frames"],
                  counts["faces"])
