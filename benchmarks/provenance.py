@@ -17,7 +17,7 @@ Files (the astronaut photo, a face for the scan to find):
   * a 1024 px JPEG without metadata (most media: platforms strip it);
   * the same pixels as a PNG with AUTOMATIC1111's parameters (the Pillow readers find a generator);
   * the same JPEG signed with a C2PA manifest (c2pa-python validates its hashes and signature; the signing
-    certificate is made here, with ``cryptography`` from the dev extra, and skipped without it);
+    certificate is made here, by ``detector.provenance.testing``);
   * a 10 s 1080p clip at 25 fps (the demo pan/zoom, as ``benchmarks/scan.py`` makes it).
 Then the stage alone on each file of ``../shared/data/provenance`` when present (real manifests with their certificate
 chains, thumbnails and ingredients), as a share of this run's scan of the plain 1024 px photo: what a photo carrying
@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime
 import importlib.util
 import io
 import statistics
@@ -44,6 +43,7 @@ from measuring import OtherLoad, environment, load_note, print_environment
 
 from detector import api
 from detector.provenance import Provenance, read_provenance
+from detector.provenance.testing import make_signing_identity
 
 REPO = Path(__file__).resolve().parents[1]
 PHOTO_TARGET = 0.05  # the issue's ceiling for a 1024 px photo
@@ -89,48 +89,13 @@ def paired(scan: Callable[[], object], known: Provenance, repeats: int) -> dict[
             "scan_s": statistics.median(totals), "share": statistics.median(r / t for r, t in zip(reads, totals))}
 
 
-def sign_jpeg(data: bytes) -> bytes | None:
-    """``data`` signed with a C2PA manifest (a created action, digitalCapture) by a certificate made here; ``None``
-    without ``cryptography``."""
-    try:
-        from cryptography import x509
-        from cryptography.hazmat.primitives import hashes, serialization
-        from cryptography.hazmat.primitives.asymmetric import ec
-        from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-    except ImportError:
-        return None
+def sign_jpeg(data: bytes) -> bytes:
+    """``data`` signed with a C2PA manifest (a created action, digitalCapture) by a signing identity made here."""
     import c2pa
 
-    def name(cn: str) -> x509.Name:
-        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-
-    def usage(*, ca: bool) -> x509.KeyUsage:
-        return x509.KeyUsage(digital_signature=not ca, content_commitment=False, key_encipherment=False,
-                             data_encipherment=False, key_agreement=False, key_cert_sign=ca, crl_sign=ca,
-                             encipher_only=False, decipher_only=False)
-
-    now = datetime.datetime.now(datetime.UTC)
-    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    days = datetime.timedelta(days=1)
-    ca = (x509.CertificateBuilder().subject_name(name("Benchmark CA")).issuer_name(name("Benchmark CA"))
-          .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
-          .not_valid_before(now - days).not_valid_after(now + days)
-          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-          .add_extension(usage(ca=True), critical=True)
-          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
-          .sign(ca_key, hashes.SHA256()))
-    leaf = (x509.CertificateBuilder().subject_name(name("Benchmark Signer")).issuer_name(ca.subject)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - days).not_valid_after(now + days)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(usage(ca=False), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-            .sign(ca_key, hashes.SHA256()))
-    pem = serialization.Encoding.PEM
-    chain = leaf.public_bytes(pem) + ca.public_bytes(pem)
-    private = key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    signer = c2pa.Signer.from_info(c2pa.C2paSignerInfo(c2pa.C2paSigningAlg.ES256, chain, private, None))
+    identity = make_signing_identity("deepfake-detector benchmark", valid_days=1)
+    signer = c2pa.Signer.from_info(c2pa.C2paSignerInfo(c2pa.C2paSigningAlg.ES256, identity.chain_pem,
+                                                       identity.key_pem, None))
     action = {"action": "c2pa.created",
               "digitalSourceType": "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture"}
     builder = c2pa.Builder({"claim_generator_info": [{"name": "deepfake-detector benchmark", "version": "1"}],
@@ -154,12 +119,8 @@ def make_files(folder: Path, *, clip: bool) -> dict[str, Path]:
     info.add_text("parameters", "an astronaut\nSteps: 20, Sampler: Euler a, CFG scale: 7, Seed: 1, Size: 1024x1024")
     files["1024 px PNG, A1111 parameters"] = folder / "generated.png"
     photo.save(files["1024 px PNG, A1111 parameters"], pnginfo=info)
-    signed = sign_jpeg(files["1024 px JPEG, no metadata"].read_bytes())
-    if signed is None:
-        print("  (no cryptography: the signed photo is skipped; pip install cryptography)")
-    else:
-        files["1024 px JPEG, C2PA-signed"] = folder / "signed.jpg"
-        files["1024 px JPEG, C2PA-signed"].write_bytes(signed)
+    files["1024 px JPEG, C2PA-signed"] = folder / "signed.jpg"
+    files["1024 px JPEG, C2PA-signed"].write_bytes(sign_jpeg(files["1024 px JPEG, no metadata"].read_bytes()))
     if clip:
         spec = importlib.util.spec_from_file_location("bench_faces", REPO / "benchmarks" / "faces.py")
         module = importlib.util.module_from_spec(spec)
