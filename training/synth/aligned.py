@@ -13,79 +13,26 @@ source, not as a copy of every real source. The fake is the ``swap`` kind (a ble
 ``python -m training.synth.aligned --data train.csv [more.csv ...] --out DIR [--max-seconds 8]`` writes
 ``DIR/media/...`` and ``DIR/MANIFEST.csv``, clip by clip, so an interrupted run resumes where it stopped (a fake
 whose file is missing or differs from its row is made again). A clip that cannot be read, or has no face, becomes
-a row of ``DIR/skipped.csv`` with its error code (``no_face`` for the latter): the run goes on.
+a row of ``DIR/skipped.csv`` with its error code (``no_face`` for the latter): the run goes on. That run is
+:func:`training.synth.clip_fakes.make_clip_fakes`, shared with the mouth re-synthesis (``training.synth.mouth``).
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import logging
-import math
 import os
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from detector.errors import attempt
 from detector.kinds import SWAP
-from detector.runtime import sha256_file
 
-from ..data.items import REAL, MediaItem
-from ..data.manifest import from_manifest
-
-log = logging.getLogger(__name__)
+from .clip_fakes import FakeKind, FakeRow, Skipped, make_clip_fakes
 
 SOURCE = "self-made/sbi-video"
 MANIPULATION = "self-blended-video(sbi-video)"
-NO_FACE = "no_face"  # a clip in which the face stage found nothing to blend
-
-
-@dataclass(frozen=True)
-class AlignedRow:
-    """One fake of ``MANIFEST.csv`` (the training manifest layout, :func:`training.data.manifest.from_manifest`)."""
-
-    path: str  # relative to the manifest's folder
-    label: str
-    group: str
-    manipulation: str
-    media: str
-    source_repo: str
-    family: str
-    pair_id: str  # sha256 of the real clip it was made from
-    real_path: str
-    real_source: str
-    frames: int
-    faces: int
-    sha256: str
-
-
-@dataclass(frozen=True)
-class Skipped:
-    """A real clip no fake was made of, and why (a ``detector.errors`` code, or ``no_face``)."""
-
-    real_path: str
-    code: str
-    message: str
-
-
-def real_clips(manifests: Sequence[str | os.PathLike[str]]) -> list[MediaItem]:
-    """The real videos of ``manifests``, each once (by path), in manifest order."""
-    seen: set[Path] = set()
-    clips = []
-    for manifest in manifests:
-        for item in from_manifest(manifest):
-            if item.label == REAL and item.media == "video" and item.path not in seen:
-                seen.add(item.path)
-                clips.append(item)
-    return clips
-
-
-def fake_name(item: MediaItem, real_sha256: str) -> str:
-    """``media/<source>/<stem>.<sha8>.mp4``: readable, and two reals with one name cannot collide."""
-    source = "".join(c if c.isalnum() or c in "-_." else "_" for c in item.source) or "unknown"
-    return f"media/{source}/{item.path.stem}.{real_sha256[:8]}.mp4"
+AlignedRow = FakeRow  # the row layout is :mod:`.clip_fakes`', shared with ``training.synth.mouth``
 
 
 def make_aligned_fakes(manifests: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str], *,
@@ -102,78 +49,10 @@ def make_aligned_fakes(manifests: Sequence[str | os.PathLike[str]], out: str | o
         seed: with the real's sha256, seeds each clip's blending (reproducible, and different per clip).
         blend: the video blender (default :func:`training.synth.sbi_video.blend_video`; tests pass their own).
     """
-    from detector.faces.extract import FaceConfig, FaceExtractor
-    from detector.media import open_media
-    from detector.recipe import DetectionSpec
-
     from .sbi_video import blend_video
 
-    if max_seconds is not None and not (math.isfinite(max_seconds) and max_seconds > 0):
-        raise ValueError(f"max_seconds must be > 0 or None, got {max_seconds}")
-    blend = blend or blend_video
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    done = {row.pair_id: row for row in _read_rows(out / "MANIFEST.csv")}
-    extractor = FaceExtractor(FaceConfig(detection=DetectionSpec(min_score=0.9)))  # one ONNX session for all clips
-    rows: list[AlignedRow] = []
-    skipped: list[Skipped] = []
-    clips = real_clips(manifests)
-    for n, item in enumerate(clips, start=1):
-        digest = attempt(str(item.path), sha256_file, item.path)
-        if not digest.ok:
-            skipped.append(Skipped(str(item.path), digest.error["code"], digest.error["message"]))
-            continue
-        real_sha = str(digest.value)
-        earlier = done.get(real_sha)
-        if earlier is not None and (out / earlier.path).is_file() and sha256_file(out / earlier.path) == earlier.sha256:
-            rows.append(earlier)
-            continue
-        name = fake_name(item, real_sha)
-
-        def make(item: MediaItem = item, name: str = name, real_sha: str = real_sha) -> dict[str, int]:
-            max_frames = None
-            if max_seconds is not None:
-                with open_media(item.path) as media:
-                    max_frames = max(1, round(max_seconds * (media.info.fps or 25.0)))
-            return blend(item.path, out / name, seed=seed * 1_000_003 + int(real_sha[:8], 16),
-                         max_frames=max_frames, extractor=extractor)
-
-        made = attempt(str(item.path), make)
-        if not made.ok or not made.value or not made.value.get("faces"):
-            (out / name).unlink(missing_ok=True)  # a half-written or faceless file is no fake
-            error = made.error or {"code": NO_FACE, "message": "the face stage found no face to blend"}
-            skipped.append(Skipped(str(item.path), error["code"], error["message"]))
-            log.warning("%d/%d %s: skipped (%s)", n, len(clips), item.path.name, error["code"])
-            continue
-        counts = made.value
-        rows.append(AlignedRow(
-            path=name, label="fake", group=item.group, manipulation=MANIPULATION, media="video", source_repo=SOURCE,
-            family=SWAP, pair_id=real_sha, real_path=str(item.path), real_source=item.source,
-            frames=int(counts["frames"]), faces=int(counts["faces"]), sha256=sha256_file(out / name)))
-        _write_rows(out / "MANIFEST.csv", rows, AlignedRow)  # after every clip: a stopped run loses one clip at most
-        log.info("%d/%d %s: %d frames, %d faces blended", n, len(clips), item.path.name, counts["frames"],
-                 counts["faces"])
-    _write_rows(out / "MANIFEST.csv", rows, AlignedRow)
-    _write_rows(out / "skipped.csv", skipped, Skipped)
-    return rows, skipped
-
-
-def _read_rows(path: Path) -> list[AlignedRow]:
-    if not path.is_file():
-        return []
-    with open(path, newline="") as f:
-        found = list(csv.DictReader(f))
-    ints = {"frames", "faces"}
-    return [AlignedRow(**{k: int(v) if k in ints else v for k, v in row.items()}) for row in found]  # type: ignore[arg-type]
-
-
-def _write_rows(path: Path, rows: Sequence[AlignedRow] | Sequence[Skipped], kind: type) -> None:
-    tmp = path.with_suffix(".tmp")
-    with open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=[field.name for field in fields(kind)])
-        writer.writeheader()
-        writer.writerows(asdict(row) for row in rows)
-    tmp.replace(path)  # never a half-written manifest
+    return make_clip_fakes(manifests, out, maker=blend or blend_video, max_seconds=max_seconds, seed=seed,
+                           kind=FakeKind(source_repo=SOURCE, manipulation=MANIPULATION, family=SWAP, verb="blend"))
 
 
 def get_args_parser() -> argparse.ArgumentParser:

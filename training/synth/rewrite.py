@@ -1,10 +1,13 @@
 """Rewrite every frame of a video, face by face: the loop the video synthesisers share (ae-swap's ``swap``,
-``sbi-video``).
+``sbi-video``, ``mouth_video``).
 
 Every frame is decoded (:meth:`detector.media.MediaReader.every_frame`, rotation applied), its faces come from
 the inference face stage (detection, tracking and landmarks as at scan time), an edit function repaints them,
 and the frame is encoded (:class:`detector.video_writer.VideoWriter`, H.264) at the source's exact frame rate.
 Frames without a face are written unchanged. Frames stream through: memory does not grow with length.
+An edit that needs the frames around the one it repaints (``mouth_video`` takes the mouth from another frame of the
+clip) gets a bounded window of them (:func:`rewrite_faces_in_context`): frames are held back until ``context``
+later ones are in, so memory grows with the window, not with the clip.
 
 Torch-free (numpy, OpenCV, the ONNX face detector), so ``sbi-video`` runs with the ``cpu`` extra alone.
 """
@@ -14,9 +17,10 @@ from __future__ import annotations
 import itertools
 import os
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from types import MappingProxyType
 
 import numpy as np
 
@@ -27,6 +31,20 @@ from detector.video_writer import VideoWriter
 
 # Repaints the given faces of one frame: ``(H, W, 3)`` uint8 RGB in, the new frame out.
 FrameEdit = Callable[[np.ndarray, Sequence[Face]], np.ndarray]
+
+
+@dataclass(frozen=True, eq=False)
+class FaceFrame:
+    """One decoded frame, as read (never an edited copy), and the faces the face stage found in it."""
+
+    index: int  # ordinal in the stream (0-based), as ``Face.sample``
+    image: np.ndarray
+    faces: tuple[Face, ...]
+
+
+# Repaints the faces of ``frame`` given the frames around it (ordinal -> frame, ``frame.index`` ± the context,
+# fewer at the ends of the clip): the new ``(H, W, 3)`` uint8 RGB image out.
+ContextEdit = Callable[[FaceFrame, Mapping[int, FaceFrame]], np.ndarray]
 # Called with (frames done, frame count or None when the container does not say); first with 0 frames done.
 ProgressFn = Callable[[int, int | None], None]
 
@@ -62,8 +80,36 @@ def rewrite_faces(src: str | os.PathLike[str], dst: str | os.PathLike[str], edit
         detector.errors.MediaError: ``src`` cannot be read.
         ConfigError: ``src`` is a still image, or ``max_frames`` < 1.
     """
+    def in_place(frame: FaceFrame, window: Mapping[int, FaceFrame]) -> np.ndarray:
+        return edit(frame.image, list(frame.faces))
+
+    return rewrite_faces_in_context(src, dst, in_place, context=0, extractor=extractor, max_frames=max_frames,
+                                    crf=crf, progress=progress)
+
+
+def rewrite_faces_in_context(src: str | os.PathLike[str], dst: str | os.PathLike[str], edit: ContextEdit, *,
+                             context: int, extractor: FaceExtractor, max_frames: int | None = None, crf: int = 18,
+                             progress: ProgressFn | None = None) -> RewriteCounts:
+    """:func:`rewrite_faces` for an edit that also reads the ``context`` frames before and after the one it repaints.
+
+    ``edit(frame, window)`` is called once per frame with faces; ``window`` maps the ordinals ``frame.index -
+    context`` to ``frame.index + context`` (those that exist, ``frame.index`` included) to the frames as decoded,
+    with their faces. At most ``2 * context + 1`` frames are held besides the face stage's batch.
+
+    Example:
+        >>> def previous_frame(frame, window):  # each face frame shows the frame before it
+        ...     return window.get(frame.index - 1, frame).image
+        >>> rewrite_faces_in_context("real.mp4", "late.mp4", previous_frame, context=1,
+        ...                          extractor=FaceExtractor())  # doctest: +SKIP
+
+    Raises:
+        detector.errors.MediaError: ``src`` cannot be read.
+        ConfigError: ``src`` is a still image, ``max_frames`` < 1 or ``context`` < 0.
+    """
     if max_frames is not None and max_frames < 1:
         raise ConfigError(f"max_frames must be >= 1, got {max_frames}")
+    if context < 0:
+        raise ConfigError(f"context must be >= 0, got {context}")
     with open_media(src) as media:
         if media.info.kind != "video":
             raise ConfigError(f"{src} is a still image, not a video")
@@ -79,15 +125,18 @@ def rewrite_faces(src: str | os.PathLike[str], dst: str | os.PathLike[str], edit
 
         frames = itertools.islice(media.every_frame(), max_frames)
         with VideoWriter(dst, media.frame_rate or _FALLBACK_RATE, crf=crf) as writer:
-            return _rewrite(frames, edit, extractor, writer, report)
+            return _rewrite(frames, edit, context, extractor, writer, report)
 
 
-def _rewrite(frames: Iterator[Frame], edit: FrameEdit, extractor: FaceExtractor, writer: VideoWriter,
-             report: Callable[[int], None]) -> RewriteCounts:
-    # The face stage batches frames and yields faces in frame order, so a frame can be written once a face of a
-    # later frame (or the end of the stream) shows that all its faces are in.
+def _rewrite(frames: Iterator[Frame], edit: ContextEdit, context: int, extractor: FaceExtractor,
+             writer: VideoWriter, report: Callable[[int], None]) -> RewriteCounts:
+    # The face stage batches frames and yields faces in frame order, so a frame is complete (all its faces in) once
+    # a face of a later frame, or the end of the stream, shows it. A complete frame is written once ``context``
+    # later frames are complete too; ``window`` keeps the last ``2 * context + 1`` complete frames.
     pending: deque[Frame] = deque()
     faces_of: dict[int, list[Face]] = {}
+    window: dict[int, FaceFrame] = {}
+    complete = 0  # frames complete so far (the next complete frame's ordinal)
     edited = n_faces = 0
 
     def source() -> Iterator[Frame]:
@@ -95,17 +144,27 @@ def _rewrite(frames: Iterator[Frame], edit: FrameEdit, extractor: FaceExtractor,
             pending.append(frame)
             yield frame
 
-    def flush(before: int | None) -> None:
+    def write_until(last: int) -> None:
         nonlocal edited, n_faces
-        while pending and (before is None or writer.n_frames < before):
-            image = pending.popleft().image
-            faces = faces_of.pop(writer.n_frames, [])
-            if faces:
-                image = edit(image, faces)
+        while writer.n_frames <= last:
+            frame = window[writer.n_frames]
+            image = frame.image
+            if frame.faces:
+                # Exactly the frames within ``context``: what an edit sees must not hang on the face stage's batching.
+                near = range(frame.index - context, frame.index + context + 1)
+                image = edit(frame, MappingProxyType({i: window[i] for i in near if i in window}))
                 edited += 1
-                n_faces += len(faces)
+                n_faces += len(frame.faces)
             writer.write(image)
+            window.pop(writer.n_frames - 1 - context, None)  # no later frame's window reaches it
             report(writer.n_frames)
+
+    def flush(before: int | None) -> None:
+        nonlocal complete
+        while pending and (before is None or complete < before):
+            window[complete] = FaceFrame(complete, pending.popleft().image, tuple(faces_of.pop(complete, [])))
+            complete += 1
+        write_until(complete - 1 - (context if before is not None else 0))
 
     for face in extractor.iter_faces(source()):
         flush(face.sample)

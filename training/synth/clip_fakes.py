@@ -1,0 +1,188 @@
+"""One fake per real clip of the training manifests, with a manifest of them: the run that ``aligned`` (self-blended
+faces) and ``mouth`` (re-synthesised mouths) share; each brings only the video maker and the names of its fakes.
+
+Each fake keeps its real's ``group`` (a split never parts a fake from the clip it was made from) and names the real
+in ``pair_id`` (its sha256). All fakes of one maker share one ``source_repo``: the sampler weighs them as one source,
+not as a copy of every real source.
+
+``DIR/MANIFEST.csv`` is written clip by clip, so an interrupted run resumes where it stopped (a fake whose file is
+missing or differs from its row is made again). A clip that cannot be read, or in which nothing was changed, becomes
+a row of ``DIR/skipped.csv`` with its error code (``no_face`` for the latter): the run goes on.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from detector.errors import attempt
+from detector.runtime import sha256_file
+
+from ..data.items import REAL, MediaItem
+from ..data.manifest import from_manifest
+
+if TYPE_CHECKING:
+    from detector.faces.extract import FaceExtractor
+
+log = logging.getLogger(__name__)
+
+NO_FACE = "no_face"  # a clip in which the face stage found nothing to change
+
+
+@dataclass(frozen=True)
+class FakeRow:
+    """One fake of ``MANIFEST.csv`` (the training manifest layout, :func:`training.data.manifest.from_manifest`)."""
+
+    path: str  # relative to the manifest's folder
+    label: str
+    group: str
+    manipulation: str
+    media: str
+    source_repo: str
+    family: str
+    pair_id: str  # sha256 of the real clip it was made from
+    real_path: str
+    real_source: str
+    frames: int
+    faces: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A real clip no fake was made of, and why (a ``detector.errors`` code, or ``no_face``)."""
+
+    real_path: str
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class FakeKind:
+    """What a maker's fakes are called in the manifest, and what it does to a face (for the ``no_face`` message)."""
+
+    source_repo: str
+    manipulation: str
+    family: str  # a ``detector.kinds`` name
+    verb: str  # "blend": "the face stage found no face to blend"
+
+
+class VideoMaker(Protocol):
+    """Writes ``dst``, a fake of the real video ``src``; returns ``{"frames": n, "faces": faces changed}``."""
+
+    def __call__(self, src: Path, dst: Path, *, seed: int, max_frames: int | None,
+                 extractor: FaceExtractor) -> dict[str, int]: ...
+
+
+def real_clips(manifests: Sequence[str | os.PathLike[str]]) -> list[MediaItem]:
+    """The real videos of ``manifests``, each once (by path), in manifest order."""
+    seen: set[Path] = set()
+    clips = []
+    for manifest in manifests:
+        for item in from_manifest(manifest):
+            if item.label == REAL and item.media == "video" and item.path not in seen:
+                seen.add(item.path)
+                clips.append(item)
+    return clips
+
+
+def fake_name(item: MediaItem, real_sha256: str) -> str:
+    """``media/<source>/<stem>.<sha8>.mp4``: readable, and two reals with one name cannot collide."""
+    source = "".join(c if c.isalnum() or c in "-_." else "_" for c in item.source) or "unknown"
+    return f"media/{source}/{item.path.stem}.{real_sha256[:8]}.mp4"
+
+
+def check_max_seconds(max_seconds: float | None) -> None:
+    if max_seconds is not None and not (math.isfinite(max_seconds) and max_seconds > 0):
+        raise ValueError(f"max_seconds must be > 0 or None, got {max_seconds}")
+
+
+def make_clip_fakes(manifests: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str], *, maker: VideoMaker,
+                    kind: FakeKind, max_seconds: float | None, seed: int) -> tuple[list[FakeRow], list[Skipped]]:
+    """Write ``maker``'s fake of every real clip of ``manifests`` under ``out``, with ``MANIFEST.csv`` and
+    ``skipped.csv``; resumes from an earlier run's manifest. Returns the rows and the skipped clips.
+
+    Args:
+        manifests: training manifests (``path,label`` at least); their real videos are used, the rest ignored.
+        out: output folder (created).
+        maker: writes one fake (it gets one face stage for all clips, made here).
+        kind: the manifest names of the fakes.
+        max_seconds: only the first this many seconds of each clip (training samples a few faces per item;
+            a long clip costs time, not variety). ``None``: whole clips.
+        seed: with the real's sha256, seeds each clip's fake (reproducible, and different per clip).
+    """
+    from detector.faces.extract import FaceConfig, FaceExtractor
+    from detector.media import open_media
+    from detector.recipe import DetectionSpec
+
+    check_max_seconds(max_seconds)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    done = {row.pair_id: row for row in _read_rows(out / "MANIFEST.csv")}
+    extractor = FaceExtractor(FaceConfig(detection=DetectionSpec(min_score=0.9)))  # one ONNX session for all clips
+    rows: list[FakeRow] = []
+    skipped: list[Skipped] = []
+    clips = real_clips(manifests)
+    for n, item in enumerate(clips, start=1):
+        digest = attempt(str(item.path), sha256_file, item.path)
+        if not digest.ok:
+            skipped.append(Skipped(str(item.path), digest.error["code"], digest.error["message"]))
+            continue
+        real_sha = str(digest.value)
+        earlier = done.get(real_sha)
+        if earlier is not None and (out / earlier.path).is_file() and sha256_file(out / earlier.path) == earlier.sha256:
+            rows.append(earlier)
+            continue
+        name = fake_name(item, real_sha)
+
+        def make(item: MediaItem = item, name: str = name, real_sha: str = real_sha) -> dict[str, int]:
+            max_frames = None
+            if max_seconds is not None:
+                with open_media(item.path) as media:
+                    max_frames = max(1, round(max_seconds * (media.info.fps or 25.0)))
+            return maker(item.path, out / name, seed=seed * 1_000_003 + int(real_sha[:8], 16),
+                         max_frames=max_frames, extractor=extractor)
+
+        made = attempt(str(item.path), make)
+        if not made.ok or not made.value or not made.value.get("faces"):
+            (out / name).unlink(missing_ok=True)  # a half-written or unchanged file is no fake
+            error = made.error or {"code": NO_FACE, "message": f"the face stage found no face to {kind.verb}"}
+            skipped.append(Skipped(str(item.path), error["code"], error["message"]))
+            log.warning("%d/%d %s: skipped (%s)", n, len(clips), item.path.name, error["code"])
+            continue
+        counts = made.value
+        rows.append(FakeRow(
+            path=name, label="fake", group=item.group, manipulation=kind.manipulation, media="video",
+            source_repo=kind.source_repo, family=kind.family, pair_id=real_sha, real_path=str(item.path),
+            real_source=item.source, frames=int(counts["frames"]), faces=int(counts["faces"]),
+            sha256=sha256_file(out / name)))
+        _write_rows(out / "MANIFEST.csv", rows, FakeRow)  # after every clip: a stopped run loses one clip at most
+        log.info("%d/%d %s: %d frames, %d faces changed", n, len(clips), item.path.name, counts["frames"],
+                 counts["faces"])
+    _write_rows(out / "MANIFEST.csv", rows, FakeRow)
+    _write_rows(out / "skipped.csv", skipped, Skipped)
+    return rows, skipped
+
+
+def _read_rows(path: Path) -> list[FakeRow]:
+    if not path.is_file():
+        return []
+    with open(path, newline="") as f:
+        found = list(csv.DictReader(f))
+    ints = {"frames", "faces"}
+    return [FakeRow(**{k: int(v) if k in ints else v for k, v in row.items()}) for row in found]  # type: ignore[arg-type]
+
+
+def _write_rows(path: Path, rows: Sequence[FakeRow] | Sequence[Skipped], kind: type) -> None:
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=[field.name for field in fields(kind)])
+        writer.writeheader()
+        writer.writerows(asdict(row) for row in rows)
+    tmp.replace(path)  # never a half-written manifest
