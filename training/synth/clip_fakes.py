@@ -1,12 +1,13 @@
-"""One fake per real clip of the training manifests, with a manifest of them: the run that ``aligned`` (self-blended
-faces) and ``mouth`` (re-synthesised mouths) share; each brings only the video maker and the names of its fakes.
+"""One fake per real item of the training manifests, with a manifest of them: the run that ``aligned`` (self-blended
+faces) and ``mouth`` (re-synthesised mouths) share for clips (:func:`make_clip_fakes`), and ``cross_swap`` (faces of
+other people pasted in) for stills (:func:`make_fakes`); each brings only the fake maker and the names of its fakes.
 
-Each fake keeps its real's ``group`` (a split never parts a fake from the clip it was made from) and names the real
+Each fake keeps its real's ``group`` (a split never parts a fake from the item it was made from) and names the real
 in ``pair_id`` (its sha256). All fakes of one maker share one ``source_repo``: the sampler weighs them as one source,
 not as a copy of every real source.
 
-``DIR/MANIFEST.csv`` is written clip by clip, so an interrupted run resumes where it stopped (a fake whose file is
-missing or differs from its row is made again). A clip that cannot be read, or in which nothing was changed, becomes
+``DIR/MANIFEST.csv`` is written item by item, so an interrupted run resumes where it stopped (a fake whose file is
+missing or differs from its row is made again). An item that cannot be read, or in which nothing was changed, becomes
 a row of ``DIR/skipped.csv`` with its error code (``no_face`` for the latter): the run goes on.
 """
 
@@ -16,12 +17,13 @@ import csv
 import logging
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from detector.errors import attempt
+from detector.faces.align import AlignSpec
 from detector.runtime import sha256_file
 
 from ..data.items import REAL, MediaItem
@@ -32,7 +34,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-NO_FACE = "no_face"  # a clip in which the face stage found nothing to change
+NO_FACE = "no_face"  # an item in which the face stage found nothing to change
+# Faces the detector scores lower are not changed: a fake made on a false detection is a real with a smudge.
+MIN_SCORE = 0.9
 
 
 @dataclass(frozen=True)
@@ -46,7 +50,7 @@ class FakeRow:
     media: str
     source_repo: str
     family: str
-    pair_id: str  # sha256 of the real clip it was made from
+    pair_id: str  # sha256 of the real item it was made from
     real_path: str
     real_source: str
     frames: int
@@ -56,7 +60,7 @@ class FakeRow:
 
 @dataclass(frozen=True)
 class Skipped:
-    """A real clip no fake was made of, and why (a ``detector.errors`` code, or ``no_face``)."""
+    """A real item no fake was made of, and why (a ``detector.errors`` code, or ``no_face``)."""
 
     real_path: str
     code: str
@@ -80,22 +84,38 @@ class VideoMaker(Protocol):
                  extractor: FaceExtractor) -> dict[str, int]: ...
 
 
-def real_clips(manifests: Sequence[str | os.PathLike[str]]) -> list[MediaItem]:
-    """The real videos of ``manifests``, each once (by path), in manifest order."""
+class ItemMaker(Protocol):
+    """Writes ``dst``, a fake of the real ``item``; returns ``{"frames": n, "faces": faces changed}``."""
+
+    def __call__(self, item: MediaItem, dst: Path, *, seed: int) -> dict[str, int]: ...
+
+
+def real_items(manifests: Sequence[str | os.PathLike[str]], *, media: str) -> list[MediaItem]:
+    """The real items of ``manifests`` of one ``media`` kind (``video`` or ``image``), each once (by path), in
+    manifest order."""
     seen: set[Path] = set()
-    clips = []
+    items = []
     for manifest in manifests:
         for item in from_manifest(manifest):
-            if item.label == REAL and item.media == "video" and item.path not in seen:
+            if item.label == REAL and item.media == media and item.path not in seen:
                 seen.add(item.path)
-                clips.append(item)
-    return clips
+                items.append(item)
+    return items
 
 
-def fake_name(item: MediaItem, real_sha256: str) -> str:
-    """``media/<source>/<stem>.<sha8>.mp4``: readable, and two reals with one name cannot collide."""
+def fake_name(item: MediaItem, real_sha256: str, suffix: str = ".mp4") -> str:
+    """``media/<source>/<stem>.<sha8><suffix>``: readable, and two reals with one name cannot collide."""
     source = "".join(c if c.isalnum() or c in "-_." else "_" for c in item.source) or "unknown"
-    return f"media/{source}/{item.path.stem}.{real_sha256[:8]}.mp4"
+    return f"media/{source}/{item.path.stem}.{real_sha256[:8]}{suffix}"
+
+
+def face_stage(align: AlignSpec | None = None) -> FaceExtractor:
+    """The makers' face stage (one ONNX session for a whole run): faces scored >= :data:`MIN_SCORE`, aligned by
+    ``align`` (default: the classifier's crop)."""
+    from detector.faces.extract import FaceConfig, FaceExtractor
+    from detector.recipe import DetectionSpec
+
+    return FaceExtractor(FaceConfig(detection=DetectionSpec(min_score=MIN_SCORE), align=align or AlignSpec()))
 
 
 def check_max_seconds(max_seconds: float | None) -> None:
@@ -117,19 +137,41 @@ def make_clip_fakes(manifests: Sequence[str | os.PathLike[str]], out: str | os.P
             a long clip costs time, not variety). ``None``: whole clips.
         seed: with the real's sha256, seeds each clip's fake (reproducible, and different per clip).
     """
-    from detector.faces.extract import FaceConfig, FaceExtractor
     from detector.media import open_media
-    from detector.recipe import DetectionSpec
 
     check_max_seconds(max_seconds)
+    extractor = face_stage()
+
+    def make(item: MediaItem, dst: Path, *, seed: int) -> dict[str, int]:
+        max_frames = None
+        if max_seconds is not None:
+            with open_media(item.path) as media:
+                max_frames = max(1, round(max_seconds * (media.info.fps or 25.0)))
+        return maker(item.path, dst, seed=seed, max_frames=max_frames, extractor=extractor)
+
+    return make_fakes(real_items(manifests, media="video"), out, maker=make, kind=kind, seed=seed)
+
+
+def make_fakes(items: Sequence[MediaItem], out: str | os.PathLike[str], *, maker: ItemMaker, kind: FakeKind,
+               seed: int, suffix: Callable[[MediaItem], str] = lambda item: ".mp4"
+               ) -> tuple[list[FakeRow], list[Skipped]]:
+    """Write ``maker``'s fake of every one of ``items`` under ``out``, with ``MANIFEST.csv`` and ``skipped.csv``;
+    resumes from an earlier run's manifest. Returns the rows and the skipped items.
+
+    Args:
+        items: the real items (:func:`real_items`).
+        out: output folder (created).
+        maker: writes one fake; a failure is that item's skip row, never the end of the run.
+        kind: the manifest names of the fakes.
+        seed: with the real's sha256, seeds each item's fake (reproducible, and different per item).
+        suffix: the fake's file suffix for a real item (a still keeps its format).
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     done = {row.pair_id: row for row in _read_rows(out / "MANIFEST.csv")}
-    extractor = FaceExtractor(FaceConfig(detection=DetectionSpec(min_score=0.9)))  # one ONNX session for all clips
     rows: list[FakeRow] = []
     skipped: list[Skipped] = []
-    clips = real_clips(manifests)
-    for n, item in enumerate(clips, start=1):
+    for n, item in enumerate(items, start=1):
         digest = attempt(str(item.path), sha256_file, item.path)
         if not digest.ok:
             skipped.append(Skipped(str(item.path), digest.error["code"], digest.error["message"]))
@@ -139,31 +181,22 @@ def make_clip_fakes(manifests: Sequence[str | os.PathLike[str]], out: str | os.P
         if earlier is not None and (out / earlier.path).is_file() and sha256_file(out / earlier.path) == earlier.sha256:
             rows.append(earlier)
             continue
-        name = fake_name(item, real_sha)
-
-        def make(item: MediaItem = item, name: str = name, real_sha: str = real_sha) -> dict[str, int]:
-            max_frames = None
-            if max_seconds is not None:
-                with open_media(item.path) as media:
-                    max_frames = max(1, round(max_seconds * (media.info.fps or 25.0)))
-            return maker(item.path, out / name, seed=seed * 1_000_003 + int(real_sha[:8], 16),
-                         max_frames=max_frames, extractor=extractor)
-
-        made = attempt(str(item.path), make)
+        name = fake_name(item, real_sha, suffix(item))
+        made = attempt(str(item.path), maker, item, out / name, seed=seed * 1_000_003 + int(real_sha[:8], 16))
         if not made.ok or not made.value or not made.value.get("faces"):
             (out / name).unlink(missing_ok=True)  # a half-written or unchanged file is no fake
             error = made.error or {"code": NO_FACE, "message": f"the face stage found no face to {kind.verb}"}
             skipped.append(Skipped(str(item.path), error["code"], error["message"]))
-            log.warning("%d/%d %s: skipped (%s)", n, len(clips), item.path.name, error["code"])
+            log.warning("%d/%d %s: skipped (%s)", n, len(items), item.path.name, error["code"])
             continue
         counts = made.value
         rows.append(FakeRow(
-            path=name, label="fake", group=item.group, manipulation=kind.manipulation, media="video",
+            path=name, label="fake", group=item.group, manipulation=kind.manipulation, media=item.media,
             source_repo=kind.source_repo, family=kind.family, pair_id=real_sha, real_path=str(item.path),
             real_source=item.source, frames=int(counts["frames"]), faces=int(counts["faces"]),
             sha256=sha256_file(out / name)))
-        _write_rows(out / "MANIFEST.csv", rows, FakeRow)  # after every clip: a stopped run loses one clip at most
-        log.info("%d/%d %s: %d frames, %d faces changed", n, len(clips), item.path.name, counts["frames"],
+        _write_rows(out / "MANIFEST.csv", rows, FakeRow)  # after every item: a stopped run loses one item at most
+        log.info("%d/%d %s: %d frames, %d faces changed", n, len(items), item.path.name, counts["frames"],
                  counts["faces"])
     _write_rows(out / "MANIFEST.csv", rows, FakeRow)
     _write_rows(out / "skipped.csv", skipped, Skipped)
