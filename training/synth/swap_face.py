@@ -81,7 +81,8 @@ class SwapDraw:
 def inner_face_polygon(landmarks: np.ndarray) -> np.ndarray:
     """The inner face around five landmarks, ``(n, 2)`` float32 in the landmarks' pixels: from the eyebrows
     (half the eye-to-mouth distance above the eyes) to the chin (0.6 of it below the mouth, as the mouth fakes'
-    mask), 0.85 of the eye distance either side of the face's axis at the eyes, narrowing to the jaw.
+    mask), 0.95 of the eye distance either side of the face's axis below the eyes (the outer eye corners well
+    inside, the face's outline outside: a swap keeps the target's head shape), narrowing to the jaw.
 
     Built from the landmarks and their distances only, so it moves with the face (rotation and scale included):
     the polygon of transformed landmarks is the transformed polygon.
@@ -94,10 +95,10 @@ def inner_face_polygon(landmarks: np.ndarray) -> np.ndarray:
     if right @ (lm[1] - lm[0]) < 0:
         right = -right
     width = max(float(np.linalg.norm(lm[1] - lm[0])), 1.0)
-    points = [eyes - down * 0.5 * height + right * side * 0.6 * width for side in (-1, 1)]  # brows
-    points += [eyes + down * 0.1 * height + right * side * 0.85 * width for side in (-1, 1)]  # cheeks
-    points += [mouth + right * side * 0.8 * width for side in (-1, 1)]
-    points += [mouth + down * 0.4 * height + right * side * 0.55 * width for side in (-1, 1)]  # jaw
+    points = [eyes - down * 0.5 * height + right * side * 0.7 * width for side in (-1, 1)]  # brows
+    points += [eyes + down * 0.1 * height + right * side * 0.95 * width for side in (-1, 1)]  # cheeks
+    points += [mouth + right * side * 0.85 * width for side in (-1, 1)]
+    points += [mouth + down * 0.4 * height + right * side * 0.6 * width for side in (-1, 1)]  # jaw
     points += [mouth + down * 0.6 * height]  # chin
     return cv2.convexHull(np.asarray(points, np.float32)).reshape(-1, 2)
 
