@@ -112,7 +112,7 @@ class DonorPool:
             ConfigError: no donor of another group.
         """
         distance = np.linalg.norm(self._layouts - pose_layout(crop_landmarks, self._size), axis=1)
-        distance[self._groups == group] = np.inf  # never the same person (nor the same photo)
+        distance[self._groups == group] = np.inf  # never the same group: not the same person, nor the same photo
         candidates = np.argsort(distance, kind="stable")[:min(nearest, int(np.isfinite(distance).sum()))]
         if not len(candidates):
             raise ConfigError(f"no donor face of a group other than {group!r}")
