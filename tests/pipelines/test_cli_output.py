@@ -205,14 +205,17 @@ def test_each_file_time_is_its_own_not_the_batch_wait(tmp_path, demo_clip, tiny_
     records = [json.loads(line) for line in out.getvalue().splitlines()]
     assert opened == paths  # the slowed-down stage is the one the scan goes through
     assert len(records) == 4 and all(r["timings"] for r in records)
+    stages = []
     for record in records:
         t = record["timings"]
-        stages = sum(t.get(k, 0.0) for k in ("open", "decode", "detect", "align", "classify"))
-        assert t["total"] >= stages - 1e-3  # the total covers this file's stages
+        stages.append(sum(t.get(k, 0.0) for k in ("open", "decode", "detect", "align", "classify")))
+        assert t["total"] >= stages[-1] - 1e-3  # the total covers this file's stages
     totals = [r["timings"]["total"] for r in records]
     assert all(t >= 0.6 for t in totals[1:]), totals  # each later file carries its own 0.6 s
-    # ... and the first file not the 1.8 s it waited for the other three, which its total used to include.
-    assert totals[0] < min(totals[1:]), totals
+    # ... and the first file not the 1.8 s it waited for the other three, which its total used to include: what its
+    # total holds beyond its own stages stays under two of those sleeps. (Not "below every later total": on a loaded
+    # machine the first file's own stages alone took 1.15 s, as long as a later file's, on 2026-12-07.)
+    assert totals[0] - stages[0] < 1.2, (totals, stages)
 
 
 def test_sbi_video_reports_progress(tmp_path, astronaut, caplog):
