@@ -7,7 +7,9 @@ called fake are counted over all reals and per real source. Missing faces count 
 an item without a score is left out of the AUCs, and its verdict (``no_face``, ``error``) is not ``fake``.
 
 One draw moves a held-out AUC by about ±0.05 (``training/EXPERIMENTS.md``), so a gain of a few thousandths is no gain:
-``--min-gain`` sets how much better a family must be, and the table shows every margin.
+``--min-gain`` sets how much better a family must be, and the table shows every margin with its 95 % interval (a paired
+bootstrap over the items: both models' scores of the same resampled fakes and reals), so a family of a few dozen
+fakes that passes or fails inside its own sampling noise says so. The rule itself is the point estimate.
 
     python -m training.ship_gate BASELINE.json CANDIDATE.json [--min-gain 0.0]
 
@@ -38,6 +40,7 @@ class FamilyRow:
     n_fakes: int
     baseline_auc: float
     candidate_auc: float
+    gain_interval: tuple[float, float] = (float("nan"), float("nan"))
 
     @property
     def gain(self) -> float:
@@ -89,6 +92,35 @@ def family_aucs(items: Sequence[dict[str, Any]]) -> dict[tuple[str, str], tuple[
     return out
 
 
+def gain_intervals(baseline: Sequence[dict[str, Any]], candidate: Sequence[dict[str, Any]], *, rounds: int = 2000,
+                   seed: int = 0) -> dict[tuple[str, str], tuple[float, float]]:
+    """``(source, media) -> 95 % interval of candidate AUC - baseline AUC``: a paired bootstrap over the items both
+    reports scored (fakes of the source and reals of its media resampled apart, the same draw for both models).
+
+    Paired, because the two models are judged on the same items: most of either AUC's sampling noise (which items
+    happen to be in the held-out set) is shared and cancels in the gain.
+    """
+    cand_score = {(str(i["path"]), int(i["label"])): i["score"] for i in candidate}
+    both = [(i, cand_score[(str(i["path"]), int(i["label"]))]) for i in baseline]
+    both = [(i, c) for i, c in both if i["score"] is not None and c is not None]
+    rng = np.random.default_rng(seed)
+    out: dict[tuple[str, str], tuple[float, float]] = {}
+    for source, media in sorted({(i["source"], i["media"]) for i, _ in both if i["label"] == 1}):
+        fakes = np.array([(i["score"], c) for i, c in both if i["label"] == 1 and i["source"] == source
+                          and i["media"] == media], np.float64)
+        reals = np.array([(i["score"], c) for i, c in both if i["label"] == 0 and i["media"] == media], np.float64)
+        if not len(reals):
+            continue
+        labels = np.r_[np.ones(len(fakes)), np.zeros(len(reals))]
+        gains = np.empty(rounds)
+        for r in range(rounds):
+            pick = np.r_[fakes[rng.integers(0, len(fakes), len(fakes))], reals[rng.integers(0, len(reals), len(reals))]]
+            gains[r] = rank_auc(labels, pick[:, 1]) - rank_auc(labels, pick[:, 0])
+        lo, hi = np.quantile(gains, [0.025, 0.975])
+        out[(source, media)] = (float(lo), float(hi))
+    return out
+
+
 def reals_called_fake(items: Sequence[dict[str, Any]]) -> dict[str, tuple[int, int]]:
     """``source -> (reals, called fake)``, with ``all`` over every real."""
     reals = [i for i in items if i["label"] == 0]
@@ -113,11 +145,13 @@ def compare(baseline: Sequence[dict[str, Any]], candidate: Sequence[dict[str, An
     if _identity(baseline) != _identity(candidate):
         raise ValueError("the two reports hold different items: score both models on the same held-out manifests")
     base, cand = family_aucs(baseline), family_aucs(candidate)
+    intervals = gain_intervals(baseline, candidate)
     missing = (0, float("nan"))  # a family with no scored fake on one side: its AUC is no number, and fails
     families = []
     for source, media in sorted(base.keys() | cand.keys()):
         (n_base, auc_base), (n_cand, auc_cand) = base.get((source, media), missing), cand.get((source, media), missing)
-        families.append(FamilyRow(source, media, max(n_base, n_cand), auc_base, auc_cand))
+        families.append(FamilyRow(source, media, max(n_base, n_cand), auc_base, auc_cand,
+                                  intervals.get((source, media), (float("nan"), float("nan")))))
     base_reals, cand_reals = reals_called_fake(baseline), reals_called_fake(candidate)
     reals = tuple(RealsRow(source, n, base_reals[source][1], cand_reals[source][1])
                   for source, (n, _) in base_reals.items())
@@ -130,9 +164,9 @@ def compare(baseline: Sequence[dict[str, Any]], candidate: Sequence[dict[str, An
 
 
 def format_result(result: GateResult) -> str:
-    lines = [f"{'fake source':<48} {'media':<6} {'n':>5} {'baseline':>9} {'candidate':>9} {'gain':>7}"]
+    lines = [f"{'fake source':<48} {'media':<6} {'n':>5} {'baseline':>9} {'candidate':>9} {'gain':>7}  95 % interval"]
     lines += [f"{f.source[:48]:<48} {f.media:<6} {f.n_fakes:>5} {f.baseline_auc:>9.3f} {f.candidate_auc:>9.3f} "
-              f"{f.gain:>+7.3f}" for f in result.families]
+              f"{f.gain:>+7.3f}  [{f.gain_interval[0]:+.3f}, {f.gain_interval[1]:+.3f}]" for f in result.families]
     lines += ["", f"{'reals called fake':<48} {'n':>5} {'baseline':>9} {'candidate':>9}"]
     lines += [f"{r.source[:48]:<48} {r.n:>5} {r.baseline_fake:>9} {r.candidate_fake:>9}" for r in result.reals]
     lines += ["", "passes" if result.passes else "does not pass: " + "; ".join(result.failures)]

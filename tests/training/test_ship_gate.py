@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from training.ship_gate import compare, family_aucs, main, reals_called_fake
+from training.ship_gate import compare, family_aucs, format_result, main, reals_called_fake
 
 
 def item(path, label, source, media, score, verdict=None):
@@ -67,3 +67,19 @@ def test_reports_of_different_items_are_refused_on_the_command_line(tmp_path, ca
     assert main([str(base), str(other)]) == 2 and "different items" in capsys.readouterr().err
     (tmp_path / "bad.json").write_text("{}")
     assert main([str(base), str(tmp_path / "bad.json")]) == 2
+
+
+def test_each_gain_comes_with_a_paired_interval_that_narrows_with_more_items():
+    better = report(gan=[0.9, 0.8, 0.7], swap=[0.8, 0.6], reals_img=[0.2, 0.45, 0.4, 0.1], reals_vid=[0.3, 0.1])
+    result = compare(BASE, better)
+    for f in result.families:
+        assert f.gain_interval[0] <= f.gain <= f.gain_interval[1]
+    # The same model against itself: every resample gains exactly nothing (the pairing cancels all noise).
+    assert all(f.gain_interval == (0.0, 0.0) for f in compare(BASE, BASE).families)
+    # The same score patterns repeated 20 times: the same gain, a narrower interval.
+    big_base = [dict(r, path=f"{k}/{r['path']}") for k in range(20) for r in BASE]
+    big_better = [dict(r, path=f"{k}/{r['path']}") for k in range(20) for r in better]
+    small, big = result.families[0], compare(big_base, big_better).families[0]
+    assert big.gain == pytest.approx(small.gain)
+    assert big.gain_interval[1] - big.gain_interval[0] < (small.gain_interval[1] - small.gain_interval[0]) / 2
+    assert "95 % interval" in format_result(result)
