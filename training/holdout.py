@@ -32,7 +32,9 @@ sources of each kind the model is meant to generalise to: everyday photos of eve
 snapshots (``exadel-inc/CompreFace``), talking-face and webcam clips (``filby89/spectre``,
 ``intel-iot-devkit/sample-videos``), degraded faces (``wzhouxiff/RestoreFormer``); and fakes of a generator or
 tool seen nowhere else: StyleGAN3 (``sklinderton/vit-real-vs-fake-faces``), inswapper/ReSwapper swaps
-(``somanchiu/ReSwapper``), HyperLips lip-sync (``semchan/HyperLips``). Split the built manifest with
+(``somanchiu/ReSwapper``), HyperLips lip-sync (``semchan/HyperLips``), FaceChain's SD 1.5 portraits
+(``modelscope/facechain``), Kolors (``Kwai-Kolors/Kolors``) and AniTalker one-photo talking heads
+(``X-LANCE/AniTalker``). Split the built manifest with
 ``--split ''`` (it has no split column).
 """
 
@@ -53,7 +55,10 @@ HOLDOUT_SOURCES = ("deepinsight/insightface", "serengil/deepface", "Tengfei-Wang
                    *("thlaiquid-ai/demographic-test-images", "wangqinghuan/old-photos", "KIMGEONUNG/BigColor",
                      "Trainingdata-datamarket/Selfies-and-video-dataset", "exadel-inc/CompreFace", "filby89/spectre",
                      "intel-iot-devkit/sample-videos", "wzhouxiff/RestoreFormer", "sklinderton/vit-real-vs-fake-faces",
-                     "somanchiu/ReSwapper", "semchan/HyperLips"))
+                     "somanchiu/ReSwapper", "semchan/HyperLips"),
+                   # Added 2026-12-07 with the first diffusion and one-photo talking-head sources: one whole
+                   # generator of each kind stays unseen (its training siblings: FLUX, SDXL, SD 1.5; Hallo, FLOAT).
+                   *("modelscope/facechain", "Kwai-Kolors/Kolors", "X-LANCE/AniTalker"))
 HOLDOUT_GROUPS = ("dfl_Silwan_Stillwone_*", "dfl_Matilda_Bobbie_*")
 # File-name patterns: part of a source out, part in (the source's look is then not a shortcut by itself).
 HOLDOUT_NAMES = ("realorfake_ffhq_5[0-9][0-9].jpg", "sdfd_*_1*.jpg")
