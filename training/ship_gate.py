@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -31,6 +32,9 @@ import numpy as np
 from .metrics import rank_auc
 
 
+NO_INTERVAL = (math.nan, math.nan)  # a family without scored fakes, or reals of its media, on one side
+
+
 @dataclass(frozen=True)
 class FamilyRow:
     """One fake source: its AUC against the reals of its media, in both reports."""
@@ -40,7 +44,7 @@ class FamilyRow:
     n_fakes: int
     baseline_auc: float
     candidate_auc: float
-    gain_interval: tuple[float, float] = (float("nan"), float("nan"))
+    gain_interval: tuple[float, float] = NO_INTERVAL
 
     @property
     def gain(self) -> float:
@@ -98,7 +102,8 @@ def gain_intervals(baseline: Sequence[dict[str, Any]], candidate: Sequence[dict[
     reports scored (fakes of the source and reals of its media resampled apart, the same draw for both models).
 
     Paired, because the two models are judged on the same items: most of either AUC's sampling noise (which items
-    happen to be in the held-out set) is shared and cancels in the gain.
+    happen to be in the held-out set) is shared and cancels in the gain; ``training.evaluate.bootstrap_auc`` is the
+    one-model interval, which would count that shared noise twice.
     """
     cand_score = {(str(i["path"]), int(i["label"])): i["score"] for i in candidate}
     both = [(i, cand_score[(str(i["path"]), int(i["label"]))]) for i in baseline]
@@ -151,7 +156,7 @@ def compare(baseline: Sequence[dict[str, Any]], candidate: Sequence[dict[str, An
     for source, media in sorted(base.keys() | cand.keys()):
         (n_base, auc_base), (n_cand, auc_cand) = base.get((source, media), missing), cand.get((source, media), missing)
         families.append(FamilyRow(source, media, max(n_base, n_cand), auc_base, auc_cand,
-                                  intervals.get((source, media), (float("nan"), float("nan")))))
+                                  intervals.get((source, media), NO_INTERVAL)))
     base_reals, cand_reals = reals_called_fake(baseline), reals_called_fake(candidate)
     reals = tuple(RealsRow(source, n, base_reals[source][1], cand_reals[source][1])
                   for source, (n, _) in base_reals.items())
