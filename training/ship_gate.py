@@ -31,7 +31,6 @@ import numpy as np
 
 from .metrics import rank_auc
 
-
 NO_INTERVAL = (math.nan, math.nan)  # a family without scored fakes, or reals of its media, on one side
 
 
