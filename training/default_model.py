@@ -52,19 +52,32 @@ def _licences(items) -> dict[str, int]:
     return out
 
 
-def source_manifests(items) -> dict[str, dict[str, Any]]:
+def source_manifests(items, *, commit: str | None = None) -> dict[str, dict[str, Any]]:
     """The committed source manifests (``training/data/sources/manifests``) behind the items, with each one's
-    sha256 and how many of its files were used: the card says what it was trained on by manifest."""
+    sha256 and how many of its files were used: the card says what it was trained on by manifest. ``commit``:
+    read the manifests as of that commit (the recipe's data is built from pinned manifests,
+    :data:`training.recipe_data.SOURCES_COMMIT`), not as they stand in the working tree."""
     import hashlib
+    import subprocess
 
     from .data.sources.rows import MANIFEST_DIR, manifest_name
 
+    def read(path: Path) -> bytes | None:
+        if commit is None:
+            return path.read_bytes() if path.is_file() else None
+        rel = path.relative_to(REPO).as_posix()
+        proc = subprocess.run(["git", "-C", str(REPO), "show", f"{commit}:{rel}"], check=False, capture_output=True)
+        return proc.stdout if proc.returncode == 0 else None
+
     out: dict[str, dict[str, Any]] = {}
     for source, n in sorted(_licences(items).items()):
-        path = MANIFEST_DIR / manifest_name(source) if "/" in source else None
-        if path is not None and path.is_file():
+        if "/" not in source:
+            continue
+        path = MANIFEST_DIR / manifest_name(source)
+        data = read(path)
+        if data is not None:
             out[source] = {"manifest": path.relative_to(REPO).as_posix(), "files_used": n,
-                           "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+                           "sha256": hashlib.sha256(data).hexdigest(), **({"commit": commit} if commit else {})}
     return out
 
 
@@ -104,8 +117,11 @@ def build(config: TrainConfig, *, eval_data: Sequence[str], eval_split: str | No
     raw_onnx, _ = export(best, out_dir / "uncalibrated", name=NAME, version=version, novelty=novelty)
     calibration = calibrate_on(_validation_scores(Classifier.load(raw_onnx), config, val_items))
     training_data = {"summary": summarize(items), "validation": summarize(val_items),
-                     "sources": _licences(items), "source_manifests": source_manifests(items),
-                     "synthetic": "self-blended fakes from every real training face",
+                     "sources": _licences(items),
+                     "source_manifests": source_manifests(items, commit=_pinned_manifests(config)),
+                     "synthetic": "self-blended fakes from every real training face; the recipe's aligned fakes "
+                                  "(self-made/* sources: self-blended clips, mouth-resynthesised clips, "
+                                  "cross-identity swaps of stills) of every real training clip and still",
                      "terms": "research/non-commercial (see ../shared/data/MANIFEST.csv and the source manifests' "
                               "licence columns)"}
     onnx_path, card_path = export(best, out_dir, name=NAME, version=version, calibration=calibration,
@@ -118,6 +134,14 @@ def build(config: TrainConfig, *, eval_data: Sequence[str], eval_split: str | No
     if ship:
         _ship(onnx_path, card)
     return {"onnx": str(onnx_path), "card": str(card_path), "calibration": calibration.__dict__, "metrics": metrics}
+
+
+def _pinned_manifests(config: TrainConfig) -> str | None:
+    """The commit of the source manifests the config's data was built from: the recipe's pinned one when the
+    config trains on the recipe's data (``python -m training.recipe_data``), else the working tree's."""
+    from .recipe_data import SOURCES_COMMIT, RecipeData
+
+    return SOURCES_COMMIT if tuple(config.data) == RecipeData().training() else None
 
 
 def _fit_novelty(checkpoint: Path, config: TrainConfig):

@@ -77,3 +77,24 @@ def test_the_card_names_the_source_manifests_it_was_trained_on(tmp_path):
     assert list(listed) == [row.repo]
     assert listed[row.repo]["files_used"] == 2 and listed[row.repo]["manifest"].startswith("training/data/sources/")
     assert len(listed[row.repo]["sha256"]) == 64
+
+
+def test_the_card_names_the_source_manifests_as_of_the_pinned_commit(tmp_path):
+    """A manifest that changed after the pinned commit is recorded as it was then (the recipe built its data from
+    that version), not as the working tree holds it."""
+    import hashlib
+    import subprocess
+
+    from training.default_model import REPO, source_manifests
+    from training.recipe_data import SOURCES_COMMIT
+
+    changed = "training/data/sources/manifests/Bernard3073__FaceSwap.csv"  # changed after the pinned commit (rows added)
+    then = subprocess.run(["git", "-C", str(REPO), "show", f"{SOURCES_COMMIT}:{changed}"], check=False, capture_output=True)
+    if then.returncode != 0:
+        pytest.skip("a shallow clone without the pinned commit")
+    item = MediaItem(path=tmp_path / "0.jpg", label=0, group="g", manipulation="none", source="Bernard3073/FaceSwap",
+                     media="image")
+    pinned = source_manifests([item], commit=SOURCES_COMMIT)["Bernard3073/FaceSwap"]
+    assert pinned["sha256"] == hashlib.sha256(then.stdout).hexdigest() and pinned["commit"] == SOURCES_COMMIT
+    today = source_manifests([item])["Bernard3073/FaceSwap"]
+    assert today["sha256"] == hashlib.sha256((REPO / changed).read_bytes()).hexdigest() != pinned["sha256"]
