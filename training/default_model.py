@@ -5,7 +5,9 @@
 1. train the shipped recipe, ``TrainConfig()`` (``--set`` overrides it; resumes if interrupted);
 2. export ``best.pt`` to ONNX and score the held-out validation groups with the ONNX runtime;
 3. fit temperature scaling on those validation faces, classes and items balanced (never on eval);
-4. re-export with the calibration and the training-data summary in the model card;
+4. re-export with the calibration and the training-data summary in the model card, and choose where the judge
+   abstains (``max_novelty``, :mod:`training.novelty`) on held-out sources (``--abstain-on``; default the
+   recipe's shared held-out part, ``runs/data/shared/holdout.csv``);
 5. evaluate on ``../shared/data`` split ``eval`` (per source, image- and video-level) and record the
    metrics in the card;
 6. ``--ship`` copies ``model.onnx`` + ``model.json`` into ``detector/models/default/``.
@@ -38,6 +40,7 @@ from .calibrate import balanced_weights, fit_calibration
 from .crops import TRAIN_FACES_PER_FRAME
 from .evaluate import report, score_items
 from .export import export
+from .recipe_data import RecipeData
 from .train import TrainConfig, apply_overrides, exported_checkpoint, load_items, train
 
 REPO = Path(__file__).resolve().parents[1]
@@ -106,7 +109,8 @@ def _checkpoint_summary(path: Path) -> dict[str, Any]:
 
 
 def build(config: TrainConfig, *, eval_data: Sequence[str], eval_split: str | None, version: str,
-          out_dir: Path, ship: bool = False, checkpoint: Path | None = None) -> dict[str, Any]:
+          out_dir: Path, ship: bool = False, checkpoint: Path | None = None,
+          abstain_on: Sequence[str] = ()) -> dict[str, Any]:
     from .data import group_split, summarize
 
     summary = train(config) if checkpoint is None else _checkpoint_summary(checkpoint)
@@ -126,6 +130,12 @@ def build(config: TrainConfig, *, eval_data: Sequence[str], eval_split: str | No
                               "licence columns)"}
     onnx_path, card_path = export(best, out_dir, name=NAME, version=version, calibration=calibration,
                                   extra={"training_data": training_data}, novelty=novelty)
+    if abstain_on:
+        # Where to abstain is chosen on held-out sources (never eval) before eval is measured, so the card's
+        # metrics are the verdicts the shipped scan recipe gives.
+        from .novelty import choose_abstention
+
+        choose_abstention(onnx_path, abstain_on, cache=config.cache, write=True)
     metrics = _measure(Classifier.load(onnx_path), config, val_items, eval_data=eval_data, eval_split=eval_split)
     card = ModelCard.load(card_path)
     card = replace(card, metrics=metrics, recipe={**card.recipe, "command": "python -m training.default_model",
@@ -139,7 +149,7 @@ def build(config: TrainConfig, *, eval_data: Sequence[str], eval_split: str | No
 def _pinned_manifests(config: TrainConfig) -> str | None:
     """The commit of the source manifests the config's data was built from: the recipe's pinned one when the
     config trains on the recipe's data (``python -m training.recipe_data``), else the working tree's."""
-    from .recipe_data import SOURCES_COMMIT, RecipeData
+    from .recipe_data import SOURCES_COMMIT
 
     return SOURCES_COMMIT if tuple(config.data) == RecipeData().training() else None
 
@@ -225,7 +235,11 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="config overrides")
     parser.add_argument("--eval-data", nargs="*", default=["../shared/data/MANIFEST.csv"])
     parser.add_argument("--eval-split", default="eval")
-    parser.add_argument("--version", default="1.2.3")
+    parser.add_argument("--version", default="2.0.0")
+    parser.add_argument("--abstain-on", nargs="*", default=[(RecipeData().shared / "holdout.csv").as_posix()],
+                        metavar="CSV", help="held-out sources to choose max_novelty on (training.novelty) before "
+                                            "eval is measured; default: the recipe's shared held-out part; none: "
+                                            "never abstain")
     parser.add_argument("--out", type=Path, default=Path("runs/default/export"))
     parser.add_argument("--ship", action="store_true", help="copy the result into detector/models/default/")
     parser.add_argument("--checkpoint", type=Path, help="export this checkpoint instead of training")
@@ -247,7 +261,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     config = apply_overrides(TrainConfig.load(args.config) if args.config else TrainConfig(), args.set)
     result = build(config, eval_data=args.eval_data, eval_split=args.eval_split, version=args.version,
-                   out_dir=args.out, ship=args.ship, checkpoint=args.checkpoint)
+                   out_dir=args.out, ship=args.ship, checkpoint=args.checkpoint, abstain_on=args.abstain_on)
     print(json.dumps({k: v for k, v in result.items() if k != "metrics"}, indent=2))
     return 0
 

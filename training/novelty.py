@@ -14,6 +14,7 @@ graph (output ``novelty``), so the runtime needs no statistics file and no secon
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -130,10 +131,16 @@ def choose_max_novelty(sweep: Sequence[dict[str, Any]], *, max_fake_loss: float)
     return min(allowed, key=lambda r: (r["real_called_fake"], -(r["max_novelty"] or float("inf"))))
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m training.novelty --model M.onnx --data HELD_OUT.csv… [--write]``: choose where to abstain."""
-    import argparse
-    import json
+def choose_abstention(model: str | os.PathLike[str], data: Sequence[str], *, split: str | None = None,
+                      cache: str = "~/.cache/deepfake-detector/crops", max_fake_loss: float = 0.05,
+                      write: bool = False) -> dict[str, Any]:
+    """Score ``data`` (held-out sources, never eval) with ``model`` without abstaining, sweep ``max_novelty`` over
+    quantiles of their novelty and choose with :func:`choose_max_novelty`; ``write``: into the model's card (with
+    the sweep, under ``recipe.abstention``). Returns ``{"sweep": [...], "chosen": {...}}``.
+
+    Raises:
+        ValueError: the model has no novelty output.
+    """
     from dataclasses import replace
     from pathlib import Path
 
@@ -144,6 +151,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .evaluate import score_items
     from .verdicts import abstention_sweep, novelty_quantiles
 
+    card_path = Path(model).with_suffix(".json")
+    card = ModelCard.load(card_path)
+    rules = replace(card.scan.verdict, max_novelty=None)
+    scoring = replace(card, scan=replace(card.scan, verdict=rules))  # score without abstaining
+    scores = score_items(Classifier(model, scoring), load_datasets(data, split=split), cache_root=cache)
+    if not any(s.face_novelty for s in scores):
+        raise ValueError(f"{model} has no novelty output")
+    candidates = [None, *novelty_quantiles(scores, (0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99))]
+    sweep = abstention_sweep(scores, rules, card.scan.aggregation, candidates)
+    chosen = choose_max_novelty(sweep, max_fake_loss=max_fake_loss)
+    if write:
+        new_rules = replace(card.scan.verdict, max_novelty=chosen["max_novelty"])
+        replace(card, scan=replace(card.scan, verdict=new_rules),
+                recipe={**card.recipe, "abstention": {"chosen": chosen, "sweep": sweep, "data": list(data),
+                                                      "max_fake_loss": max_fake_loss}}).save(card_path)
+    return {"sweep": sweep, "chosen": chosen}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m training.novelty --model M.onnx --data HELD_OUT.csv… [--write]``: choose where to abstain."""
+    import argparse
+    import json
+    from pathlib import Path
+
     parser = argparse.ArgumentParser(prog="python -m training.novelty", description=main.__doc__)
     parser.add_argument("--model", type=Path, required=True, help="model .onnx with a novelty output")
     parser.add_argument("--data", nargs="+", required=True, help="held-out sources (manifest CSVs), never eval")
@@ -153,25 +184,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="largest drop in fakes called fake the abstention may cost (default 0.05)")
     parser.add_argument("--write", action="store_true", help="write the chosen max_novelty into the model card")
     args = parser.parse_args(argv)
-    card_path = args.model.with_suffix(".json")
-    card = ModelCard.load(card_path)
-    rules = replace(card.scan.verdict, max_novelty=None)
-    scoring = replace(card, scan=replace(card.scan, verdict=rules))  # score without abstaining
-    scores = score_items(Classifier(args.model, scoring), load_datasets(args.data, split=args.split),
-                         cache_root=args.cache)
-    if not any(s.face_novelty for s in scores):
-        raise SystemExit(f"{args.model} has no novelty output")
-    candidates = [None, *novelty_quantiles(scores, (0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99))]
-    sweep = abstention_sweep(scores, rules, card.scan.aggregation, candidates)
-    chosen = choose_max_novelty(sweep, max_fake_loss=args.max_fake_loss)
-    print(json.dumps({"sweep": sweep, "chosen": chosen}, indent=1))
+    try:
+        result = choose_abstention(args.model, args.data, split=args.split, cache=args.cache,
+                                   max_fake_loss=args.max_fake_loss, write=args.write)
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from exc
+    print(json.dumps(result, indent=1))
     if args.write:
-        new_rules = replace(card.scan.verdict, max_novelty=chosen["max_novelty"])
-        updated = replace(card, scan=replace(card.scan, verdict=new_rules),
-                          recipe={**card.recipe, "abstention": {"chosen": chosen, "sweep": sweep, "data": args.data,
-                                                                "max_fake_loss": args.max_fake_loss}})
-        updated.save(card_path)
-        print(f"max_novelty {chosen['max_novelty']} -> {card_path}")
+        print(f"max_novelty {result['chosen']['max_novelty']} -> {args.model.with_suffix('.json')}")
     return 0
 
 

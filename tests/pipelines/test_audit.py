@@ -363,9 +363,11 @@ def test_the_kind_of_fake_is_a_ledger_column_the_report_counts_and_filters_by(ar
     assert re.search(r'<span class="kind"[^>]*>synthetic · \d\.\d\d</span>', page)
 
 
-def test_reports_of_a_model_without_kinds_name_none(archive, tmp_path):
+def test_reports_of_a_model_without_kinds_name_none(archive, tmp_path, tiny_model_builder):
+    """A model without a kind head (v1.2.3 and older; every face fake here): no file is given a kind."""
+    model = tiny_model_builder(tmp_path / "plain", bias=6.0)
     db = tmp_path / "audit.sqlite"
-    audit(str(archive), "--db", str(db), *FAST)
+    audit(str(archive), "--db", str(db), *FAST, "--model", str(model))
     code, out = audit("report", "--db", str(db))
     summary, *files = (json.loads(line) for line in out.splitlines())
     assert summary["by_kind"] == {} and summary["filter"] == {"kind": None, "provenance": None}

@@ -131,19 +131,33 @@ def test_config_rejects_unknown_keys():
         apply_overrides(TrainConfig(), ["nope=1"])
 
 
-def test_default_model_recipe_end_to_end(run, folder_dataset, tmp_path):
+def test_default_model_recipe_end_to_end(run, folder_dataset, tmp_path, monkeypatch):
     """``python -m training.default_model`` (without --ship) on the tiny folder dataset: train, export, calibrate
-    on validation, evaluate, and a card that records it all."""
+    on validation, choose where to abstain on "held-out" data, evaluate, and a card that records it all."""
+    import training.default_model as dm
     from training.default_model import main
 
+    measured_with = []
+    real_measure = dm._measure
+
+    def measure(clf, *args, **kwargs):
+        measured_with.append(clf.card.scan.verdict.max_novelty)
+        return real_measure(clf, *args, **kwargs)
+
+    monkeypatch.setattr(dm, "_measure", measure)
     config, _, _ = run
     config_path = tmp_path / "config.json"
     config_path.write_text(json.dumps(apply_overrides(config, [f"out={tmp_path / 'run'}", "epochs=1"]).to_dict()))
     out = tmp_path / "export"
     assert main(["--config", str(config_path), "--eval-data", str(folder_dataset), "--eval-split", "",
-                 "--version", "9.9.9", "--out", str(out)]) == 0
+                 "--version", "9.9.9", "--out", str(out), "--abstain-on", str(folder_dataset)]) == 0
     clf = Classifier.load(out / "deepfake-detector-default.onnx")
     card = clf.card
+    # The abstention was chosen (and written) before eval was measured: the card's verdicts are the shipped rules'.
+    chosen = card.recipe["abstention"]["chosen"]
+    assert card.recipe["abstention"]["data"] == [str(folder_dataset)]
+    assert card.scan.verdict.max_novelty == chosen["max_novelty"] and measured_with == [chosen["max_novelty"]]
+    assert len(card.recipe["abstention"]["sweep"]) > 1
     assert card.version == "9.9.9" and card.calibration.temperature > 0
     assert set(card.metrics) == {"validation", "eval"}
     assert card.metrics["eval"]["item_level"]["n"] == 24  # 12 real + 12 fake folders, all with a face
