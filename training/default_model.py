@@ -259,6 +259,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                              eval_split=args.eval_split, version=args.version, out_dir=args.out, ship=args.ship)
         print(json.dumps({k: v for k, v in result.items() if k != "metrics"}, indent=2))
         return 0
+    missing = [p for p in args.abstain_on if not Path(p).exists()]
+    if missing:  # found out now, not after hours of training
+        parser.error(f"--abstain-on {' '.join(missing)}: not found (`python -m training.recipe_data` writes the "
+                     f"default; `--abstain-on` with no value: never abstain)")
     config = apply_overrides(TrainConfig.load(args.config) if args.config else TrainConfig(), args.set)
     result = build(config, eval_data=args.eval_data, eval_split=args.eval_split, version=args.version,
                    out_dir=args.out, ship=args.ship, checkpoint=args.checkpoint, abstain_on=args.abstain_on)

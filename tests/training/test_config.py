@@ -82,6 +82,10 @@ def test_default_model_trains_the_default_config_without_a_config_file(monkeypat
         return {"onnx": "", "card": "", "calibration": {}}
 
     monkeypatch.setattr(dm, "build", build)
-    assert dm.main(["--out", str(tmp_path), "--set", "epochs=1"]) == 0
+    assert dm.main(["--out", str(tmp_path), "--set", "epochs=1", "--abstain-on"]) == 0
     assert seen["config"] == TrainConfig(epochs=1)
+    # The held-out part to choose the abstention on is looked for before training, not after it.
+    with pytest.raises(SystemExit):
+        dm.main(["--out", str(tmp_path), "--abstain-on", str(tmp_path / "missing.csv")])
+    assert list(seen) == ["config"] and seen["config"] == TrainConfig(epochs=1)
     assert not (REPO / "training" / "configs").exists()  # no second copy of the recipe
