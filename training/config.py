@@ -24,7 +24,6 @@ from detector.recipe import ClassifySpec, SamplingSpec, ScanConfig, ScanRecipe
 
 from .crops import CropCacheConfig
 from .experiments import build_experiments
-from .recipe_data import RecipeData
 
 # Sources whose reals and fakes share a look (studio portraits; talking-head driving videos): inside each domain
 # the reals carry the same sampling mass as the fakes, so the look cannot predict the label
@@ -34,10 +33,7 @@ SHIPPED_DOMAINS: Mapping[str, str] = {
                      "Tengfei-Wang/HFGI", "serengil/deepface", "ageitgey/face_recognition", "deepinsight/insightface",
                      "ai-forever/ghost", "BaseMax/FakeFaces", "gebaltso/SDFD",
                      "a312863063/seeprettyface-generator-star", "a312863063/seeprettyface-generator-wanghong",
-                     "a312863063/seeprettyface-generator-yellow",
-                     # The public generated-portrait sets (v2.0.0 on): all fakes, their look is no shortcut.
-                     "hmdghoul/generated-faces", "tharunnayak14/Real-vs-Fake-Face-Detection", "u1i/ai-faces",
-                     "sklinderton/vit-real-vs-fake-faces"), "portrait photo"),
+                     "a312863063/seeprettyface-generator-yellow"), "portrait photo"),
     **dict.fromkeys(("KwaiVGI/LivePortrait", "Hangz-nju-cuhk/Talking-Face_PC-AVS", "OpenTalker/DPE",
                      "OpenTalker/video-retalking", "wyhsirius/LIA", "harlanhong/CVPR2022-DaGAN",
                      "yoyo-nb/Thin-Plate-Spline-Motion-Model", "OpenTalker/SadTalker",
@@ -62,9 +58,8 @@ class TrainConfig:
     (unknown keys are refused). ``training/README.md`` says what each option does.
 
     Attributes:
-        data: dataset specs (a manifest CSV, or a folder in a supported layout), all used together. Default: the
-            five manifests ``python -m training.recipe_data`` writes under ``runs/data`` (shared data's training
-            part, the public sources' training part, and the aligned fakes made from their reals).
+        data: dataset specs (a manifest CSV, or a folder in a supported layout), all used together
+            (``training.recipe_data.RecipeData().training()``: the v2 candidates' data, see ``training/README.md``).
         data_split: only items whose manifest ``split`` column has this value (None: all).
         out: run folder (checkpoints, config, log).
         cache: crop-cache root.
@@ -102,8 +97,8 @@ class TrainConfig:
             ``{"adversarial": {"share": 0.5, "eps": 2, "method": "pgd"}}``; none in the shipped recipe.
     """
 
-    data: tuple[str, ...] = RecipeData().training()
-    data_split: str | None = None
+    data: tuple[str, ...] = ("../shared/data/MANIFEST.csv",)
+    data_split: str | None = "train"
     out: str = "runs/default"
     cache: str = "~/.cache/deepfake-detector/crops"
     arch: str = "tf_efficientnet_lite0"

@@ -5,9 +5,8 @@
 1. train the shipped recipe, ``TrainConfig()`` (``--set`` overrides it; resumes if interrupted);
 2. export ``best.pt`` to ONNX and score the held-out validation groups with the ONNX runtime;
 3. fit temperature scaling on those validation faces, classes and items balanced (never on eval);
-4. re-export with the calibration and the training-data summary in the model card, and choose where the judge
-   abstains (``max_novelty``, :mod:`training.novelty`) on held-out sources (``--abstain-on``; default the
-   recipe's shared held-out part, ``runs/data/shared/holdout.csv``);
+4. re-export with the calibration and the training-data summary in the model card, and, given held-out sources
+   (``--abstain-on``), choose where the judge abstains on them (``max_novelty``, :mod:`training.novelty`);
 5. evaluate on ``../shared/data`` split ``eval`` (per source, image- and video-level) and record the
    metrics in the card;
 6. ``--ship`` copies ``model.onnx`` + ``model.json`` into ``detector/models/default/``.
@@ -235,11 +234,10 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="config overrides")
     parser.add_argument("--eval-data", nargs="*", default=["../shared/data/MANIFEST.csv"])
     parser.add_argument("--eval-split", default="eval")
-    parser.add_argument("--version", default="2.0.0")
-    parser.add_argument("--abstain-on", nargs="*", default=[(RecipeData().shared / "holdout.csv").as_posix()],
-                        metavar="CSV", help="held-out sources to choose max_novelty on (training.novelty) before "
-                                            "eval is measured; default: the recipe's shared held-out part; none: "
-                                            "never abstain")
+    parser.add_argument("--version", default="1.2.3")
+    parser.add_argument("--abstain-on", nargs="*", default=[], metavar="CSV",
+                        help="held-out sources (never eval) to choose max_novelty on (training.novelty) before eval "
+                             "is measured, e.g. runs/data/shared/holdout.csv; default: none, never abstain")
     parser.add_argument("--out", type=Path, default=Path("runs/default/export"))
     parser.add_argument("--ship", action="store_true", help="copy the result into detector/models/default/")
     parser.add_argument("--checkpoint", type=Path, help="export this checkpoint instead of training")
@@ -262,7 +260,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     missing = [p for p in args.abstain_on if not Path(p).exists()]
     if missing:  # found out now, not after hours of training
         parser.error(f"--abstain-on {' '.join(missing)}: not found (`python -m training.recipe_data` writes the "
-                     f"default; `--abstain-on` with no value: never abstain)")
+                     f"held-out parts)")
     config = apply_overrides(TrainConfig.load(args.config) if args.config else TrainConfig(), args.set)
     result = build(config, eval_data=args.eval_data, eval_split=args.eval_split, version=args.version,
                    out_dir=args.out, ship=args.ship, checkpoint=args.checkpoint, abstain_on=args.abstain_on)

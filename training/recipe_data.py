@@ -1,8 +1,9 @@
-"""The shipped recipe's training data, rebuilt from a fresh clone in one command::
+"""The v2 candidate recipes' training data (issue 37), rebuilt from a fresh clone in one command::
 
     python -m training.recipe_data [--out runs/data] [--mirrors DIR] [--shared ../shared/data]
 
-then ``python -m training.default_model`` trains on it (``TrainConfig().data`` names the five files written here):
+then ``python -m training.default_model --set data=[...] data_split=null --abstain-on runs/data/shared/holdout.csv``
+trains on the five files written here (:meth:`RecipeData.training`):
 
 1. ``shared/{train,holdout}.csv``: the ``train`` split of ``../shared/data`` with the held-out sources, groups and
    file names of :mod:`training.holdout` set aside (chosen on, never trained on);
@@ -34,14 +35,14 @@ from detector.errors import ConfigError
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = Path("runs/data")
 MANIFESTS_IN_REPO = "training/data/sources/manifests"
-# The manifests v2.0.0 was trained from (2,880 public files): the commit before the classical-swap, diffusion
-# and talking-head manifests of 2026-12-06/07 were added. Move it with the next model, not before.
+# The manifests recipe AJ was trained from (2,880 public files): the commit before the classical-swap, diffusion
+# and talking-head manifests of 2026-12-06/07 were added. Move it with the recipe that ships, not before.
 SOURCES_COMMIT = "7719bb5"
 
 
 @dataclass(frozen=True)
 class RecipeData:
-    """Where each part of the recipe's data lands under one folder (``TrainConfig().data`` is :meth:`training`)."""
+    """Where each part of the recipe's data lands under one folder (the training config's ``data``: :meth:`training`)."""
 
     root: Path = DEFAULT_OUT
 

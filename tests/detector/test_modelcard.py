@@ -58,29 +58,25 @@ def test_card_rejects_unknown_missing_and_mismatched_fields(tmp_path):
 @pytest.mark.parametrize("card_file", sorted(CARDS.glob("model-v*.json")), ids=lambda p: p.stem)
 def test_every_shipped_card_still_loads_with_its_recipe(card_file):
     """The bundled model's cards from v0.3.0 on (kept as written under tests/detector/cards/): the parts of the
-    recipe they kept at the top level (``align``; ``threshold``, ``aggregation``) land in ``scan``, unchanged;
-    cards written in today's layout (v2.0.0 on) keep them in ``scan`` only."""
+    recipe they kept at the top level (``align``; ``threshold``, ``aggregation``) land in ``scan``, unchanged."""
     data = json.loads(card_file.read_text())
     card = ModelCard.from_dict(data)
+    assert card.scan.align == AlignSpec(size=data["align"]["size"], margin=data["align"]["margin"])
+    assert card.scan.align.version == data["align"]["version"] and card.input_size == card.scan.align.size
+    assert card.scan.threshold == data.get("threshold", 0.5)
+    assert card.scan.aggregation.to_dict() == data.get("aggregation", {"strategy": "mean"})
     recorded = data.get("scan") or {}
-    align = data.get("align") or recorded["align"]
-    assert card.scan.align == AlignSpec(size=align["size"], margin=align["margin"])
-    assert card.scan.align.version == align["version"] and card.input_size == card.scan.align.size
-    assert card.scan.threshold == data.get("threshold", recorded.get("verdict", {}).get("threshold", 0.5))
-    assert card.scan.aggregation.to_dict() == data.get("aggregation", recorded.get("aggregation", {"strategy": "mean"}))
     assert card.scan.sampling.frames == recorded.get("sampling", {}).get("frames", 32)
     assert card.scan.classify.mirror_images == recorded.get("classify", {}).get("mirror_images", False)
     # Written back in today's layout, it reads as the same card.
     assert ModelCard.from_dict(card.to_dict()) == card
-    # Before the kind head and abstention (v2.0.0): no kinds, never abstains; from it on, as written.
-    assert card.kinds == tuple(data.get("kinds", ()))
-    assert card.scan.verdict.max_novelty == recorded.get("verdict", {}).get("max_novelty")
-    assert (card.kinds == ()) == (card.version < "2")
+    # Before the kind head and abstention: no kinds, never abstains.
+    assert card.kinds == () and card.scan.verdict.max_novelty is None
 
 
-def test_the_bundled_card_is_v2_0_0_as_written():
+def test_the_bundled_card_is_v1_2_3_in_todays_layout():
     bundled = ModelCard.load(REPO / "detector" / "models" / "default" / "model.json")
-    assert bundled == ModelCard.from_dict(json.loads((CARDS / "model-v2.0.0.json").read_text()))
+    assert bundled == ModelCard.from_dict(json.loads((CARDS / "model-v1.2.3.json").read_text()))
     assert "scan" in json.loads((REPO / "detector" / "models" / "default" / "model.json").read_text())
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,15 +14,8 @@ from detector.modelcard import ModelCard
 from training.config import _REMOVED_OPTIONS, TrainConfig
 
 REPO = Path(__file__).resolve().parents[2]
-# Where a run wrote its checkpoints and crops, and where its data lay: properties of the machine, not of the recipe
-# (what the data was is pinned by training.recipe_data and recorded in the card's source manifests; which parts it
-# had is checked by role below).
-RUN_LOCATIONS = {"out", "cache", "data"}
-
-
-def _parts(data) -> list[str]:
-    """The recipe's data parts by role: the folder each manifest sits in (shared, sources, aligned, ...)."""
-    return [Path(p).parent.name for p in data]
+# Where a run wrote its checkpoints and crops: a property of the machine, not of the recipe.
+RUN_LOCATIONS = {"out", "cache"}
 
 
 def _bundled_card() -> ModelCard:
@@ -36,14 +28,10 @@ def test_the_default_config_is_the_recipe_the_bundled_model_was_trained_with():
     default = TrainConfig().to_dict()
     differ = {k: (recorded[k], default[k]) for k in recorded if k not in RUN_LOCATIONS and recorded[k] != default[k]}
     assert differ == {}
-    assert _parts(recorded["data"]) == _parts(default["data"]) == ["shared", "sources", "aligned", "cross_swap", "mouth"]
-    # Nothing in the record was dropped on the way.
-    assert set(card.recipe["train_config"]) == set(default)
-    # What the card records only through its scan recipe; where to abstain is chosen after training, on held-out
-    # sources (training.novelty, recorded beside it), not part of the training config.
-    chosen = card.scan.verdict.max_novelty
-    assert chosen is not None and card.recipe["abstention"]["chosen"]["max_novelty"] == chosen
-    assert TrainConfig().scan_recipe() == replace(card.scan, verdict=replace(card.scan.verdict, max_novelty=None))
+    # Nothing in the record was dropped on the way, apart from keys that moved (frames_per_video into scan).
+    assert set(card.recipe["train_config"]) - set(default) == {"frames_per_video"}
+    # What the card records only through its scan recipe.
+    assert TrainConfig().scan_recipe() == card.scan
     assert TrainConfig().align_spec() == card.scan.align
 
 
@@ -82,7 +70,7 @@ def test_default_model_trains_the_default_config_without_a_config_file(monkeypat
         return {"onnx": "", "card": "", "calibration": {}}
 
     monkeypatch.setattr(dm, "build", build)
-    assert dm.main(["--out", str(tmp_path), "--set", "epochs=1", "--abstain-on"]) == 0
+    assert dm.main(["--out", str(tmp_path), "--set", "epochs=1"]) == 0
     assert seen["config"] == TrainConfig(epochs=1)
     # The held-out part to choose the abstention on is looked for before training, not after it.
     with pytest.raises(SystemExit):

@@ -10,7 +10,6 @@ import pytest
 
 from detector.errors import ConfigError
 from training import recipe_data
-from training.config import TrainConfig
 from training.recipe_data import MANIFESTS_IN_REPO, RecipeData, build_recipe_data, manifests_at
 
 
@@ -18,8 +17,7 @@ def _git(repo: Path, *args: str) -> str:
     return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout.strip()
 
 
-def test_the_default_config_trains_on_the_recipes_data():
-    assert TrainConfig().data == RecipeData().training() and TrainConfig().data_split is None
+def test_the_recipe_trains_on_training_parts_only():
     assert set(RecipeData().reals()) < set(RecipeData().training())
     assert not any("holdout" in p for p in RecipeData().training())
 
