@@ -39,7 +39,7 @@ from .calibrate import balanced_weights, fit_calibration
 from .crops import TRAIN_FACES_PER_FRAME
 from .evaluate import report, score_items
 from .export import export
-from .recipe_data import RecipeData
+from .recipe_data import SOURCES_COMMIT, RecipeData
 from .train import TrainConfig, apply_overrides, exported_checkpoint, load_items, train
 
 REPO = Path(__file__).resolve().parents[1]
@@ -60,27 +60,25 @@ def source_manifests(items, *, commit: str | None = None) -> dict[str, dict[str,
     read the manifests as of that commit (the recipe's data is built from pinned manifests,
     :data:`training.recipe_data.SOURCES_COMMIT`), not as they stand in the working tree."""
     import hashlib
-    import subprocess
+    import tempfile
 
     from .data.sources.rows import MANIFEST_DIR, manifest_name
+    from .recipe_data import manifests_at
 
-    def read(path: Path) -> bytes | None:
-        if commit is None:
-            return path.read_bytes() if path.is_file() else None
-        rel = path.relative_to(REPO).as_posix()
-        proc = subprocess.run(["git", "-C", str(REPO), "show", f"{commit}:{rel}"], check=False, capture_output=True)
-        return proc.stdout if proc.returncode == 0 else None
+    def listed(folder: Path) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for source, n in sorted(_licences(items).items()):
+            path = folder / manifest_name(source) if "/" in source else None
+            if path is not None and path.is_file():
+                out[source] = {"manifest": (MANIFEST_DIR / path.name).relative_to(REPO).as_posix(), "files_used": n,
+                               "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+                               **({"commit": commit} if commit else {})}
+        return out
 
-    out: dict[str, dict[str, Any]] = {}
-    for source, n in sorted(_licences(items).items()):
-        if "/" not in source:
-            continue
-        path = MANIFEST_DIR / manifest_name(source)
-        data = read(path)
-        if data is not None:
-            out[source] = {"manifest": path.relative_to(REPO).as_posix(), "files_used": n,
-                           "sha256": hashlib.sha256(data).hexdigest(), **({"commit": commit} if commit else {})}
-    return out
+    if commit is None:
+        return listed(MANIFEST_DIR)
+    with tempfile.TemporaryDirectory() as tmp:  # one git archive of the folder, not a git call per manifest
+        return listed(manifests_at(commit, Path(tmp)))
 
 
 def calibrate_on(scores) -> Calibration:
@@ -148,8 +146,6 @@ def build(config: TrainConfig, *, eval_data: Sequence[str], eval_split: str | No
 def _pinned_manifests(config: TrainConfig) -> str | None:
     """The commit of the source manifests the config's data was built from: the recipe's pinned one when the
     config trains on the recipe's data (``python -m training.recipe_data``), else the working tree's."""
-    from .recipe_data import SOURCES_COMMIT
-
     return SOURCES_COMMIT if tuple(config.data) == RecipeData().training() else None
 
 

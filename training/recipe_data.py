@@ -67,7 +67,7 @@ class RecipeData:
         return self.root / "cross_swap"
 
     def training(self) -> tuple[str, ...]:
-        """The five manifests the recipe trains on, in the order the shipped model's card records them."""
+        """The five manifests the recipe trains on, in the order recipe AJ's recorded config lists them."""
         return tuple(p.as_posix() for p in (self.shared / "train.csv", self.sources / "train.csv",
                                             self.aligned / "MANIFEST.csv", self.cross_swap / "MANIFEST.csv",
                                             self.mouth / "MANIFEST.csv"))

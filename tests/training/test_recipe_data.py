@@ -1,4 +1,4 @@
-"""``python -m training.recipe_data``: the shipped recipe's data, from pinned manifests, fakes made from training reals only."""
+"""``python -m training.recipe_data``: the v2 candidates' data, from pinned manifests, fakes made from training reals only."""
 
 from __future__ import annotations
 
