@@ -83,3 +83,31 @@ def test_each_gain_comes_with_a_paired_interval_that_narrows_with_more_items():
     assert big.gain == pytest.approx(small.gain)
     assert big.gain_interval[1] - big.gain_interval[0] < (small.gain_interval[1] - small.gain_interval[0]) / 2
     assert "95 % interval" in format_result(result)
+
+
+def test_several_draws_of_a_recipe_are_judged_by_their_mean(tmp_path, capsys):
+    # Draw 1 loses the swap family (AUC 0.5 against 0.75), draw 2 wins it (1.0): the mean, 0.75, only ties, so the
+    # recipe does not pass although draw 2 alone would; the gan family is better in both, and so in the mean.
+    lucky = report(gan=[0.9, 0.8, 0.7], swap=[0.8, 0.6], reals_img=[0.2, 0.45, 0.4, 0.1], reals_vid=[0.3, 0.1])
+    unlucky = report(gan=[0.9, 0.8, 0.7], swap=[0.4, 0.2], reals_img=[0.6, 0.45, 0.55, 0.1], reals_vid=[0.5, 0.1])
+    assert compare(BASE, lucky).passes and not compare(BASE, unlucky).passes
+    mean = compare(BASE, lucky, unlucky)
+    assert [round(f.candidate_auc, 3) for f in mean.families] == [1.0, 0.75]
+    assert [f.split(" ")[0] for f in mean.failures] == ["swap"]
+    # The interval is that of the mean's gain: a tie on every resample of these items is impossible, so it is wide,
+    # and it contains the point.
+    swap = mean.families[1]
+    assert swap.gain_interval[0] <= swap.gain <= swap.gain_interval[1] and swap.gain_interval[0] < 0
+    # Reals called fake are averaged too: 0 and 3 (of 6) against the baseline's 2 -> 1.5, no more than the baseline.
+    assert mean.reals[0].candidate_fake == pytest.approx(1.5) and not any("reals" in f for f in mean.failures)
+    # A draw scored on other items is refused, and the command line takes the draws after the candidate.
+    with pytest.raises(ValueError, match="different items"):
+        compare(BASE, lucky, unlucky[:-1])
+    files = []
+    for name, rows in (("base", BASE), ("lucky", lucky), ("unlucky", unlucky)):
+        files.append(tmp_path / f"{name}.json")
+        files[-1].write_text(json.dumps({"items": rows}))
+    assert main([str(files[0]), str(files[1])]) == 0
+    assert main([str(files[0]), str(files[1]), str(files[2])]) == 1
+    assert [line.split() for line in capsys.readouterr().out.splitlines() if line.startswith("all ")][-1] == \
+        ["all", "6", "2", "1.5"]
