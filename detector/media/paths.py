@@ -19,7 +19,8 @@ from ..errors import (
 
 VIDEO_EXTENSIONS = frozenset({".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi", ".wmv", ".flv", ".mpg", ".mpeg",
                               ".ts", ".mts", ".m2ts", ".3gp", ".ogv", ".gif"})
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".avif"})
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".bmp", ".avif",
+                              ".tif", ".tiff"})
 MEDIA_EXTENSIONS = VIDEO_EXTENSIONS | IMAGE_EXTENSIONS
 
 # What ``read_head`` reads: ``sniff_image`` may need all of it to find a JPEG's size.
@@ -51,6 +52,16 @@ def check_path(path: str | os.PathLike[str]) -> Path:
     if not os.access(p, os.R_OK):
         raise MediaPermissionError(f"permission denied: {p}", path=str(p))
     return p
+
+
+def read_all(path: Path) -> bytes:
+    """The whole of a file that passed :func:`check_path` (a still image, to check that it is whole)."""
+    try:
+        return path.read_bytes()
+    except PermissionError:
+        raise MediaPermissionError(f"permission denied: {path}", path=str(path)) from None
+    except OSError as exc:
+        raise unreadable(path, exc) from None
 
 
 def read_head(path: Path) -> bytes:

@@ -28,8 +28,10 @@ from ..errors import (
 )
 from ..sniff import sniff_image, sniff_media
 from .limits import MediaLimits
-from .paths import check_path, read_head
+from .paths import check_path, read_all, read_head
 from .rotation import frame_rotation, stream_rotation
+from .still_end import cut_short
+from .tiff import JPEG_COMPRESSIONS, pillow_frame, tiff_compression
 
 # FFmpeg demuxers that hold a single still picture.
 _IMAGE_DEMUXERS = ("image2", "png_pipe", "jpeg_pipe", "webp_pipe", "bmp_pipe", "jpegls_pipe", "tiff_pipe")
@@ -104,6 +106,10 @@ def probe_media(path: str | os.PathLike[str], limits: MediaLimits) -> ProbedMedi
     header = sniff_image(head)
     if header is not None:
         _check_pixels(checked, limits, header.width, header.height)
+        if cut_short(read_all(checked), header.format):
+            # FFmpeg would decode the part that is there and fill the rest: a made-up picture, not the file's.
+            raise CorruptMediaError(f"{spath}: the {header.format.upper()} ends before its picture data does "
+                                    "(truncated or damaged)", path=spath)
     try:
         # The demuxer follows the bytes too: FFmpeg would take .jpg/.png names to the image2 demuxer,
         # which picks its codec from the extension alone, and favours the extension's demuxer when probing.
@@ -113,8 +119,10 @@ def probe_media(path: str | os.PathLike[str], limits: MediaLimits) -> ProbedMedi
     except av.error.FFmpegError as exc:
         raise CorruptMediaError(f"{spath} starts like {kind} but cannot be opened: damaged or truncated "
                                 f"({exc.strerror})", path=spath) from None
+    # FFmpeg decodes a JPEG-compressed TIFF as black, without an error (detector.media.tiff).
+    pillow_still = kind == "tiff" and tiff_compression(read_all(checked)) in JPEG_COMPRESSIONS
     try:
-        return prober.probe(header.format if header else None)
+        return prober.probe(header.format if header else None, pillow_still=pillow_still)
     except BaseException:
         prober.container.close()
         raise
@@ -133,7 +141,7 @@ class _Prober:
     def _open(self) -> av.container.InputContainer:
         return av.open(str(self.path), mode="r", format=self._format, metadata_errors="ignore")
 
-    def probe(self, sniffed: str | None) -> ProbedMedia:
+    def probe(self, sniffed: str | None, *, pillow_still: bool = False) -> ProbedMedia:
         spath = str(self.path)
         streams = self.container.streams.video
         if not streams:
@@ -146,6 +154,9 @@ class _Prober:
         if ctx is None or not codec_name or codec_name == "none":
             raise UnsupportedCodecError(f"no decoder for the video stream of {spath}", path=spath)
         if ctx.width <= 0 or ctx.height <= 0:
+            if sniffed is not None:  # the header stated a size, so a decoder exists and the data is what fails
+                raise CorruptMediaError(f"{codec_name} image {spath} cannot be decoded: truncated or damaged",
+                                        path=spath)
             raise UnsupportedCodecError(f"{codec_name} stream of {spath} has no frame size; cannot decode",
                                         path=spath)
         _check_pixels(self.path, self.limits, ctx.width, ctx.height)
@@ -174,6 +185,12 @@ class _Prober:
         # Decode the first frame now: it proves the stream decodes at all, and carries the display
         # matrix (rotation) that FFmpeg >= 6 attaches to frames. Stills keep it to avoid a second decode.
         first = self._first_frame()
+        if pillow_still and is_still:
+            try:
+                first = pillow_frame(self.path)
+            except (OSError, ValueError) as exc:  # Pillow's UnidentifiedImageError is an OSError
+                raise CorruptMediaError(f"{spath}: the JPEG-compressed TIFF cannot be decoded ({exc})",
+                                        path=spath) from None
         rotation = frame_rotation(first) or stream_rotation(stream)
         if not is_still:
             self._rewind()

@@ -9,10 +9,12 @@ import av
 import cv2
 import numpy as np
 import pytest
+from PIL import Image
 
 from detector.errors import MediaError, UnsupportedMediaError
-from detector.media import MediaLimits, read_frames
+from detector.media import IMAGE_EXTENSIONS, MediaLimits, read_frames
 from detector.media.probe import ProbedMedia, probe_media
+from detector.media.tiff import tiff_compression
 from detector.recipe import SamplingSpec
 
 
@@ -225,3 +227,48 @@ def test_a_stream_that_cannot_seek_back_is_probed_from_the_reopened_file(raw_h26
             assert (probed.info.width, probed.info.height, probed.sample_aspect) == (64, 48, 1.0)
         finally:
             probed.container.close()
+
+
+def test_cut_short_jpeg_and_gif_are_corrupt_not_scored(tmp_path, astronaut, media_error_code):
+    # FFmpeg decodes both without an error, the missing part grey or background (detector.media.still_end).
+    jpeg = tmp_path / "whole.jpg"
+    assert cv2.imwrite(str(jpeg), cv2.cvtColor(astronaut, cv2.COLOR_RGB2BGR))
+    data = jpeg.read_bytes()
+    for name, part in (("half.jpg", data[: len(data) // 2]), ("nearly.jpg", data[:-100])):
+        (tmp_path / name).write_bytes(part)
+        assert media_error_code(tmp_path / name) == "corrupt_media", name
+    info, frames = read_frames(jpeg)
+    assert info.kind == "image" and len(frames) == 1
+    gif = tmp_path / "whole.gif"
+    Image.fromarray(astronaut).convert("P", palette=Image.Palette.ADAPTIVE).save(gif)
+    data = gif.read_bytes()
+    (tmp_path / "half.gif").write_bytes(data[: len(data) // 2])
+    assert media_error_code(tmp_path / "half.gif") == "corrupt_media"
+    assert read_frames(gif)[0].kind == "image"
+
+
+def test_cut_short_webp_is_corrupt_not_an_unsupported_codec(tmp_path, astronaut, media_error_code):
+    path = tmp_path / "whole.webp"
+    Image.fromarray(astronaut).save(path, quality=90)
+    data = path.read_bytes()
+    (tmp_path / "half.webp").write_bytes(data[: len(data) // 2])
+    assert media_error_code(tmp_path / "half.webp") == "corrupt_media"
+
+
+def test_jpeg_compressed_tiff_is_decoded_not_black(tmp_path, astronaut):
+    # FFmpeg returns an all-black frame for it without an error; Pillow decodes it (detector.media.tiff).
+    path = tmp_path / "scan.tif"
+    Image.fromarray(astronaut).save(path, compression="jpeg", quality=95)
+    assert tiff_compression(path.read_bytes()) == 7
+    info, [frame] = read_frames(path)
+    assert info.kind == "image" and frame.image.shape == astronaut.shape
+    # JPEG at quality 95: a few grey levels from the original (measured 1.3 mean absolute difference).
+    assert np.abs(frame.image.astype(int) - astronaut.astype(int)).mean() < 4.0
+    lzw = tmp_path / "scan_lzw.tif"
+    Image.fromarray(astronaut).save(lzw, compression="tiff_lzw")
+    assert tiff_compression(lzw.read_bytes()) == 5
+    assert np.array_equal(read_frames(lzw)[1][0].image, astronaut)  # lossless, through FFmpeg as before
+
+
+def test_tiff_and_jfif_are_scanned_in_directories():
+    assert {".tif", ".tiff", ".jfif", ".jpe"} <= IMAGE_EXTENSIONS
