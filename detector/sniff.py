@@ -97,6 +97,8 @@ def sniff_container(head: bytes) -> str | None:
     image = sniff_image(head)
     if image is not None:
         return image.format
+    if head[:4] in (b"II*\x00", b"MM\x00*"):  # scanned photos; sized when decoded (the first IFD may lie anywhere)
+        return "tiff"
     if head[4:8] == b"ftyp" or head[4:8] in (b"moov", b"mdat", b"wide", b"free"):
         return "mp4/mov"
     if head[:4] == b"\x1a\x45\xdf\xa3":

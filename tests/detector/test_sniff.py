@@ -121,9 +121,10 @@ def test_truncated_image_headers_have_no_size_but_are_still_media(head: bytes):
     assert sniff_media(head) is not None
 
 
-def test_tiff_is_media_but_not_a_sized_image(rgb: np.ndarray):
+def test_tiff_is_an_image_container_without_a_header_size(rgb: np.ndarray):
+    # Audits and uploads take TIFF scans as media; their size is read when decoded.
     head = pil_bytes(rgb, "TIFF")
-    assert sniff_image(head) is None and sniff_container(head) is None
+    assert sniff_image(head) is None and sniff_container(head) == "tiff"
     assert sniff_media(head) == "tiff"
 
 

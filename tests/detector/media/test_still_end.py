@@ -94,7 +94,7 @@ def test_whole_gifs_are_whole_with_or_without_the_trailer(gifs):
 
 def test_every_cut_inside_a_gif_block_is_found(gifs):
     for name, data in gifs.items():
-        cuts = sorted({*range(0, 900), *range(900, len(data) - 1, 53)})
+        cuts = sorted({*range(900), *range(900, len(data) - 1, 53)})
         for cut in (c for c in cuts if gif_is_whole(data[:c])):
             # Only a cut on a block boundary after a whole image may pass (a later frame of an animation that is
             # missing cannot be told from an animation that ends there): Pillow then reads the first frame whole.
