@@ -18,7 +18,7 @@ class ImageHeader(NamedTuple):
 
 
 def sniff_image(head: bytes) -> ImageHeader | None:
-    """Return format and size for PNG, JPEG, GIF, WebP, BMP and AVIF headers, else ``None``.
+    """Return format and size for PNG, JPEG, GIF, WebP, BMP, AVIF and HEIF headers, else ``None``.
 
     ``head`` should hold the first 64 KiB of the file (JPEG's size marker can sit behind EXIF data).
     """
@@ -47,15 +47,24 @@ def sniff_image(head: bytes) -> ImageHeader | None:
     if head[:2] == b"\xff\xd8":
         return _jpeg_size(head)
     if head[4:12] == b"ftypavif":
-        return _avif_size(head)
+        return _largest_ispe(head, "avif")
+    if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
+        size = int.from_bytes(head[:4], "big")
+        compatible = {head[i:i + 4] for i in range(16, min(size, len(head)) - 3, 4)}
+        return _largest_ispe(head, "avif" if b"avif" in compatible else "heif")
     return None
 
 
-def _avif_size(head: bytes) -> ImageHeader | None:
-    """An AVIF still (ISO-BMFF, major brand ``avif``; ``avis`` sequences are videos): the largest ``ispe`` (image
-    spatial extents: version/flags, then width and height) of its items, in the ``meta`` box at the start. The
-    largest, because a grid image's tiles and thumbnail have their own, smaller ones and the guard must see the
-    whole picture."""
+# Major brands of HEIF still images (ISO/IEC 23008-12): ``heic``/``heix`` from phones, ``mif1`` the generic one
+# (an AVIF too when ``avif`` is among its compatible brands). Image sequences (``msf1``, ``hevc``) are videos.
+_HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"mif1")
+
+
+def _largest_ispe(head: bytes, image_format: str) -> ImageHeader | None:
+    """An AVIF or HEIF still (ISO-BMFF; ``avis`` sequences are videos): the largest ``ispe`` (image spatial
+    extents: version/flags, then width and height) of its items, in the ``meta`` box at the start. The largest,
+    because a grid image's tiles and thumbnail have their own, smaller ones and the guard must see the whole
+    picture."""
     sizes = []
     at = head.find(b"ispe")
     while at != -1 and at + 16 <= len(head):
@@ -64,7 +73,7 @@ def _avif_size(head: bytes) -> ImageHeader | None:
     if not sizes:
         return None
     w, h = max(sizes, key=lambda wh: wh[0] * wh[1])
-    return ImageHeader("avif", w, h)
+    return ImageHeader(image_format, w, h)
 
 
 # Start-of-frame markers carry the size; C4/C8/CC are DHT/JPG/DAC, not frames.

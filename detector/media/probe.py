@@ -29,9 +29,9 @@ from ..errors import (
 from ..sniff import sniff_image, sniff_media
 from .limits import MediaLimits
 from .paths import check_path, read_all, read_head
+from .pillow_stills import JPEG_COMPRESSIONS, pillow_frame, tiff_compression
 from .rotation import frame_rotation, stream_rotation
 from .still_end import cut_short
-from .tiff import JPEG_COMPRESSIONS, pillow_frame, tiff_compression
 
 # FFmpeg demuxers that hold a single still picture.
 _IMAGE_DEMUXERS = ("image2", "png_pipe", "jpeg_pipe", "webp_pipe", "bmp_pipe", "jpegls_pipe", "tiff_pipe")
@@ -42,7 +42,7 @@ _DEMUXERS: dict[str, str] = {
     "mp4/mov": "mov", "matroska/webm": "matroska", "avi": "avi", "flv": "flv", "ogg": "ogg", "mpeg-ps": "mpeg",
     "mpeg-ts": "mpegts", "m2ts": "mpegts", "asf/wmv": "asf", "jpeg": "jpeg_pipe", "png": "png_pipe", "gif": "gif",
     "bmp": "bmp_pipe", "webp": "webp_pipe", "tiff": "tiff_pipe", "mp3": "mp3", "flac": "flac", "y4m": "yuv4mpegpipe",
-    "ivf": "ivf", "avif": "mov",
+    "ivf": "ivf", "avif": "mov", "heif": "mov",
 }
 
 MediaKind = Literal["video", "image"]
@@ -119,10 +119,14 @@ def probe_media(path: str | os.PathLike[str], limits: MediaLimits) -> ProbedMedi
     except av.error.FFmpegError as exc:
         raise CorruptMediaError(f"{spath} starts like {kind} but cannot be opened: damaged or truncated "
                                 f"({exc.strerror})", path=spath) from None
-    # FFmpeg decodes a JPEG-compressed TIFF as black, without an error (detector.media.tiff).
-    pillow_still = kind == "tiff" and tiff_compression(read_all(checked)) in JPEG_COMPRESSIONS
+    # Stills FFmpeg decodes wrongly without an error (detector.media.pillow_stills).
+    pillow = None
+    if header is not None and header.format == "heif":
+        pillow = "heif"
+    elif kind == "tiff" and tiff_compression(read_all(checked)) in JPEG_COMPRESSIONS:
+        pillow = "jpeg-compressed tiff"
     try:
-        return prober.probe(header.format if header else None, pillow_still=pillow_still)
+        return prober.probe(header.format if header else None, pillow=pillow)
     except BaseException:
         prober.container.close()
         raise
@@ -141,7 +145,7 @@ class _Prober:
     def _open(self) -> av.container.InputContainer:
         return av.open(str(self.path), mode="r", format=self._format, metadata_errors="ignore")
 
-    def probe(self, sniffed: str | None, *, pillow_still: bool = False) -> ProbedMedia:
+    def probe(self, sniffed: str | None, *, pillow: str | None = None) -> ProbedMedia:
         spath = str(self.path)
         streams = self.container.streams.video
         if not streams:
@@ -149,6 +153,8 @@ class _Prober:
         stream = streams[0]
         configure_threads(stream)
         self._stream = stream
+        if pillow is not None:
+            return self._pillow_still(pillow)
         ctx = stream.codec_context
         codec_name = ctx.name if ctx is not None else None
         if ctx is None or not codec_name or codec_name == "none":
@@ -185,12 +191,6 @@ class _Prober:
         # Decode the first frame now: it proves the stream decodes at all, and carries the display
         # matrix (rotation) that FFmpeg >= 6 attaches to frames. Stills keep it to avoid a second decode.
         first = self._first_frame()
-        if pillow_still and is_still:
-            try:
-                first = pillow_frame(self.path)
-            except (OSError, ValueError) as exc:  # Pillow's UnidentifiedImageError is an OSError
-                raise CorruptMediaError(f"{spath}: the JPEG-compressed TIFF cannot be decoded ({exc})",
-                                        path=spath) from None
         rotation = frame_rotation(first) or stream_rotation(stream)
         if not is_still:
             self._rewind()
@@ -205,6 +205,24 @@ class _Prober:
         )
         return ProbedMedia(path=self.path, container=self.container, stream=self._stream, info=info,
                            sample_aspect=sample_aspect, rotation=rotation, still=first if is_still else None)
+
+    def _pillow_still(self, what: str) -> ProbedMedia:
+        """A still Pillow decodes (``what``: ``"heif"`` or ``"jpeg-compressed tiff"``): frame, size and rotation
+        (applied by Pillow) come from its decode; FFmpeg's container is kept only for the reader to close."""
+        spath = str(self.path)
+        ctx = self._stream.codec_context
+        if ctx is not None and ctx.width > 0 and ctx.height > 0:  # FFmpeg's size, if it knows one: before decoding
+            _check_pixels(self.path, self.limits, ctx.width, ctx.height)
+        try:
+            first = pillow_frame(self.path, heif=what == "heif")
+        except (OSError, ValueError) as exc:  # Pillow's UnidentifiedImageError is an OSError
+            raise CorruptMediaError(f"{spath}: the {what} cannot be decoded ({exc})", path=spath) from None
+        _check_pixels(self.path, self.limits, first.width, first.height)
+        info = MediaInfo(path=spath, kind="image", container=self.container.format.name,
+                         codec=ctx.name if ctx is not None and ctx.name else what, width=first.width,
+                         height=first.height, duration_s=None, fps=None, rotation=0)
+        return ProbedMedia(path=self.path, container=self.container, stream=self._stream, info=info,
+                           sample_aspect=1.0, rotation=0, still=first)
 
     def _demux_duration(self, stream: av.video.stream.VideoStream) -> float | None:
         """Duration from packet timestamps, for containers that don't state it (some webm/mkv, GIF).

@@ -200,3 +200,24 @@ def test_answer_depends_on_bytes_not_on_the_file_name(tmp_path: Path, rgb: np.nd
     path = tmp_path / "actually_a_png.mp4"
     path.write_bytes(pil_bytes(rgb, "PNG"))
     assert sniff_media(head_of(path)) == "png"
+
+
+def test_heif_photos_are_sized_stills_and_a_mif1_avif_is_an_avif():
+    pillow_heif = pytest.importorskip("pillow_heif")
+    out = io.BytesIO()
+    # Even sides: x265 pads odd ones (37 x 21 is stored as a 64 x 64 item cropped on decoding, and the largest
+    # ``ispe`` is then the padded size, still a bound for the pixel guard).
+    picture = np.random.default_rng(0).integers(0, 255, (96, 128, 3), dtype=np.uint8)
+    pillow_heif.from_pillow(Image.fromarray(picture)).save(out, format="HEIF", quality=80)
+    head = out.getvalue()[:65536]
+    assert head[8:12] in (b"heic", b"mif1")
+    assert sniff_image(head) == ImageHeader("heif", 128, 96)
+    assert sniff_container(head) == "heif" and sniff_media(head) == "heif"
+
+    def ispe(w: int, h: int) -> bytes:
+        return b"\x00\x00\x00\x14ispe\x00\x00\x00\x00" + w.to_bytes(4, "big") + h.to_bytes(4, "big")
+
+    mif1_avif = b"\x00\x00\x00\x18ftypmif1\x00\x00\x00\x00avifmiaf" + ispe(640, 480)
+    assert sniff_image(mif1_avif) == ImageHeader("avif", 640, 480)
+    sequence = b"\x00\x00\x00\x18ftypmsf1\x00\x00\x00\x00hevcmsf1" + ispe(640, 480)
+    assert sniff_image(sequence) is None and sniff_container(sequence) == "mp4/mov"  # an image sequence is a video

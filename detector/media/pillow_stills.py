@@ -1,0 +1,67 @@
+"""Stills FFmpeg decodes wrongly without saying so, read with Pillow instead.
+
+- **JPEG-compressed TIFF** (compression 6 or 7, common from scanners and document cameras): FFmpeg's TIFF decoder
+  returns an all-black frame without an error, so the scan would report ``no_face`` for a picture it never saw.
+  Pillow (libtiff) decodes it. Every other TIFF stays with FFmpeg, which also scales 16-bit samples to 8 bits
+  properly (Pillow's conversion of 16-bit grey clips them).
+- **HEIF / HEIC** (iPhones' and many Android phones' photo format): FFmpeg's MP4 demuxer takes it for a one-second
+  video, and a phone photo is a grid of 512 px tiles of which FFmpeg gives one. ``pillow-heif`` (the optional
+  ``heif`` extra: its wheels bundle libheif, libde265 and the GPL x265 encoder, so it is not a core dependency)
+  composes the grid and applies the item's rotation and mirroring; without it a HEIF is ``unsupported_codec``
+  with the install hint.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import numpy as np
+
+from ..errors import UnsupportedCodecError
+
+# TIFF tag 259 values: 6 = old-style JPEG, 7 = JPEG.
+JPEG_COMPRESSIONS = frozenset({6, 7})
+_COMPRESSION_TAG = 259
+_TYPE_SIZES = {3: 2, 4: 4}  # SHORT, LONG: the types tag 259 is stored as
+HEIF_HINT = "HEIF/HEIC photos need the optional pillow-heif package: pip install 'deepfake-detector[heif]'"
+
+
+def tiff_compression(data: bytes) -> int | None:
+    """The compression of the first image of a TIFF (tag 259; 1 = none when the tag is absent), or ``None``
+    when the header or first directory cannot be read."""
+    order = {b"II": "little", b"MM": "big"}.get(data[:2])
+    if order is None or len(data) < 8:
+        return None
+    ifd = int.from_bytes(data[4:8], order)
+    if ifd + 2 > len(data):
+        return None
+    count = int.from_bytes(data[ifd:ifd + 2], order)
+    for i in range(count):
+        entry = data[ifd + 2 + 12 * i: ifd + 14 + 12 * i]
+        if len(entry) < 12:
+            return None
+        if int.from_bytes(entry[0:2], order) == _COMPRESSION_TAG:
+            size = _TYPE_SIZES.get(int.from_bytes(entry[2:4], order))
+            return int.from_bytes(entry[8:8 + size], order) if size else None
+    return 1
+
+
+def pillow_frame(path: Path, *, heif: bool = False) -> av.VideoFrame:
+    """The first (primary) image of ``path`` decoded by Pillow, as the RGB frame FFmpeg would have given.
+
+    Raises:
+        UnsupportedCodecError: a HEIF without ``pillow-heif`` installed.
+        OSError, ValueError: Pillow cannot decode it.
+    """
+    from PIL import Image
+
+    if heif:
+        try:
+            import pillow_heif
+        except ImportError:
+            raise UnsupportedCodecError(f"{path}: {HEIF_HINT}", path=str(path)) from None
+        pillow_heif.register_heif_opener()
+    with Image.open(path) as image:
+        rgb = np.asarray(image.convert("RGB"))
+    return av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
