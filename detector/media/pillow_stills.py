@@ -9,6 +9,8 @@
   ``heif`` extra: its wheels bundle libheif, libde265 and the GPL x265 encoder, so it is not a core dependency)
   composes the grid and applies the item's rotation and mirroring; without it a HEIF is ``unsupported_codec``
   with the install hint.
+- **Animated WebP**: FFmpeg's WebP decoder has no animation (it finds no frame size); Pillow gives its first frame,
+  scanned as a still (animated GIFs, which FFmpeg decodes, are scanned as videos).
 """
 
 from __future__ import annotations
@@ -47,6 +49,11 @@ def tiff_compression(data: bytes) -> int | None:
     return 1
 
 
+def webp_is_animated(head: bytes) -> bool:
+    """Whether a WebP's extended header (``VP8X``) sets the animation flag."""
+    return head[12:16] == b"VP8X" and len(head) > 20 and bool(head[20] & 0x02)
+
+
 def pillow_frame(path: Path, *, heif: bool = False) -> av.VideoFrame:
     """The first (primary) image of ``path`` decoded by Pillow, as the RGB frame FFmpeg would have given.
 
@@ -63,5 +70,11 @@ def pillow_frame(path: Path, *, heif: bool = False) -> av.VideoFrame:
             raise UnsupportedCodecError(f"{path}: {HEIF_HINT}", path=str(path)) from None
         pillow_heif.register_heif_opener()
     with Image.open(path) as image:
-        rgb = np.asarray(image.convert("RGB"))
+        if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+            # Over white, as the FFmpeg path composites (detector.media.frame): cut-outs are meant for a page.
+            rgba = image.convert("RGBA")
+            rgb = np.asarray(Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
+                             .convert("RGB"))
+        else:
+            rgb = np.asarray(image.convert("RGB"))
     return av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")

@@ -29,7 +29,7 @@ from ..errors import (
 from ..sniff import sniff_image, sniff_media
 from .limits import MediaLimits
 from .paths import check_path, read_all, read_head
-from .pillow_stills import JPEG_COMPRESSIONS, pillow_frame, tiff_compression
+from .pillow_stills import JPEG_COMPRESSIONS, pillow_frame, tiff_compression, webp_is_animated
 from .rotation import frame_rotation, stream_rotation
 from .still_end import cut_short
 
@@ -123,6 +123,8 @@ def probe_media(path: str | os.PathLike[str], limits: MediaLimits) -> ProbedMedi
     pillow = None
     if header is not None and header.format == "heif":
         pillow = "heif"
+    elif header is not None and header.format == "webp" and webp_is_animated(head):
+        pillow = "animated webp"
     elif kind == "tiff" and tiff_compression(read_all(checked)) in JPEG_COMPRESSIONS:
         pillow = "jpeg-compressed tiff"
     try:
@@ -207,8 +209,9 @@ class _Prober:
                            sample_aspect=sample_aspect, rotation=rotation, still=first if is_still else None)
 
     def _pillow_still(self, what: str) -> ProbedMedia:
-        """A still Pillow decodes (``what``: ``"heif"`` or ``"jpeg-compressed tiff"``): frame, size and rotation
-        (applied by Pillow) come from its decode; FFmpeg's container is kept only for the reader to close."""
+        """A still Pillow decodes (``what``: ``"heif"``, ``"jpeg-compressed tiff"`` or ``"animated webp"``, its first
+        frame): frame, size and rotation (applied by Pillow) come from its decode; FFmpeg's container is kept only
+        for the reader to close."""
         spath = str(self.path)
         ctx = self._stream.codec_context
         if ctx is not None and ctx.width > 0 and ctx.height > 0:  # FFmpeg's size, if it knows one: before decoding

@@ -297,3 +297,24 @@ def test_heic_without_pillow_heif_says_how_to_read_it(heic_photo, media_error_co
     with pytest.raises(MediaError, match=r"pip install 'deepfake-detector\[heif\]'") as caught:
         read_frames(heic_photo)
     assert caught.value.code == "unsupported_codec"
+
+
+def test_animated_webp_is_scanned_from_its_first_frame(tmp_path, astronaut):
+    # FFmpeg's WebP decoder has no animation: it finds no frame size (this is not a damaged file).
+    path = tmp_path / "sticker.webp"
+    first = Image.fromarray(astronaut)
+    first.save(path, save_all=True, append_images=[first.rotate(20), first.rotate(40)], duration=100, lossless=True)
+    info, [frame] = read_frames(path)
+    assert info.kind == "image" and (info.width, info.height) == (512, 512)
+    assert np.array_equal(frame.image, astronaut)  # lossless: exactly the first frame
+
+
+def test_pillow_decoded_stills_with_alpha_are_composited_over_white(tmp_path, astronaut):
+    rgba = np.dstack([astronaut, np.full(astronaut.shape[:2], 255, np.uint8)])
+    rgba[:100, :100, 3] = 0  # a transparent corner
+    path = tmp_path / "cutout.webp"
+    Image.fromarray(rgba).save(path, save_all=True, append_images=[Image.fromarray(rgba)], duration=100,
+                               lossless=True)
+    _, [frame] = read_frames(path)
+    assert (frame.image[:100, :100] == 255).all()
+    assert np.array_equal(frame.image[200:], astronaut[200:])
