@@ -4,7 +4,6 @@ fails to open or decode its first frame has its own code."""
 from __future__ import annotations
 
 import random
-import sys
 
 import av
 import cv2
@@ -14,7 +13,6 @@ from PIL import Image
 
 from detector.errors import MediaError, UnsupportedMediaError
 from detector.media import IMAGE_EXTENSIONS, MediaLimits, read_frames
-from detector.media.pillow_stills import tiff_compression
 from detector.media.probe import ProbedMedia, probe_media
 from detector.recipe import SamplingSpec
 
@@ -256,65 +254,5 @@ def test_cut_short_webp_is_corrupt_not_an_unsupported_codec(tmp_path, astronaut,
     assert media_error_code(tmp_path / "half.webp") == "corrupt_media"
 
 
-def test_jpeg_compressed_tiff_is_decoded_not_black(tmp_path, astronaut):
-    # FFmpeg returns an all-black frame for it without an error; Pillow decodes it (detector.media.pillow_stills).
-    path = tmp_path / "scan.tif"
-    Image.fromarray(astronaut).save(path, compression="jpeg", quality=95)
-    assert tiff_compression(path.read_bytes()) == 7
-    info, [frame] = read_frames(path)
-    assert info.kind == "image" and frame.image.shape == astronaut.shape
-    # JPEG at quality 95: a few grey levels from the original (measured 1.3 mean absolute difference).
-    assert np.abs(frame.image.astype(int) - astronaut.astype(int)).mean() < 4.0
-    lzw = tmp_path / "scan_lzw.tif"
-    Image.fromarray(astronaut).save(lzw, compression="tiff_lzw")
-    assert tiff_compression(lzw.read_bytes()) == 5
-    assert np.array_equal(read_frames(lzw)[1][0].image, astronaut)  # lossless, through FFmpeg as before
-
-
 def test_tiff_and_jfif_are_scanned_in_directories():
     assert {".tif", ".tiff", ".jfif", ".jpe"} <= IMAGE_EXTENSIONS
-
-
-@pytest.fixture
-def heic_photo(tmp_path, astronaut):
-    pillow_heif = pytest.importorskip("pillow_heif")  # in the dev extra; the `heif` extra for users
-    path = tmp_path / "IMG_0001.HEIC"
-    pillow_heif.from_pillow(Image.fromarray(astronaut)).save(path, quality=95)
-    return path
-
-
-def test_heic_photo_is_a_still_decoded_whole(heic_photo, astronaut):
-    # FFmpeg alone takes it for a 1 s video and fails it as truncated (a phone photo: one tile of its grid).
-    info, [frame] = read_frames(heic_photo)
-    assert info.kind == "image" and (info.width, info.height) == (512, 512)
-    assert frame.image.shape == astronaut.shape
-    # HEVC at quality 95 (measured mean absolute difference 1.5 grey levels).
-    assert np.abs(frame.image.astype(int) - astronaut.astype(int)).mean() < 4.0
-
-
-def test_heic_without_pillow_heif_says_how_to_read_it(heic_photo, media_error_code, monkeypatch):
-    monkeypatch.setitem(sys.modules, "pillow_heif", None)  # import fails as if not installed
-    with pytest.raises(MediaError, match=r"pip install 'deepfake-detector\[heif\]'") as caught:
-        read_frames(heic_photo)
-    assert caught.value.code == "unsupported_codec"
-
-
-def test_animated_webp_is_scanned_from_its_first_frame(tmp_path, astronaut):
-    # FFmpeg's WebP decoder has no animation: it finds no frame size (this is not a damaged file).
-    path = tmp_path / "sticker.webp"
-    first = Image.fromarray(astronaut)
-    first.save(path, save_all=True, append_images=[first.rotate(20), first.rotate(40)], duration=100, lossless=True)
-    info, [frame] = read_frames(path)
-    assert info.kind == "image" and (info.width, info.height) == (512, 512)
-    assert np.array_equal(frame.image, astronaut)  # lossless: exactly the first frame
-
-
-def test_pillow_decoded_stills_with_alpha_are_composited_over_white(tmp_path, astronaut):
-    rgba = np.dstack([astronaut, np.full(astronaut.shape[:2], 255, np.uint8)])
-    rgba[:100, :100, 3] = 0  # a transparent corner
-    path = tmp_path / "cutout.webp"
-    Image.fromarray(rgba).save(path, save_all=True, append_images=[Image.fromarray(rgba)], duration=100,
-                               lossless=True)
-    _, [frame] = read_frames(path)
-    assert (frame.image[:100, :100] == 255).all()
-    assert np.array_equal(frame.image[200:], astronaut[200:])
