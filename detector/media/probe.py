@@ -104,8 +104,11 @@ def probe_media(path: str | os.PathLike[str], limits: MediaLimits) -> ProbedMedi
         raise UnsupportedMediaError(f"not a video or image file: {spath} (its first bytes match no known "
                                     "container or image format)", path=spath)
     header = sniff_image(head)
+    lowres = 0
     if header is not None:
-        _check_pixels(checked, limits, header.width, header.height)
+        lowres = _jpeg_lowres(header.width, header.height, limits) if header.format == "jpeg" else 0
+        if lowres <= 0:
+            _check_pixels(checked, limits, header.width, header.height)
         if cut_short(read_all(checked), header.format):
             # FFmpeg would decode the part that is there and fill the rest: a made-up picture, not the file's.
             raise CorruptMediaError(f"{spath}: the {header.format.upper()} ends before its picture data does "
@@ -128,7 +131,7 @@ def probe_media(path: str | os.PathLike[str], limits: MediaLimits) -> ProbedMedi
     elif kind == "tiff" and tiff_compression(read_all(checked)) in JPEG_COMPRESSIONS:
         pillow = "jpeg-compressed tiff"
     try:
-        return prober.probe(header.format if header else None, pillow=pillow)
+        return prober.probe(header.format if header else None, pillow=pillow, lowres=lowres)
     except BaseException:
         prober.container.close()
         raise
@@ -147,7 +150,7 @@ class _Prober:
     def _open(self) -> av.container.InputContainer:
         return av.open(str(self.path), mode="r", format=self._format, metadata_errors="ignore")
 
-    def probe(self, sniffed: str | None, *, pillow: str | None = None) -> ProbedMedia:
+    def probe(self, sniffed: str | None, *, pillow: str | None = None, lowres: int = 0) -> ProbedMedia:
         spath = str(self.path)
         streams = self.container.streams.video
         if not streams:
@@ -157,6 +160,8 @@ class _Prober:
         self._stream = stream
         if pillow is not None:
             return self._pillow_still(pillow)
+        if lowres:
+            stream.codec_context.options = {"lowres": str(lowres)}  # before the codec opens (first decode)
         ctx = stream.codec_context
         codec_name = ctx.name if ctx is not None else None
         if ctx is None or not codec_name or codec_name == "none":
@@ -167,8 +172,9 @@ class _Prober:
                                         path=spath)
             raise UnsupportedCodecError(f"{codec_name} stream of {spath} has no frame size; cannot decode",
                                         path=spath)
-        _check_pixels(self.path, self.limits, ctx.width, ctx.height)
-        coded_width, coded_height = ctx.width, ctx.height
+        # A JPEG decoded at 1/2**lowres per side (rounded up, as the decoder does) is that size from here on.
+        coded_width, coded_height = -(-ctx.width >> lowres), -(-ctx.height >> lowres)
+        _check_pixels(self.path, self.limits, coded_width, coded_height)
         fmt = self.container.format.name
         is_still = fmt.split(",")[0] in _IMAGE_DEMUXERS or (sniffed is not None and sniffed != "gif")
         duration = _stated_duration(stream)
@@ -281,6 +287,21 @@ class _Prober:
             self.container = self._open()
             self._stream = self.container.streams.video[0]
             configure_threads(self._stream)
+
+
+def _jpeg_lowres(width: int, height: int, limits: MediaLimits) -> int:
+    """The smallest DCT downscale ``k`` (decoding at 1/2**k per side, 0-2) that brings a JPEG of this size within
+    ``limits.max_pixels``; -1 when even 1/4 is over.
+
+    JPEG decoders scale by 1/2 or 1/4 (or 1/8) while decoding (FFmpeg's ``lowres``), without allocating the whole
+    picture, so a phone's 50 or 200 MP photo is analysed at a quarter or a sixteenth of its pixels instead of
+    refused; faces in it stay far larger than the classifier's 224 px crop. Not 1/8: a header claiming more than
+    16 times the limit (640 MP at the default) is a forgery or a panorama, refused as before.
+    """
+    for k in range(3):
+        if -(-width >> k) * -(-height >> k) <= limits.max_pixels:
+            return k
+    return -1
 
 
 def _check_pixels(path: Path, limits: MediaLimits, width: int, height: int) -> None:

@@ -256,3 +256,25 @@ def test_cut_short_webp_is_corrupt_not_an_unsupported_codec(tmp_path, astronaut,
 
 def test_tiff_and_jfif_are_scanned_in_directories():
     assert {".tif", ".tiff", ".jfif", ".jpe"} <= IMAGE_EXTENSIONS
+
+
+def test_jpeg_over_the_pixel_limit_is_decoded_smaller_not_refused(tmp_path, astronaut):
+    # A phone's 50 or 200 MP photo: the JPEG decoder's DCT scaling (1/2, 1/4, 1/8 per side) brings it within the
+    # limit without allocating the whole picture. Here at test scale: 1536 x 1536 against a 1 MP limit.
+    big = cv2.resize(astronaut, (1536, 1536), interpolation=cv2.INTER_CUBIC)
+    path = tmp_path / "big.jpg"
+    assert cv2.imwrite(str(path), cv2.cvtColor(big, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 95])
+    info, [frame] = read_frames(path, limits=MediaLimits(max_pixels=1_000_000))
+    assert (info.width, info.height) == (768, 768) and frame.image.shape == (768, 768, 3)  # 1/2 per side
+    box = cv2.resize(big, (768, 768), interpolation=cv2.INTER_AREA)
+    assert np.abs(frame.image.astype(int) - box.astype(int)).mean() < 3.0  # DCT scaling ~ a box filter
+    info, [frame] = read_frames(path, limits=MediaLimits(max_pixels=150_000))
+    assert (info.width, info.height) == (384, 384)  # 1/4 per side: at most 16 times the limit is accepted
+    with pytest.raises(MediaError, match="over the limit") as caught:
+        read_frames(path, limits=MediaLimits(max_pixels=140_000))
+    assert caught.value.code == "media_too_large"
+    png = tmp_path / "big.png"
+    assert cv2.imwrite(str(png), big)
+    with pytest.raises(MediaError) as caught:  # other formats have no such scaling: refused as before
+        read_frames(png, limits=MediaLimits(max_pixels=1_000_000))
+    assert caught.value.code == "media_too_large"
