@@ -152,10 +152,9 @@ class _Prober:
 
     def probe(self, sniffed: str | None, *, pillow: str | None = None, lowres: int = 0) -> ProbedMedia:
         spath = str(self.path)
-        streams = self.container.streams.video
-        if not streams:
+        stream = _main_video_stream(self.container)
+        if stream is None:
             raise NoVideoStreamError(f"no video or image stream in {spath}", path=spath)
-        stream = streams[0]
         configure_threads(stream)
         self._stream = stream
         if pillow is not None:
@@ -280,13 +279,29 @@ class _Prober:
 
     def _rewind(self) -> None:
         try:
-            self.container.seek(0, any_frame=False, backward=True)
+            # On the stream read, not FFmpeg's default one: with a cover picture ahead of the footage, seeking the
+            # default stream (the picture) left the footage's demuxer at its end.
+            stream = self._stream
+            self.container.seek(stream.start_time or 0, stream=stream, any_frame=False, backward=True)
         except av.error.FFmpegError:
             # Not seekable: reopen.
             self.container.close()
             self.container = self._open()
-            self._stream = self.container.streams.video[0]
+            self._stream = _main_video_stream(self.container)  # the same choice as on the first opening
             configure_threads(self._stream)
+
+
+def _main_video_stream(container: av.container.InputContainer) -> av.video.stream.VideoStream | None:
+    """The stream a scan reads: FFmpeg's best video stream (``av_find_best_stream``), never a cover picture.
+
+    Not simply the first: an MP4 or MKV may carry its cover art or a thumbnail as a one-frame video stream ahead
+    of the footage (``attached_pic``; a music file's cover art is its only one, and it is no video).
+    """
+    streams = [s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic]
+    if not streams:
+        return None
+    best = container.streams.best("video")
+    return best if best is not None and best in streams else streams[0]
 
 
 def _jpeg_lowres(width: int, height: int, limits: MediaLimits) -> int:

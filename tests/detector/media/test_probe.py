@@ -278,3 +278,48 @@ def test_jpeg_over_the_pixel_limit_is_decoded_smaller_not_refused(tmp_path, astr
     with pytest.raises(MediaError) as caught:  # other formats have no such scaling: refused as before
         read_frames(png, limits=MediaLimits(max_pixels=1_000_000))
     assert caught.value.code == "media_too_large"
+
+
+def _with_cover(path, astronaut, *, footage: bool, attached: bool) -> None:
+    """A cover picture (one MJPEG frame) muxed ahead of 2 s of footage or of an audio track."""
+    with av.open(str(path), "w") as out:
+        cover = out.add_stream("mjpeg", rate=1)
+        cover.width = cover.height = 64
+        cover.pix_fmt = "yuvj420p"
+        if attached:
+            cover.disposition = av.stream.Disposition.attached_pic
+        if footage:  # every stream is added before the first packet is muxed
+            video = out.add_stream("libx264", rate=25)
+            video.width, video.height, video.pix_fmt = 512, 512, "yuv420p"
+        else:
+            audio = out.add_stream("aac", rate=44100)
+        picture = av.VideoFrame.from_ndarray(np.ascontiguousarray(astronaut[::8, ::8]), format="rgb24")
+        for packet in [*cover.encode(picture), *cover.encode()]:
+            out.mux(packet)
+        if footage:
+            for i in range(50):
+                out.mux(video.encode(av.VideoFrame.from_ndarray(np.roll(astronaut, 4 * i, axis=1), format="rgb24")))
+            out.mux(video.encode())
+        else:
+            for i in range(20):
+                frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+                frame.sample_rate, frame.pts = 44100, i * 1024
+                out.mux(audio.encode(frame))
+            out.mux(audio.encode())
+
+
+def test_a_cover_picture_ahead_of_the_footage_is_not_the_video(tmp_path, astronaut):
+    # Matroska keeps the picture as stream 0; the scan used to read it and call the 2 s clip truncated.
+    path = tmp_path / "with_cover.mkv"
+    _with_cover(path, astronaut, footage=True, attached=False)
+    assert av.open(str(path)).streams.video[0].codec_context.name == "mjpeg"
+    info, frames = read_frames(path, sampling=SamplingSpec(frames=8))
+    assert (info.kind, info.codec, info.width, info.height) == ("video", "h264", 512, 512)
+    assert len(frames) == 8 and info.duration_s == pytest.approx(2.0, abs=0.1)
+
+
+def test_audio_with_cover_art_has_no_video_stream(tmp_path, astronaut, media_error_code):
+    # The album art is an attached picture, not footage: scanning it gave a verdict on the artwork of a song.
+    path = tmp_path / "song.mp4"  # (PyAV's .m4a muxer refuses pictures; iTunes' own files carry them the same way)
+    _with_cover(path, astronaut, footage=False, attached=True)
+    assert media_error_code(path) == "no_video_stream"
