@@ -131,7 +131,9 @@ def probe_media(path: str | os.PathLike[str], limits: MediaLimits) -> ProbedMedi
     elif kind == "tiff" and tiff_compression(read_all(checked)) in JPEG_COMPRESSIONS:
         pillow = "jpeg-compressed tiff"
     try:
-        return prober.probe(header.format if header else None, pillow=pillow, lowres=lowres)
+        # A TIFF is an image format too, sized only when decoded (its directory may lie anywhere in the file).
+        sniffed = header.format if header else ("tiff" if kind == "tiff" else None)
+        return prober.probe(sniffed, pillow=pillow, lowres=lowres)
     except BaseException:
         prober.container.close()
         raise

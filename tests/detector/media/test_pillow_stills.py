@@ -89,3 +89,9 @@ def test_pillow_decoded_stills_with_alpha_are_composited_over_white(tmp_path, as
     _, [frame] = read_frames(path)
     assert (frame.image[:100, :100] == 255).all()
     assert np.array_equal(frame.image[200:], astronaut[200:])
+
+
+def test_a_damaged_tiff_is_corrupt_media(tmp_path, media_error_code):
+    path = tmp_path / "scan.tif"
+    path.write_bytes(b"II*\x00\x08\x00\x00\x00" + bytes(range(256)) * 4)  # a header, then no valid directory
+    assert media_error_code(path) == "corrupt_media"
