@@ -141,8 +141,6 @@ _OTHER_MAGIC: tuple[tuple[int, bytes, str], ...] = (
     (0, b"fLaC", "flac"),
     (0, b"YUV4MPEG2", "y4m"),
     (0, b"DKIF", "ivf"),
-    (0, b"II*\x00", "tiff"),
-    (0, b"MM\x00*", "tiff"),
     (0, b"\x00\x00\x00\x01", "h26x/mpeg-es"),
     (0, b"\x00\x00\x01", "h26x/mpeg-es"),
     (4, b"skip", "mp4/mov"),

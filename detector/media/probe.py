@@ -31,7 +31,7 @@ from .limits import MediaLimits
 from .paths import check_path, read_all, read_head
 from .pillow_stills import JPEG_COMPRESSIONS, pillow_frame, tiff_compression, webp_is_animated
 from .rotation import frame_rotation, stream_rotation
-from .still_end import cut_short
+from .still_end import CHECKED_FORMATS, cut_short
 
 # FFmpeg demuxers that hold a single still picture.
 _IMAGE_DEMUXERS = ("image2", "png_pipe", "jpeg_pipe", "webp_pipe", "bmp_pipe", "jpegls_pipe", "tiff_pipe")
@@ -109,7 +109,7 @@ def probe_media(path: str | os.PathLike[str], limits: MediaLimits) -> ProbedMedi
         lowres = _jpeg_lowres(header.width, header.height, limits) if header.format == "jpeg" else 0
         if lowres <= 0:
             _check_pixels(checked, limits, header.width, header.height)
-        if cut_short(read_all(checked), header.format):
+        if header.format in CHECKED_FORMATS and cut_short(read_all(checked), header.format):
             # FFmpeg would decode the part that is there and fill the rest: a made-up picture, not the file's.
             raise CorruptMediaError(f"{spath}: the {header.format.upper()} ends before its picture data does "
                                     "(truncated or damaged)", path=spath)

@@ -106,6 +106,10 @@ def gif_is_whole(data: bytes) -> bool:
             return False
 
 
+# The formats :func:`cut_short` walks (:func:`detector.sniff.sniff_image`'s names); others need no read of the file.
+CHECKED_FORMATS = frozenset({"jpeg", "gif"})
+
+
 def cut_short(data: bytes, image_format: str) -> bool:
     """True when ``data`` of a ``"jpeg"`` or ``"gif"`` file (:func:`detector.sniff.sniff_image`'s format names)
     was cut before its picture data ends; always False for other formats (their decoders fail instead)."""
