@@ -18,6 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 
 from ..errors import UnsupportedCodecError
@@ -54,8 +55,9 @@ def webp_is_animated(head: bytes) -> bool:
     return head[12:16] == b"VP8X" and len(head) > 20 and bool(head[20] & 0x02)
 
 
-def pillow_frame(path: Path, *, heif: bool = False) -> av.VideoFrame:
-    """The first (primary) image of ``path`` decoded by Pillow, as the RGB frame FFmpeg would have given.
+def pillow_frame(path: Path, *, heif: bool = False, shrink: int = 0) -> av.VideoFrame:
+    """The first (primary) image of ``path`` decoded by Pillow, as the RGB frame FFmpeg would have given, halved per
+    side ``shrink`` times (an area average; sides rounded up, as a JPEG decoder's DCT scaling rounds them).
 
     Raises:
         UnsupportedCodecError: a HEIF without ``pillow-heif`` installed.
@@ -77,4 +79,7 @@ def pillow_frame(path: Path, *, heif: bool = False) -> av.VideoFrame:
                              .convert("RGB"))
         else:
             rgb = np.asarray(image.convert("RGB"))
+    if shrink:
+        height, width = rgb.shape[:2]
+        rgb = cv2.resize(rgb, (-(-width >> shrink), -(-height >> shrink)), interpolation=cv2.INTER_AREA)
     return av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")

@@ -106,7 +106,7 @@ def probe_media(path: str | os.PathLike[str], limits: MediaLimits) -> ProbedMedi
     header = sniff_image(head)
     lowres = 0
     if header is not None:
-        lowres = _jpeg_lowres(header.width, header.height, limits) if header.format == "jpeg" else 0
+        lowres = _shrink_shift(header.width, header.height, limits, header.format)
         if lowres <= 0:
             _check_pixels(checked, limits, header.width, header.height)
         if header.format in CHECKED_FORMATS and cut_short(read_all(checked), header.format):
@@ -160,7 +160,7 @@ class _Prober:
         configure_threads(stream)
         self._stream = stream
         if pillow is not None:
-            return self._pillow_still(pillow)
+            return self._pillow_still(pillow, shrink=lowres)
         if lowres:
             stream.codec_context.options = {"lowres": str(lowres)}  # before the codec opens (first decode)
         ctx = stream.codec_context
@@ -215,16 +215,16 @@ class _Prober:
         return ProbedMedia(path=self.path, container=self.container, stream=self._stream, info=info,
                            sample_aspect=sample_aspect, rotation=rotation, still=first if is_still else None)
 
-    def _pillow_still(self, what: str) -> ProbedMedia:
+    def _pillow_still(self, what: str, *, shrink: int = 0) -> ProbedMedia:
         """A still Pillow decodes (``what``: ``"heif"``, ``"jpeg-compressed tiff"`` or ``"animated webp"``, its first
-        frame): frame, size and rotation (applied by Pillow) come from its decode; FFmpeg's container is kept only
-        for the reader to close."""
+        frame), halved per side ``shrink`` times: frame, size and rotation (applied by Pillow) come from its
+        decode; FFmpeg's container is kept only for the reader to close."""
         spath = str(self.path)
         ctx = self._stream.codec_context
         if ctx is not None and ctx.width > 0 and ctx.height > 0:  # FFmpeg's size, if it knows one: before decoding
-            _check_pixels(self.path, self.limits, ctx.width, ctx.height)
+            _check_pixels(self.path, self.limits, -(-ctx.width >> shrink), -(-ctx.height >> shrink))
         try:
-            first = pillow_frame(self.path, heif=what == "heif")
+            first = pillow_frame(self.path, heif=what == "heif", shrink=shrink)
         except (OSError, ValueError) as exc:  # Pillow's UnidentifiedImageError is an OSError
             raise CorruptMediaError(f"{spath}: the {what} cannot be decoded ({exc})", path=spath) from None
         _check_pixels(self.path, self.limits, first.width, first.height)
@@ -306,16 +306,29 @@ def _main_video_stream(container: av.container.InputContainer) -> av.video.strea
     return best if best is not None and best in streams else streams[0]
 
 
-def _jpeg_lowres(width: int, height: int, limits: MediaLimits) -> int:
-    """The smallest DCT downscale ``k`` (decoding at 1/2**k per side, 0-2) that brings a JPEG of this size within
-    ``limits.max_pixels``; -1 when even 1/4 is over.
+# A HEIF is decoded whole (HEVC has no scaling while decoding), so the halving that brings it within the pixel limit
+# comes after the decode, and a HEIF is admitted up to this many times the limit (80 MP at the default: an iPhone's
+# 48 MP "HEIF Max" and 50 MP Android photos; ~0.6 GB at the decode's peak).
+_HEIF_DECODE_FACTOR = 2
+
+
+def _shrink_shift(width: int, height: int, limits: MediaLimits, fmt: str) -> int:
+    """The smallest ``k`` such that a ``fmt`` still halved ``k`` times per side (rounded up, as JPEG decoders do) is
+    within ``limits.max_pixels``; -1 where the format allows no such halving or even the most it allows is short.
 
     JPEG decoders scale by 1/2 or 1/4 (or 1/8) while decoding (FFmpeg's ``lowres``), without allocating the whole
     picture, so a phone's 50 or 200 MP photo is analysed at a quarter or a sixteenth of its pixels instead of
     refused; faces in it stay far larger than the classifier's 224 px crop. Not 1/8: a header claiming more than
-    16 times the limit (640 MP at the default) is a forgery or a panorama, refused as before.
+    16 times the limit (640 MP at the default) is a forgery or a panorama, refused as before. A HEIF is halved once
+    at most, after a whole decode (an area average, as DCT scaling nearly is), within ``_HEIF_DECODE_FACTOR``.
     """
-    for k in range(3):
+    if fmt == "jpeg":
+        most = 2
+    elif fmt == "heif" and width * height <= _HEIF_DECODE_FACTOR * limits.max_pixels:
+        most = 1
+    else:
+        most = 0
+    for k in range(most + 1):
         if -(-width >> k) * -(-height >> k) <= limits.max_pixels:
             return k
     return -1

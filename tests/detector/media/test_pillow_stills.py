@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import sys
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
 
 from detector.errors import MediaError
-from detector.media import read_frames
+from detector.media import MediaLimits, read_frames
 from detector.media.pillow_stills import tiff_compression, webp_is_animated
 
 
@@ -61,6 +62,25 @@ def test_heic_photo_is_a_still_decoded_whole(heic_photo, astronaut):
     assert frame.image.shape == astronaut.shape
     # HEVC at quality 95 (measured mean absolute difference 1.5 grey levels).
     assert np.abs(frame.image.astype(int) - astronaut.astype(int)).mean() < 4.0
+
+
+def test_heic_over_the_pixel_limit_is_halved_after_decoding_within_twice_the_limit(tmp_path, astronaut):
+    # An iPhone's 48 MP "HEIF Max" photo against the 40 MP limit, at test scale: 1536 x 1536 (2.36 MP). HEVC has no
+    # scaling while decoding, so the whole picture is decoded and then halved per side; a HEIF over twice the
+    # limit is refused before decoding, as every format without scaling is over the limit.
+    pillow_heif = pytest.importorskip("pillow_heif")
+    big = cv2.resize(astronaut, (1536, 1536), interpolation=cv2.INTER_CUBIC)
+    path = tmp_path / "IMG_0002.HEIC"
+    pillow_heif.from_pillow(Image.fromarray(big)).save(path, quality=95)
+    info, [frame] = read_frames(path, limits=MediaLimits(max_pixels=1_200_000))
+    assert (info.width, info.height) == (768, 768) and frame.image.shape == (768, 768, 3)
+    box = cv2.resize(big, (768, 768), interpolation=cv2.INTER_AREA)
+    # HEVC at quality 95, then the same box filter (measured mean absolute difference 0.44 grey levels).
+    assert np.abs(frame.image.astype(int) - box.astype(int)).mean() < 4.0
+    assert read_frames(path)[0].width == 1536  # within the default limit: decoded as it is
+    with pytest.raises(MediaError, match="over the limit") as caught:
+        read_frames(path, limits=MediaLimits(max_pixels=1_100_000))  # 2.36 MP > 2 x 1.1 MP
+    assert caught.value.code == "media_too_large"
 
 
 def test_heic_without_pillow_heif_says_how_to_read_it(heic_photo, media_error_code, monkeypatch):
