@@ -1,5 +1,5 @@
-"""Decoded video frames as the library hands them out: RGB arrays with rotation, pixel aspect and transparency
-resolved, and each frame's time."""
+"""Decoded video frames as the library hands them out: RGB arrays with rotation, pixel aspect, transparency and HDR
+transfer resolved, and each frame's time."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import av
 import numpy as np
 
 from ..errors import MediaTooLargeError
+from .hdr import hdr_to_sdr, hdr_transfer
 from .rotation import frame_rotation, rotate_image
 
 # The rate assumed where a stream states none, to turn frame counts into times and back.
@@ -67,6 +68,8 @@ class FrameConverter:
             # Composite over white: transparent cut-outs are meant to be seen on a page background.
             alpha = rgba[..., 3:4].astype(np.float32) / 255.0
             image = (rgba[..., :3].astype(np.float32) * alpha + 255.0 * (1.0 - alpha) + 0.5).astype(np.uint8)
+        elif hdr_transfer(frame) is not None:
+            image = hdr_to_sdr(frame, width, ctx_h)  # an HDR phone clip, as the SDR footage models learn from
         else:
             image = frame.to_ndarray(format="rgb24", width=width, height=ctx_h)
         rotation = frame_rotation(frame) or self.rotation
