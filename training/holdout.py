@@ -33,8 +33,8 @@ snapshots (``exadel-inc/CompreFace``), talking-face and webcam clips (``filby89/
 ``intel-iot-devkit/sample-videos``), degraded faces (``wzhouxiff/RestoreFormer``); and fakes of a generator or
 tool seen nowhere else: StyleGAN3 (``sklinderton/vit-real-vs-fake-faces``), inswapper/ReSwapper swaps
 (``somanchiu/ReSwapper``), HyperLips lip-sync (``semchan/HyperLips``), FaceChain's SD 1.5 portraits
-(``modelscope/facechain``), Kolors (``Kwai-Kolors/Kolors``) and AniTalker one-photo talking heads
-(``X-LANCE/AniTalker``). Split the built manifest with
+(``modelscope/facechain``), Kolors (``Kwai-Kolors/Kolors``) and one-photo talking heads of AniTalker
+(``X-LANCE/AniTalker``), Loopy and OmniHuman-1 (their project pages). Split the built manifest with
 ``--split ''`` (it has no split column).
 """
 
@@ -58,7 +58,10 @@ HOLDOUT_SOURCES = ("deepinsight/insightface", "serengil/deepface", "Tengfei-Wang
                      "somanchiu/ReSwapper", "semchan/HyperLips"),
                    # Added 2026-12-07 with the first diffusion and one-photo talking-head sources: one whole
                    # generator of each kind stays unseen (its training siblings: FLUX, SDXL, SD 1.5; Hallo, FLOAT).
-                   *("modelscope/facechain", "Kwai-Kolors/Kolors", "X-LANCE/AniTalker"))
+                   *("modelscope/facechain", "Kwai-Kolors/Kolors", "X-LANCE/AniTalker"),
+                   # Added 2026-12-07 (session 6) with ten more talking-head methods (manifests add4ec5): two of
+                   # them, one-photo animations of real people, stay unseen beside AniTalker; the other eight train.
+                   *("loopyavatar/loopyavatar.github.io", "omnihuman-lab/omnihuman-lab.github.io"))
 HOLDOUT_GROUPS = ("dfl_Silwan_Stillwone_*", "dfl_Matilda_Bobbie_*")
 # File-name patterns: part of a source out, part in (the source's look is then not a shortcut by itself).
 HOLDOUT_NAMES = ("realorfake_ffhq_5[0-9][0-9].jpg", "sdfd_*_1*.jpg")
