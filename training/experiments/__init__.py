@@ -19,6 +19,7 @@ from detector.config import reject_unknown_keys
 from detector.errors import ConfigError
 
 from .adversarial import AdversarialTraining
+from .hevc import HevcCompression
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class BatchHook(Protocol):
     def transform_batch(self, model: Any, x: Any, y: Any, context: BatchContext) -> Any: ...
 
 
-PLUGINS: Mapping[str, type] = {"adversarial": AdversarialTraining}
+PLUGINS: Mapping[str, type] = {"adversarial": AdversarialTraining, "hevc": HevcCompression}
 
 
 def build_experiments(settings: Mapping[str, Mapping[str, Any]]) -> list[BatchHook]:
