@@ -15,7 +15,9 @@ trains on the five files written here (:meth:`RecipeData.training`):
    copy of every real clip, first 8 s), ``mouth/`` (a mouth-resynthesised copy of every real clip, first 4 s),
    ``cross_swap/`` (another person's face in every real still).
 
-Every step skips what an earlier run finished, so a stopped build resumes. Steps 2-3 take hours on two cores
+Every step skips what an earlier run finished, so a stopped build resumes; a folder built from the manifests of
+another commit (``sources/all/COMMIT`` says which) is brought up to ``--commit`` and split again, keeping the files
+and fakes it already has. Steps 2-3 take hours on two cores
 (cross-swaps of ~4,000 stills dominate); the crop cache of training then takes the rest.
 """
 
@@ -94,6 +96,19 @@ def manifests_at(commit: str, dst: Path, *, repo: Path = REPO) -> Path:
     return dst / MANIFESTS_IN_REPO
 
 
+def resolve_commit(commit: str, *, repo: Path = REPO) -> str:
+    """The full hash of ``commit`` in ``repo`` (what a build records, so a shorter name of it matches too).
+
+    Raises:
+        ConfigError: not a git clone with that commit.
+    """
+    proc = subprocess.run(["git", "-C", str(repo), "rev-parse", "--verify", "--quiet", f"{commit}^{{commit}}"],
+                          check=False, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise ConfigError(f"no commit {commit!r} in {repo} (a shallow clone needs `git fetch --unshallow`)")
+    return proc.stdout.strip()
+
+
 def build_recipe_data(out: str | Path = DEFAULT_OUT, *, mirrors: str | Path, shared: str | Path,
                       commit: str = SOURCES_COMMIT, cross_swap_limit: int | None = None) -> RecipeData:
     """Write the recipe's training data under ``out`` (steps in the module docstring); resumes.
@@ -112,12 +127,19 @@ def build_recipe_data(out: str | Path = DEFAULT_OUT, *, mirrors: str | Path, sha
     if not (data.shared / "train.csv").is_file():
         split_manifest(shared_manifest, data.shared)
     built = data.sources / "all" / "MANIFEST.csv"
-    if not built.is_file():
+    stamp = data.sources / "all" / "COMMIT"
+    wanted = resolve_commit(commit)
+    if not built.is_file() or not stamp.is_file() or stamp.read_text().strip() != wanted:
+        # A build of other manifests (or of unknown ones) is brought up to these: the builder keeps the files it
+        # already has, and the split of the old build goes with it.
         with tempfile.TemporaryDirectory() as tmp:
             report = build(data.sources / "all", mirrors=mirrors, shared=shared,
                            manifests=manifests_at(commit, Path(tmp)))
         if report.refused:
             raise ConfigError(f"{len(report.refused)} source files could not be built: {report.summary()}")
+        stamp.write_text(wanted + "\n")
+        for side in ("train", "holdout"):
+            (data.sources / f"{side}.csv").unlink(missing_ok=True)
     if not (data.sources / "train.csv").is_file():
         split_manifest(built, data.sources, split=None)
     make_aligned_fakes(data.reals(), data.aligned, max_seconds=8.0, seed=0)

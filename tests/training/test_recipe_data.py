@@ -81,6 +81,7 @@ def test_the_build_splits_before_it_fakes_and_fakes_only_training_reals(tmp_path
     monkeypatch.setattr(mouth, "make_mouth_fakes", synth("mouth"))
     monkeypatch.setattr(cross_swap, "make_cross_swaps", synth("cross_swap"))
     monkeypatch.setattr(recipe_data, "manifests_at", lambda commit, dst, **kw: Path(dst) / "manifests")
+    monkeypatch.setattr(recipe_data, "resolve_commit", lambda commit, **kw: commit)
 
     data = build_recipe_data(tmp_path / "data", mirrors="MIRRORS", shared=shared)
     assert [c[0] for c in calls] == ["build", "aligned", "mouth", "cross_swap"]
@@ -96,3 +97,19 @@ def test_the_build_splits_before_it_fakes_and_fakes_only_training_reals(tmp_path
     calls.clear()
     build_recipe_data(tmp_path / "data", mirrors="MIRRORS", shared=shared)
     assert [c[0] for c in calls] == ["aligned", "mouth", "cross_swap"]
+    # Other manifests into the same folder: built again (the builder keeps what it has) and split again, not
+    # silently trained on the old ones (a lab build of 2026-12-07 did that once).
+    calls.clear()
+    build_recipe_data(tmp_path / "data", mirrors="MIRRORS", shared=shared, commit="0123abc")
+    assert [c[0] for c in calls] == ["build", "aligned", "mouth", "cross_swap"]
+    assert (data.sources / "all" / "COMMIT").read_text().strip() == "0123abc"
+    assert (data.sources / "train.csv").is_file() and (data.sources / "holdout.csv").is_file()
+
+
+def test_commits_resolve_to_their_full_hash_and_unknown_ones_are_refused():
+    from training.recipe_data import SOURCES_COMMIT, resolve_commit
+
+    full = resolve_commit(SOURCES_COMMIT)
+    assert len(full) == 40 and full.startswith(SOURCES_COMMIT)
+    with pytest.raises(ConfigError, match="no commit"):
+        resolve_commit("0" * 40)
