@@ -39,3 +39,31 @@ def raw_h264(tmp_path_factory, numbered):
         for packet in stream.encode():
             out.mux(packet)
     return path
+
+
+def write_tagged_clip(path, frame: av.VideoFrame, *, codec: str, colorspace: int, color_range: int,
+                      primaries: int | None = None, trc: int | None = None, options: dict[str, str] | None = None,
+                      frames: int = 5) -> None:
+    """``frames`` copies of ``frame`` (already in the encoder's pixel format) encoded with ``codec``, the stream
+    tagged with the given FFmpeg colour matrix, range, primaries and transfer values."""
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream(codec, rate=25, options=options or {})
+        stream.width, stream.height, stream.pix_fmt = frame.width, frame.height, frame.format.name
+        ctx = stream.codec_context
+        ctx.colorspace, ctx.color_range = colorspace, color_range
+        if primaries is not None:
+            ctx.color_primaries = primaries
+        if trc is not None:
+            ctx.color_trc = trc
+        for i in range(frames):
+            frame.pts = i
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+
+
+@pytest.fixture(scope="session")
+def tagged_clip() -> Callable[..., None]:
+    """:func:`write_tagged_clip`, as a fixture."""
+    return write_tagged_clip

@@ -97,27 +97,17 @@ def test_png_alpha_is_composited_on_white(tmp_path, astronaut):
     ("ITU601", 5, "MPEG"),   # SD footage and most old clips: BT.601
     ("ITU709", 1, "JPEG"),   # phones that record full range (yuvj420p)
 ])
-def test_video_colours_follow_the_matrix_and_range_the_stream_states(tmp_path, matrix, code, colour_range):
+def test_video_colours_follow_the_matrix_and_range_the_stream_states(tmp_path, tagged_clip, matrix, code,
+                                                                     colour_range):
     # PyAV converts with each frame's own matrix and range (checked 2026-12-07 with PyAV 18.1 / FFmpeg 8): reading
     # BT.709 as BT.601 moves this orange by 14 grey levels, limited range read as full by 14; H.264 at its default
-    # quality keeps a flat patch within 3 levels (measured). Training and inference share the conversion, so a change here
-    # would shift every video crop a model was trained on.
+    # quality keeps a flat patch within 3 levels (measured). Training and inference share the conversion, so a
+    # change here would shift every video crop a model was trained on.
     colour = np.array([200, 60, 40], np.uint8)
     path = tmp_path / f"{matrix}_{colour_range}.mp4"
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=25)
-        stream.width = stream.height = 128
-        stream.pix_fmt = "yuv420p"
-        stream.codec_context.colorspace = code
-        stream.codec_context.color_range = 2 if colour_range == "JPEG" else 1
-        frame = _video_frame(np.broadcast_to(colour, (128, 128, 3))).reformat(
-            format="yuv420p", dst_colorspace=matrix, dst_color_range=colour_range)
-        for i in range(5):
-            frame.pts = i
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
+    frame = _video_frame(np.broadcast_to(colour, (128, 128, 3))).reformat(
+        format="yuv420p", dst_colorspace=matrix, dst_color_range=colour_range)
+    tagged_clip(path, frame, codec="libx264", colorspace=code, color_range=2 if colour_range == "JPEG" else 1)
     _, frames = read_frames(path)
     assert frames
     for decoded in frames:

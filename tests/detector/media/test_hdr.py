@@ -33,7 +33,7 @@ def _pq_signal(nits: np.ndarray) -> np.ndarray:
     return np.power((c1 + c2 * y) / (1 + c3 * y), m2)
 
 
-def _hdr_clip(path, patches: list[tuple[int, int, int]], transfer: str, *, brightness: float = 1.0) -> None:
+def _hdr_clip(write_clip, path, patches: list[tuple[int, int, int]], transfer: str, *, brightness: float = 1.0) -> None:
     """Five frames of vertical colour bars (SDR values), as a phone would record the scene in HDR: BT.709 light to
     BT.2020, SDR reference white at HLG 75 % (scene light 0.2647) or at 203 cd/m² (PQ); 10-bit HEVC, tagged."""
     width = 64 * len(patches)
@@ -43,20 +43,11 @@ def _hdr_clip(path, patches: list[tuple[int, int, int]], transfer: str, *, brigh
     code = np.round(signal * 65535).astype(np.uint16)
     trc = {"hlg": TRC_HLG, "pq": TRC_PQ}[transfer]
     vui = {"hlg": "arib-std-b67", "pq": "smpte2084"}[transfer]
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx265", rate=25, options={"crf": "12", "preset": "ultrafast", "x265-params":
-                                f"colorprim=bt2020:transfer={vui}:colormatrix=bt2020nc:log-level=error"})
-        stream.width, stream.height, stream.pix_fmt = width, 64, "yuv420p10le"
-        ctx = stream.codec_context
-        ctx.colorspace, ctx.color_primaries, ctx.color_trc, ctx.color_range = 9, 9, trc, 1
-        frame = av.VideoFrame.from_ndarray(code, format="rgb48le").reformat(
-            format="yuv420p10le", dst_colorspace="BT2020", dst_color_range="MPEG")
-        for i in range(5):
-            frame.pts = i
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
+    frame = av.VideoFrame.from_ndarray(code, format="rgb48le").reformat(
+        format="yuv420p10le", dst_colorspace="BT2020", dst_color_range="MPEG")
+    options = {"crf": "12", "preset": "ultrafast",
+               "x265-params": f"colorprim=bt2020:transfer={vui}:colormatrix=bt2020nc:log-level=error"}
+    write_clip(path, frame, codec="libx265", colorspace=9, color_range=1, primaries=9, trc=trc, options=options)
 
 
 def _patch_means(image: np.ndarray, count: int) -> np.ndarray:
@@ -64,10 +55,10 @@ def _patch_means(image: np.ndarray, count: int) -> np.ndarray:
 
 
 @pytest.mark.parametrize("transfer", ["hlg", "pq"])
-def test_hdr_clip_reads_as_the_sdr_colours_it_was_made_from(tmp_path, transfer):
+def test_hdr_clip_reads_as_the_sdr_colours_it_was_made_from(tmp_path, tagged_clip, transfer):
     path = tmp_path / f"{transfer}.mp4"
     patches = [SKIN, DARK, GREY]
-    _hdr_clip(path, patches, transfer)
+    _hdr_clip(tagged_clip, path, patches, transfer)
     with av.open(str(path)) as container:
         assert hdr_transfer(next(container.decode(video=0))) == {"hlg": TRC_HLG, "pq": TRC_PQ}[transfer]
     _, frames = read_frames(path)
@@ -78,16 +69,16 @@ def test_hdr_clip_reads_as_the_sdr_colours_it_was_made_from(tmp_path, transfer):
         assert np.abs(_patch_means(frame.image, len(patches)) - np.array(patches)).max() <= 5
 
 
-def test_highlights_above_reference_white_roll_off_instead_of_clipping(tmp_path):
+def test_highlights_above_reference_white_roll_off_instead_of_clipping(tmp_path, tagged_clip):
     # Grey at 1x, 1.5x and 3x SDR reference white's light (an HLG phone clip keeps up to ~3.8x): brighter stays
     # brighter, and nothing reaches 255 (clipping would flatten the last two into one white).
     path = tmp_path / "highlights.mp4"
     patches = [(255, 255, 255)] * 3
-    _hdr_clip(path, patches[:1], "hlg")
+    _hdr_clip(tagged_clip, path, patches[:1], "hlg")
     base = _patch_means(read_frames(path)[1][0].image, 1)[0, 0]
     levels = [base]
     for gain in (1.5, 3.0):
-        _hdr_clip(path, patches[:1], "hlg", brightness=gain)
+        _hdr_clip(tagged_clip, path, patches[:1], "hlg", brightness=gain)
         levels.append(_patch_means(read_frames(path)[1][0].image, 1)[0, 0])
     assert levels[0] < levels[1] < levels[2] < 255
     assert levels[0] > 235  # reference white stays near white
