@@ -18,6 +18,8 @@ recording of the same scene would put them, which is what the classifier's input
 
 from __future__ import annotations
 
+from functools import cache
+
 import av
 import cv2
 import numpy as np
@@ -64,6 +66,7 @@ def _pq_to_linear(signal: np.ndarray) -> np.ndarray:
     return nits / _PQ_REFERENCE_NITS
 
 
+@cache  # built on the first HDR frame, not at import: most scans never meet one
 def _decode_lut(transfer: int) -> np.ndarray:
     """16-bit code value to linear light relative to SDR reference white (float32, 65,536 entries)."""
     signal = np.arange(65536, dtype=np.float64) / 65535.0
@@ -76,6 +79,7 @@ def _decode_lut(transfer: int) -> np.ndarray:
 _T_STEPS = 65535
 
 
+@cache
 def _encode_lut() -> np.ndarray:
     t = np.arange(_T_STEPS + 1, dtype=np.float64) / _T_STEPS
     x = t / np.maximum(1.0 - t, 1e-9)
@@ -87,10 +91,6 @@ def _encode_lut() -> np.ndarray:
     return np.round(255.0 * np.power(rolled, 1.0 / _GAMMA)).astype(np.uint8)
 
 
-_DECODE = {TRC_HLG: _decode_lut(TRC_HLG), TRC_PQ: _decode_lut(TRC_PQ)}
-_ENCODE = _encode_lut()
-
-
 def hdr_to_sdr(frame: av.VideoFrame, width: int, height: int) -> np.ndarray:
     """An HDR frame (``hdr_transfer(frame)`` is not ``None``) as ``(height, width, 3)`` uint8 SDR BT.709 RGB."""
     transfer = hdr_transfer(frame)
@@ -98,9 +98,9 @@ def hdr_to_sdr(frame: av.VideoFrame, width: int, height: int) -> np.ndarray:
         raise ValueError("not an HDR frame")
     # FFmpeg applies the YCbCr matrix and range the frame states; 16 bits keep the 10 or 12 the stream has.
     code = frame.to_ndarray(format="rgb48le", width=width, height=height)
-    linear = _DECODE[transfer][code]
+    linear = _decode_lut(transfer)[code]
     if frame.color_primaries == PRIMARIES_BT2020:
         linear = cv2.transform(linear, BT2020_TO_BT709)
     np.maximum(linear, 0.0, out=linear)  # colours outside BT.709's gamut: clipped per channel
     index = (linear / (linear + 1.0) * _T_STEPS + 0.5).astype(np.uint16)
-    return _ENCODE[index]
+    return _encode_lut()[index]

@@ -73,26 +73,18 @@ def test_highlights_above_reference_white_roll_off_instead_of_clipping(tmp_path,
     # Grey at 1x, 1.5x and 3x SDR reference white's light (an HLG phone clip keeps up to ~3.8x): brighter stays
     # brighter, and nothing reaches 255 (clipping would flatten the last two into one white).
     path = tmp_path / "highlights.mp4"
-    patches = [(255, 255, 255)] * 3
-    _hdr_clip(tagged_clip, path, patches[:1], "hlg")
-    base = _patch_means(read_frames(path)[1][0].image, 1)[0, 0]
-    levels = [base]
-    for gain in (1.5, 3.0):
-        _hdr_clip(tagged_clip, path, patches[:1], "hlg", brightness=gain)
+    levels = []
+    for gain in (1.0, 1.5, 3.0):
+        _hdr_clip(tagged_clip, path, [(255, 255, 255)], "hlg", brightness=gain)
         levels.append(_patch_means(read_frames(path)[1][0].image, 1)[0, 0])
     assert levels[0] < levels[1] < levels[2] < 255
     assert levels[0] > 235  # reference white stays near white
 
 
-def test_sdr_frames_are_not_hdr(tmp_path):
+def test_sdr_frames_are_not_hdr(tmp_path, tagged_clip):
     path = tmp_path / "sdr.mp4"
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=25)
-        stream.width = stream.height = 64
-        stream.pix_fmt = "yuv420p"
-        frame = av.VideoFrame.from_ndarray(np.full((64, 64, 3), 128, np.uint8), format="rgb24").reformat(
-            format="yuv420p")
-        for packet in [*stream.encode(frame), *stream.encode()]:
-            out.mux(packet)
+    frame = av.VideoFrame.from_ndarray(np.full((64, 64, 3), 128, np.uint8), format="rgb24").reformat(
+        format="yuv420p")
+    tagged_clip(path, frame, codec="libx264", colorspace=1, color_range=1, frames=1)
     with av.open(str(path)) as container:
         assert hdr_transfer(next(container.decode(video=0))) is None
