@@ -11,6 +11,10 @@
   with the install hint.
 - **Animated WebP**: FFmpeg's WebP decoder has no animation (it finds no frame size); Pillow gives its first frame,
   scanned as a still (animated GIFs, which FFmpeg decodes, are scanned as videos).
+- **Gridded AVIF** (the primary item a ``grid`` of AV1 tiles, as encoders write pictures larger than one AV1 frame
+  or cut them for parallel decoding): FFmpeg's demuxer gives each tile a stream of its own and decodes the first
+  tile as if it were the picture. Pillow's AVIF plug-in (libavif, in Pillow's wheels since 11.3) composes the grid
+  and applies the item's rotation and mirroring; a Pillow without it makes the file ``unsupported_codec``.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ JPEG_COMPRESSIONS = frozenset({6, 7})
 _COMPRESSION_TAG = 259
 _TYPE_SIZES = {3: 2, 4: 4}  # SHORT, LONG: the types tag 259 is stored as
 HEIF_HINT = "HEIF/HEIC photos need the optional pillow-heif package: pip install 'deepfake-detector[heif]'"
+AVIF_HINT = "gridded AVIF photos need a Pillow with AVIF support (its wheels since 11.3): pip install -U pillow"
 
 
 def tiff_compression(data: bytes) -> int | None:
@@ -55,15 +60,53 @@ def webp_is_animated(head: bytes) -> bool:
     return head[12:16] == b"VP8X" and len(head) > 20 and bool(head[20] & 0x02)
 
 
-def pillow_frame(path: Path, *, heif: bool = False, shrink: int = 0) -> av.VideoFrame:
+def avif_is_grid(head: bytes) -> bool:
+    """Whether an AVIF's (or HEIF's) primary item is a ``grid`` of tiles, from the ``meta`` box at its start: the
+    primary item's id (``pitm``) and that item's type in the item information (``iinf``/``infe``). ``False`` when
+    the header cannot be read that far (FFmpeg's decode then reports what is wrong)."""
+    meta = _child(head, b"meta")
+    if meta is None or len(meta) < 4:
+        return False
+    boxes = dict(_boxes(meta[4:]))  # after the FullBox version and flags
+    pitm, iinf = boxes.get(b"pitm"), boxes.get(b"iinf")
+    if pitm is None or iinf is None or len(pitm) < 6 or len(iinf) < 6:
+        return False
+    primary = int.from_bytes(pitm[4:6], "big") if pitm[0] == 0 else int.from_bytes(pitm[4:8], "big")
+    entries = iinf[6:] if iinf[0] == 0 else iinf[8:]  # the entry count is 16 bits in version 0, else 32
+    for kind, infe in _boxes(entries):
+        if kind != b"infe" or len(infe) < 4 or infe[0] not in (2, 3):
+            continue  # versions 0 and 1 carry no item type
+        size = 2 if infe[0] == 2 else 4
+        item, item_type = int.from_bytes(infe[4:4 + size], "big"), infe[6 + size:10 + size]
+        if item == primary:
+            return item_type == b"grid"
+    return False
+
+
+def _boxes(data: bytes):
+    """``(type, payload)`` of the ISO-BMFF boxes laid end to end in ``data``, up to the first that runs past it."""
+    at = 0
+    while at + 8 <= len(data):
+        size, kind = int.from_bytes(data[at:at + 4], "big"), data[at + 4:at + 8]
+        if size < 8 or at + size > len(data):
+            return
+        yield kind, data[at + 8:at + size]
+        at += size
+
+
+def _child(data: bytes, kind: bytes) -> bytes | None:
+    return next((payload for found, payload in _boxes(data) if found == kind), None)
+
+
+def pillow_frame(path: Path, *, heif: bool = False, avif: bool = False, shrink: int = 0) -> av.VideoFrame:
     """The first (primary) image of ``path`` decoded by Pillow, as the RGB frame FFmpeg would have given, halved per
     side ``shrink`` times (an area average; sides rounded up, as a JPEG decoder's DCT scaling rounds them).
 
     Raises:
-        UnsupportedCodecError: a HEIF without ``pillow-heif`` installed.
+        UnsupportedCodecError: a HEIF without ``pillow-heif`` installed, an AVIF without Pillow's AVIF plug-in.
         OSError, ValueError: Pillow cannot decode it.
     """
-    from PIL import Image
+    from PIL import Image, features
 
     if heif:
         try:
@@ -71,6 +114,8 @@ def pillow_frame(path: Path, *, heif: bool = False, shrink: int = 0) -> av.Video
         except ImportError:
             raise UnsupportedCodecError(f"{path}: {HEIF_HINT}", path=str(path)) from None
         pillow_heif.register_heif_opener()
+    if avif and not features.check("avif"):
+        raise UnsupportedCodecError(f"{path}: {AVIF_HINT}", path=str(path))
     with Image.open(path) as image:
         if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
             # Over white, as the FFmpeg path composites (detector.media.frame): cut-outs are meant for a page.

@@ -1,5 +1,5 @@
 """Stills FFmpeg decodes wrongly without an error, read with Pillow: JPEG-compressed TIFFs (black from FFmpeg),
-HEIF/HEIC photos (a one-second video of one tile), animated WebP (no frame size)."""
+HEIF/HEIC photos (a one-second video of one tile), animated WebP (no frame size), gridded AVIF (one tile)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from PIL import Image
 
 from detector.errors import MediaError
 from detector.media import MediaLimits, read_frames
-from detector.media.pillow_stills import tiff_compression, webp_is_animated
+from detector.media.pillow_stills import avif_is_grid, tiff_compression, webp_is_animated
 
 
 def test_tiff_compression_reads_the_first_directory(tmp_path, astronaut):
@@ -115,3 +115,51 @@ def test_a_damaged_tiff_is_corrupt_media(tmp_path, media_error_code):
     path = tmp_path / "scan.tif"
     path.write_bytes(b"II*\x00\x08\x00\x00\x00" + bytes(range(256)) * 4)  # a header, then no valid directory
     assert media_error_code(path) == "corrupt_media"
+
+
+@pytest.fixture
+def avif_writer():
+    from PIL import features
+
+    if not features.check("avif"):
+        pytest.skip("this Pillow has no AVIF codec (Pillow >= 11.3 wheels bundle libavif)")
+
+
+def test_avif_grid_flag_reads_the_primary_items_type(tmp_path, astronaut, gridded_avif, avif_writer):
+    single, grid = tmp_path / "single.avif", tmp_path / "grid.avif"
+    Image.fromarray(astronaut).save(single, format="AVIF")
+    gridded_avif(grid, astronaut, 2, 2)
+    assert not avif_is_grid(single.read_bytes()[:65536])
+    assert avif_is_grid(grid.read_bytes()[:65536])
+    assert not avif_is_grid(grid.read_bytes()[:60])  # cut inside the meta box: unknown, left to FFmpeg
+    assert not avif_is_grid(b"not an avif at all")
+
+
+def test_gridded_avif_is_the_whole_picture_not_its_first_tile(tmp_path, astronaut, gridded_avif, avif_writer):
+    # FFmpeg gives each tile a stream and decodes the first as the picture (256 x 256 of 512 x 512 here).
+    path = tmp_path / "photo.avif"
+    tiles = gridded_avif(path, astronaut, 2, 2)
+    info, [frame] = read_frames(path)
+    assert info.kind == "image" and (info.width, info.height) == (512, 512)
+    # Each tile decoded alone, by the same libavif, put side by side: the grid composes exactly these (4:4:4
+    # tiles, so no chroma is shared across a seam).
+    decoded = []
+    for i, tile in enumerate(tiles):
+        Image.fromarray(tile).save(tmp_path / f"{i}.avif", format="AVIF", quality=90, subsampling="4:4:4")
+        with Image.open(tmp_path / f"{i}.avif") as im:
+            decoded.append(np.asarray(im.convert("RGB")))
+    expected = np.vstack([np.hstack(decoded[:2]), np.hstack(decoded[2:])])
+    assert np.array_equal(frame.image, expected)
+
+
+def test_gridded_avif_without_pillows_avif_codec_says_how_to_read_it(tmp_path, astronaut, gridded_avif, avif_writer,
+                                                                      monkeypatch):
+    from PIL import features
+
+    path = tmp_path / "photo.avif"
+    gridded_avif(path, astronaut, 2, 2)
+    check = features.check
+    monkeypatch.setattr(features, "check", lambda feature: False if feature == "avif" else check(feature))
+    with pytest.raises(MediaError, match="pip install -U pillow") as caught:
+        read_frames(path)
+    assert caught.value.code == "unsupported_codec"
