@@ -13,8 +13,10 @@
   scanned as a still (animated GIFs, which FFmpeg decodes, are scanned as videos).
 - **Gridded AVIF** (the primary item a ``grid`` of AV1 tiles, as encoders write pictures larger than one AV1 frame
   or cut them for parallel decoding): FFmpeg's demuxer gives each tile a stream of its own and decodes the first
-  tile as if it were the picture. Pillow's AVIF plug-in (libavif, in Pillow's wheels since 11.3) composes the grid
-  and applies the item's rotation and mirroring; a Pillow without it makes the file ``unsupported_codec``.
+  tile as if it were the picture. **AVIF with alpha**: FFmpeg decodes the colour item alone, so a cut-out's
+  transparent part shows whatever colour the encoder left under it (black from libavif) where every other format's
+  cut-out is composited over white. Pillow's AVIF plug-in (libavif, in Pillow's wheels since 11.3) composes the grid,
+  applies the alpha and the item's rotation and mirroring; a Pillow without it makes either ``unsupported_codec``.
 """
 
 from __future__ import annotations
@@ -32,7 +34,10 @@ JPEG_COMPRESSIONS = frozenset({6, 7})
 _COMPRESSION_TAG = 259
 _TYPE_SIZES = {3: 2, 4: 4}  # SHORT, LONG: the types tag 259 is stored as
 HEIF_HINT = "HEIF/HEIC photos need the optional pillow-heif package: pip install 'deepfake-detector[heif]'"
-AVIF_HINT = "gridded AVIF photos need a Pillow with AVIF support (its wheels since 11.3): pip install -U pillow"
+AVIF_HINT = ("gridded or transparent AVIF pictures need a Pillow with AVIF support (its wheels since 11.3): "
+             "pip install -U pillow")
+# The auxiliary-image types (``auxC``) that mark an item as another's alpha plane: AV1's (AVIF) and HEVC's.
+_ALPHA_URNS = (b"urn:mpeg:mpegB:cicp:systems:auxiliary:alpha", b"urn:mpeg:hevc:2015:auxid:1")
 
 
 def tiff_compression(data: bytes) -> int | None:
@@ -81,6 +86,14 @@ def avif_is_grid(head: bytes) -> bool:
         if item == primary:
             return item_type == b"grid"
     return False
+
+
+def avif_has_alpha(head: bytes) -> bool:
+    """Whether an AVIF's ``meta`` box at its start declares an alpha plane (an ``auxC`` property of an alpha type)."""
+    meta = _child(head, b"meta")
+    ipco = _child(_child(meta[4:], b"iprp") or b"", b"ipco") if meta is not None and len(meta) >= 4 else None
+    return ipco is not None and any(kind == b"auxC" and payload[4:].startswith(_ALPHA_URNS)
+                                    for kind, payload in _boxes(ipco))
 
 
 def _boxes(data: bytes):

@@ -29,7 +29,14 @@ from ..errors import (
 from ..sniff import sniff_image, sniff_media
 from .limits import MediaLimits
 from .paths import check_path, read_all, read_head
-from .pillow_stills import JPEG_COMPRESSIONS, avif_is_grid, pillow_frame, tiff_compression, webp_is_animated
+from .pillow_stills import (
+    JPEG_COMPRESSIONS,
+    avif_has_alpha,
+    avif_is_grid,
+    pillow_frame,
+    tiff_compression,
+    webp_is_animated,
+)
 from .rotation import frame_rotation, stream_rotation
 from .still_end import CHECKED_FORMATS, cut_short
 
@@ -128,6 +135,8 @@ def probe_media(path: str | os.PathLike[str], limits: MediaLimits) -> ProbedMedi
         pillow = "heif"
     elif header is not None and header.format == "avif" and avif_is_grid(head):
         pillow = "gridded avif"
+    elif header is not None and header.format == "avif" and avif_has_alpha(head):
+        pillow = "avif with alpha"
     elif header is not None and header.format == "webp" and webp_is_animated(head):
         pillow = "animated webp"
     elif kind == "tiff" and tiff_compression(read_all(checked)) in JPEG_COMPRESSIONS:
@@ -218,15 +227,15 @@ class _Prober:
                            sample_aspect=sample_aspect, rotation=rotation, still=first if is_still else None)
 
     def _pillow_still(self, what: str, *, shrink: int = 0) -> ProbedMedia:
-        """A still Pillow decodes (``what``: ``"heif"``, ``"gridded avif"``, ``"jpeg-compressed tiff"`` or ``"animated webp"``, its first
-        frame), halved per side ``shrink`` times: frame, size and rotation (applied by Pillow) come from its
-        decode; FFmpeg's container is kept only for the reader to close."""
+        """A still Pillow decodes (``what``: ``"heif"``, ``"gridded avif"``, ``"avif with alpha"``, ``"jpeg-compressed
+        tiff"`` or ``"animated webp"``, its first frame), halved per side ``shrink`` times: frame, size and rotation
+        (applied by Pillow) come from its decode; FFmpeg's container is kept only for the reader to close."""
         spath = str(self.path)
         ctx = self._stream.codec_context
         if ctx is not None and ctx.width > 0 and ctx.height > 0:  # FFmpeg's size, if it knows one: before decoding
             _check_pixels(self.path, self.limits, -(-ctx.width >> shrink), -(-ctx.height >> shrink))
         try:
-            first = pillow_frame(self.path, heif=what == "heif", avif=what == "gridded avif", shrink=shrink)
+            first = pillow_frame(self.path, heif=what == "heif", avif="avif" in what, shrink=shrink)
         except (OSError, ValueError) as exc:  # Pillow's UnidentifiedImageError is an OSError
             raise CorruptMediaError(f"{spath}: the {what} cannot be decoded ({exc})", path=spath) from None
         _check_pixels(self.path, self.limits, first.width, first.height)
