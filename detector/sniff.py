@@ -18,7 +18,7 @@ class ImageHeader(NamedTuple):
 
 
 def sniff_image(head: bytes) -> ImageHeader | None:
-    """Return format and size for PNG, JPEG, GIF, WebP, BMP, AVIF and HEIF headers, else ``None``.
+    """Return format and size for PNG, JPEG, GIF, WebP, BMP, AVIF, HEIF and JPEG 2000 headers, else ``None``.
 
     ``head`` should hold the first 64 KiB of the file (JPEG's size marker can sit behind EXIF data).
     """
@@ -46,6 +46,8 @@ def sniff_image(head: bytes) -> ImageHeader | None:
         return None
     if head[:2] == b"\xff\xd8":
         return _jpeg_size(head)
+    if head.startswith((JP2_SIGNATURE, J2K_START)):
+        return _jpeg2000_size(head)
     if head[4:12] == b"ftypavif":
         return _largest_ispe(head, "avif")
     if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
@@ -74,6 +76,41 @@ def _largest_ispe(head: bytes, image_format: str) -> ImageHeader | None:
         return None
     w, h = max(sizes, key=lambda wh: wh[0] * wh[1])
     return ImageHeader(image_format, w, h)
+
+
+# JPEG 2000, as archives and digital libraries keep scanned photographs: the JP2 file format (a signature box,
+# then boxes, the codestream in ``jp2c``) or a bare codestream (SOC marker, then SIZ).
+JP2_SIGNATURE = b"\x00\x00\x00\x0cjP  \r\n\x87\n"
+J2K_START = b"\xff\x4f\xff\x51"
+
+
+def _jpeg2000_size(head: bytes) -> ImageHeader | None:
+    """The size the codestream's SIZ marker states (reference grid less the image offset): the JP2 ``ihdr`` box
+    states it too, but the codestream is what the decoder allocates."""
+    at = head.find(J2K_START)
+    if at == -1 or at + 24 > len(head):
+        return None
+    xsiz, ysiz, xosiz, yosiz = struct.unpack(">IIII", head[at + 8:at + 24])
+    if xsiz <= xosiz or ysiz <= yosiz:
+        return None
+    return ImageHeader("jpeg2000", xsiz - xosiz, ysiz - yosiz)
+
+
+def jpeg2000_levels(head: bytes) -> int | None:
+    """The number of wavelet decomposition levels in a JPEG 2000 codestream's default coding style (COD marker):
+    how many times a decoder can halve the picture by leaving out detail levels; ``None`` where unread."""
+    at = head.find(J2K_START)
+    if at == -1:
+        return None
+    at += 2  # the SIZ marker, then the main header's other marker segments, each with its length
+    while at + 4 <= len(head) and head[at] == 0xFF:
+        marker, length = head[at + 1], int.from_bytes(head[at + 2:at + 4], "big")
+        if marker == 0x52:  # COD: Lcod, Scod, progression order, layers (2), MCT, then the levels
+            return head[at + 9] if at + 10 <= len(head) else None
+        if marker == 0x90:  # SOT: the first tile starts; the main header had no COD
+            return None
+        at += 2 + length
+    return None
 
 
 # Start-of-frame markers carry the size; C4/C8/CC are DHT/JPG/DAC, not frames.

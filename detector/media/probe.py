@@ -26,7 +26,7 @@ from ..errors import (
     UnsupportedCodecError,
     UnsupportedMediaError,
 )
-from ..sniff import sniff_image, sniff_media
+from ..sniff import jpeg2000_levels, sniff_image, sniff_media
 from .limits import MediaLimits
 from .paths import check_path, read_all, read_head
 from .pillow_stills import (
@@ -41,7 +41,7 @@ from .rotation import frame_rotation, stream_rotation
 from .still_end import CHECKED_FORMATS, cut_short
 
 # FFmpeg demuxers that hold a single still picture.
-_IMAGE_DEMUXERS = ("image2", "png_pipe", "jpeg_pipe", "webp_pipe", "bmp_pipe", "jpegls_pipe", "tiff_pipe")
+_IMAGE_DEMUXERS = ("image2", "png_pipe", "jpeg_pipe", "webp_pipe", "bmp_pipe", "jpegls_pipe", "tiff_pipe", "j2k_pipe")
 
 # FFmpeg demuxer for each format ``sniff_media`` names, so the bytes, not the file name, choose it. Formats
 # left out (elementary streams, other RIFF) are probed by FFmpeg.
@@ -49,7 +49,7 @@ _DEMUXERS: dict[str, str] = {
     "mp4/mov": "mov", "matroska/webm": "matroska", "avi": "avi", "flv": "flv", "ogg": "ogg", "mpeg-ps": "mpeg",
     "mpeg-ts": "mpegts", "m2ts": "mpegts", "asf/wmv": "asf", "jpeg": "jpeg_pipe", "png": "png_pipe", "gif": "gif",
     "bmp": "bmp_pipe", "webp": "webp_pipe", "tiff": "tiff_pipe", "mp3": "mp3", "flac": "flac", "y4m": "yuv4mpegpipe",
-    "ivf": "ivf", "avif": "mov", "heif": "mov",
+    "ivf": "ivf", "avif": "mov", "heif": "mov", "jpeg2000": "j2k_pipe",
 }
 
 MediaKind = Literal["video", "image"]
@@ -113,7 +113,8 @@ def probe_media(path: str | os.PathLike[str], limits: MediaLimits) -> ProbedMedi
     header = sniff_image(head)
     lowres = 0
     if header is not None:
-        lowres = _shrink_shift(header.width, header.height, limits, header.format)
+        levels = jpeg2000_levels(head) if header.format == "jpeg2000" else None
+        lowres = _shrink_shift(header.width, header.height, limits, header.format, levels=levels)
         if lowres <= 0:
             _check_pixels(checked, limits, header.width, header.height)
         if header.format in CHECKED_FORMATS and cut_short(read_all(checked), header.format):
@@ -210,7 +211,7 @@ class _Prober:
         sample_aspect = float(sar) if sar and float(sar) > 0 and abs(float(sar) - 1) > 1e-3 else 1.0
         # Decode the first frame now: it proves the stream decodes at all, and carries the display
         # matrix (rotation) that FFmpeg >= 6 attaches to frames. Stills keep it to avoid a second decode.
-        first = self._first_frame()
+        first = self._first_frame(still=is_still)
         rotation = frame_rotation(first) or stream_rotation(stream)
         if not is_still:
             self._rewind()
@@ -265,15 +266,20 @@ class _Prober:
             return None
         return float((end - start) * stream.time_base)
 
-    def _first_frame(self) -> av.VideoFrame:
+    def _first_frame(self, *, still: bool) -> av.VideoFrame:
         spath = str(self.path)
         try:
             for frame in self.container.decode(self._stream):
                 return frame
         except av.error.FFmpegError as exc:
+            if still:  # its one picture: a damaged or truncated file, as a JPEG cut short is
+                raise CorruptMediaError(f"{spath}: the image cannot be decoded, damaged or truncated "
+                                        f"({exc.strerror})", path=spath) from None
             # Not one frame decodes: the stream is unusable from the start (corrupt_media is kept for files
             # that break part-way).
             raise NoDecodableFramesError(f"no decodable frames in {spath}: {exc.strerror}", path=spath) from None
+        if still:
+            raise CorruptMediaError(f"{spath}: the image holds no picture its decoder returns", path=spath)
         raise NoDecodableFramesError(f"no decodable frames in {spath}: the video stream holds no frames",
                                      path=spath)
 
@@ -323,7 +329,7 @@ def _main_video_stream(container: av.container.InputContainer) -> av.video.strea
 _HEIF_DECODE_FACTOR = 2
 
 
-def _shrink_shift(width: int, height: int, limits: MediaLimits, fmt: str) -> int:
+def _shrink_shift(width: int, height: int, limits: MediaLimits, fmt: str, *, levels: int | None = None) -> int:
     """The smallest ``k`` such that a ``fmt`` still halved ``k`` times per side (rounded up, as JPEG decoders do) is
     within ``limits.max_pixels``; -1 where the format allows no such halving or even the most it allows is short.
 
@@ -332,9 +338,12 @@ def _shrink_shift(width: int, height: int, limits: MediaLimits, fmt: str) -> int
     refused; faces in it stay far larger than the classifier's 224 px crop. Not 1/8: a header claiming more than
     16 times the limit (640 MP at the default) is a forgery or a panorama, refused as before. A HEIF is halved once
     at most, after a whole decode (an area average, as DCT scaling nearly is), within ``_HEIF_DECODE_FACTOR``.
+    A JPEG 2000 is halved like a JPEG by leaving out its finest wavelet levels, as far as it has ``levels``.
     """
     if fmt == "jpeg":
         most = 2
+    elif fmt == "jpeg2000":
+        most = min(2, levels or 0)
     elif fmt == "heif" and width * height <= _HEIF_DECODE_FACTOR * limits.max_pixels:
         most = 1
     else:

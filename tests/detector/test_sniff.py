@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from detector.sniff import ImageHeader, sniff_container, sniff_image, sniff_media
+from detector.sniff import J2K_START, ImageHeader, jpeg2000_levels, sniff_container, sniff_image, sniff_media
 
 HEAD = 64 * 1024  # what callers read (detector.media.paths, the audit, uploads)
 W, H = 37, 21  # not square, odd: a swapped or rounded width/height shows
@@ -107,6 +107,20 @@ def test_avif_stills_are_sized_from_their_largest_ispe(rgb: np.ndarray):
     # An AVIF sequence (brand avis) is a video; a still whose extents lie past the head is left to FFmpeg.
     assert sniff_image(b"\x00\x00\x00\x1cftypavis" + bytes(16) + ispe(64, 64)) is None
     assert sniff_image(b"\x00\x00\x00\x1cftypavif" + bytes(16)) is None
+
+
+def test_jpeg2000_is_sized_from_its_codestream(rgb: np.ndarray):
+    for fmt, options in (("JPEG2000", {}), ("JPEG2000", {"no_jp2": True})):  # the JP2 file, a bare codestream
+        head = pil_bytes(rgb, fmt, num_resolutions=3, **options)
+        assert sniff_image(head) == ImageHeader("jpeg2000", W, H)
+        assert sniff_container(head) == "jpeg2000" and sniff_media(head) == "jpeg2000"
+        assert jpeg2000_levels(head) == 2  # resolutions = levels + 1
+    assert jpeg2000_levels(pil_bytes(rgb, "JPEG2000", num_resolutions=2)) == 1
+    # The bomb case: a 60-byte codestream header claiming 60000 x 50000 (less a 100 x 10 image offset).
+    siz = J2K_START + struct.pack(">HHIIIIIIII", 41, 0, 60100, 50010, 100, 10, 256, 256, 0, 0)
+    assert sniff_image(siz) == ImageHeader("jpeg2000", 60000, 50000)
+    assert sniff_image(J2K_START + bytes(8)) is None  # cut inside SIZ: no size, left to FFmpeg
+    assert jpeg2000_levels(siz) is None  # no COD marker within the head
 
 
 def test_top_down_bmp_height_is_positive(rgb: np.ndarray):

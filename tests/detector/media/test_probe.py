@@ -280,6 +280,44 @@ def test_jpeg_over_the_pixel_limit_is_decoded_smaller_not_refused(tmp_path, astr
     assert caught.value.code == "media_too_large"
 
 
+def test_jpeg2000_stills_are_read_and_halved_by_their_wavelet_levels(tmp_path, astronaut):
+    # Archives and digital libraries keep scanned photographs as JPEG 2000 (JP2 files or bare codestreams).
+    assert {".jp2", ".j2k", ".jpf", ".jpx"} <= IMAGE_EXTENSIONS
+    for name, options in (("scan.jp2", {}), ("scan.j2k", {"no_jp2": True}), ("scan.bin", {})):
+        path = tmp_path / name
+        Image.fromarray(astronaut).save(path, format="JPEG2000", **options)  # lossless by default
+        info, [frame] = read_frames(path)
+        assert info.kind == "image" and info.codec == "jpeg2000" and (info.width, info.height) == (512, 512)
+        assert np.array_equal(frame.image, astronaut)
+    # Over the pixel limit, the decoder leaves out the finest wavelet levels (a quarter of the pixels per level),
+    # as far as the file has levels: OpenJPEG's 4 here (for 512 px) allow the two halvings a JPEG gets, one only one.
+    path = tmp_path / "scan.jp2"
+    info, [frame] = read_frames(path, limits=MediaLimits(max_pixels=100_000))
+    assert (info.width, info.height) == (256, 256) and frame.image.shape == (256, 256, 3)
+    # The 5/3 wavelet's low-pass band is sharper than a box filter: 4.7 grey levels from INTER_AREA's half size
+    # (OpenJPEG 2.5 via Pillow 13, FFmpeg 8 decoding); the picture mirrored or a quarter of it gives over 70.
+    box = cv2.resize(astronaut, (256, 256), interpolation=cv2.INTER_AREA)
+    assert np.abs(frame.image.astype(int) - box.astype(int)).mean() < 8.0
+    info, _ = read_frames(path, limits=MediaLimits(max_pixels=20_000))
+    assert (info.width, info.height) == (128, 128)
+    one_level = tmp_path / "one.jp2"
+    Image.fromarray(astronaut).save(one_level, format="JPEG2000", num_resolutions=2)
+    assert read_frames(one_level, limits=MediaLimits(max_pixels=100_000))[0].width == 256
+    with pytest.raises(MediaError) as caught:
+        read_frames(one_level, limits=MediaLimits(max_pixels=20_000))
+    assert caught.value.code == "media_too_large"
+
+
+@pytest.mark.parametrize("fmt, name", [("PNG", "a.png"), ("BMP", "a.bmp"), ("TIFF", "a.tif"), ("JPEG2000", "a.jp2")])
+def test_a_still_cut_short_is_corrupt_media_not_a_video_without_frames(tmp_path, astronaut, media_error_code,
+                                                                       fmt, name):
+    # Its one picture does not decode: a damaged file (as a JPEG cut short is), not a video stream without frames.
+    path = tmp_path / name
+    Image.fromarray(astronaut).save(path, format=fmt)
+    path.write_bytes(path.read_bytes()[:-100])
+    assert media_error_code(path) == "corrupt_media"
+
+
 def _with_cover(path, astronaut, *, footage: bool, attached: bool) -> None:
     """A cover picture (one MJPEG frame) muxed ahead of 2 s of footage or of an audio track."""
     with av.open(str(path), "w") as out:
