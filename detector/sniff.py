@@ -18,7 +18,7 @@ class ImageHeader(NamedTuple):
 
 
 def sniff_image(head: bytes) -> ImageHeader | None:
-    """Return format and size for PNG, JPEG, GIF, WebP, BMP, AVIF, HEIF and JPEG 2000 headers, else ``None``.
+    """Return format and size for PNG, JPEG, GIF, WebP, BMP, AVIF, HEIF, JPEG 2000 and JPEG XL headers, else ``None``.
 
     ``head`` should hold the first 64 KiB of the file (JPEG's size marker can sit behind EXIF data).
     """
@@ -48,6 +48,8 @@ def sniff_image(head: bytes) -> ImageHeader | None:
         return _jpeg_size(head)
     if head.startswith((JP2_SIGNATURE, J2K_START)):
         return _jpeg2000_size(head)
+    if head.startswith((JXL_SIGNATURE, JXL_START)):
+        return _jpegxl_size(head)
     if head[4:12] == b"ftypavif":
         return _largest_ispe(head, "avif")
     if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
@@ -110,6 +112,56 @@ def jpeg2000_levels(head: bytes) -> int | None:
         if marker == 0x90:  # SOT: the first tile starts; the main header had no COD
             return None
         at += 2 + length
+    return None
+
+
+# JPEG XL: the container (a signature box, then ``jxlc`` or ``jxlp`` boxes holding the codestream) or a bare
+# codestream, whose first bytes after its signature are the picture size.
+JXL_SIGNATURE = b"\x00\x00\x00\x0cJXL \r\n\x87\n"
+JXL_START = b"\xff\x0a"
+# A width given as a ratio of the height (SizeHeader ``ratio`` 1..7).
+_JXL_RATIOS = ((1, 1), (12, 10), (4, 3), (3, 2), (16, 9), (5, 4), (2, 1))
+
+
+def _jpegxl_size(head: bytes) -> ImageHeader | None:
+    """The size in a JPEG XL codestream's SizeHeader (ISO/IEC 18181-1, bits read from the lowest up)."""
+    at = 0 if head.startswith(JXL_START) else _jxl_codestream(head)
+    if at is None or len(head) < at + 12 or head[at:at + 2] != JXL_START:
+        return None
+    bits, pos = int.from_bytes(head[at + 2:at + 12], "little"), 0
+
+    def read(n: int) -> int:
+        nonlocal pos
+        value = (bits >> pos) & ((1 << n) - 1)
+        pos += n
+        return value
+
+    small = read(1)  # both sides multiples of 8 up to 256
+
+    def side() -> int:
+        return (read(5) + 1) * 8 if small else read((9, 13, 18, 30)[read(2)]) + 1
+
+    height = side()
+    ratio = read(3)
+    if ratio:
+        num, den = _JXL_RATIOS[ratio - 1]
+        return ImageHeader("jpegxl", height * num // den, height)
+    return ImageHeader("jpegxl", side(), height)
+
+
+def _jxl_codestream(head: bytes) -> int | None:
+    """Where the codestream starts in a JPEG XL container: the first ``jxlc`` box, or the first ``jxlp`` (partial
+    codestream) after its 4-byte index; metadata boxes (Exif, XMP) may come first."""
+    at = 0
+    while at + 8 <= len(head):
+        size, kind = int.from_bytes(head[at:at + 4], "big"), head[at + 4:at + 8]
+        if kind == b"jxlc":
+            return at + 8
+        if kind == b"jxlp":
+            return at + 12
+        if size < 8:  # 0 (to the end) or 1 (a 64-bit size): no codestream box follows that we can reach
+            return None
+        at += size
     return None
 
 

@@ -20,7 +20,8 @@ from ..errors import (
 VIDEO_EXTENSIONS = frozenset({".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi", ".wmv", ".flv", ".mpg", ".mpeg",
                               ".ts", ".mts", ".m2ts", ".3gp", ".ogv", ".gif"})
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".bmp", ".avif",
-                              ".tif", ".tiff", ".heic", ".heif", ".hif", ".jp2", ".j2k", ".j2c", ".jpf", ".jpx"})
+                              ".tif", ".tiff", ".heic", ".heif", ".hif", ".jp2", ".j2k", ".j2c", ".jpf", ".jpx",
+                              ".jxl"})
 MEDIA_EXTENSIONS = VIDEO_EXTENSIONS | IMAGE_EXTENSIONS
 
 # What ``read_head`` reads: ``sniff_image`` may need all of it to find a JPEG's size.

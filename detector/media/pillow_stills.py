@@ -9,6 +9,10 @@
   ``heif`` extra: its wheels bundle libheif, libde265 and the GPL x265 encoder, so it is not a core dependency)
   composes the grid and applies the item's rotation and mirroring; without it a HEIF is ``unsupported_codec``
   with the install hint.
+- **JPEG XL**: this FFmpeg has a JPEG XL demuxer but no decoder. ``pillow-jxl-plugin`` (the optional ``jxl``
+  extra: Rust wheels, not a core dependency for a format few cameras write yet) decodes it; without it a JPEG XL is
+  ``unsupported_codec`` with the install hint. Its size is read from the codestream first (``detector.sniff``),
+  so the pixel limit holds before anything is decoded.
 - **Animated WebP**: FFmpeg's WebP decoder has no animation (it finds no frame size); Pillow gives its first frame,
   scanned as a still (animated GIFs, which FFmpeg decodes, are scanned as videos).
 - **Gridded AVIF** (the primary item a ``grid`` of AV1 tiles, as encoders write pictures larger than one AV1 frame
@@ -34,6 +38,7 @@ JPEG_COMPRESSIONS = frozenset({6, 7})
 _COMPRESSION_TAG = 259
 _TYPE_SIZES = {3: 2, 4: 4}  # SHORT, LONG: the types tag 259 is stored as
 HEIF_HINT = "HEIF/HEIC photos need the optional pillow-heif package: pip install 'deepfake-detector[heif]'"
+JXL_HINT = "JPEG XL pictures need the optional pillow-jxl-plugin package: pip install 'deepfake-detector[jxl]'"
 AVIF_HINT = ("gridded or transparent AVIF pictures need a Pillow with AVIF support (its wheels since 11.3): "
              "pip install -U pillow")
 # The auxiliary-image types (``auxC``) that mark an item as another's alpha plane: AV1's (AVIF) and HEVC's.
@@ -111,23 +116,30 @@ def _child(data: bytes, kind: bytes) -> bytes | None:
     return next((payload for found, payload in _boxes(data) if found == kind), None)
 
 
-def pillow_frame(path: Path, *, heif: bool = False, avif: bool = False, shrink: int = 0) -> av.VideoFrame:
+def pillow_frame(path: Path, what: str, *, shrink: int = 0) -> av.VideoFrame:
     """The first (primary) image of ``path`` decoded by Pillow, as the RGB frame FFmpeg would have given, halved per
-    side ``shrink`` times (an area average; sides rounded up, as a JPEG decoder's DCT scaling rounds them).
+    side ``shrink`` times (an area average; sides rounded up, as a JPEG decoder's DCT scaling rounds them). ``what``
+    names the kind of still (``"heif"``, ``"jpeg xl"``, ``"gridded avif"``, ...): the first two need a plug-in.
 
     Raises:
-        UnsupportedCodecError: a HEIF without ``pillow-heif`` installed, an AVIF without Pillow's AVIF plug-in.
+        UnsupportedCodecError: a HEIF without ``pillow-heif``, a JPEG XL without ``pillow-jxl-plugin``, an AVIF
+            without Pillow's AVIF codec.
         OSError, ValueError: Pillow cannot decode it.
     """
     from PIL import Image, features
 
-    if heif:
+    if what == "heif":
         try:
             import pillow_heif
         except ImportError:
             raise UnsupportedCodecError(f"{path}: {HEIF_HINT}", path=str(path)) from None
         pillow_heif.register_heif_opener()
-    if avif and not features.check("avif"):
+    elif what == "jpeg xl":
+        try:
+            import pillow_jxl  # noqa: F401 (importing it registers the JPEG XL plug-in with Pillow)
+        except ImportError:
+            raise UnsupportedCodecError(f"{path}: {JXL_HINT}", path=str(path)) from None
+    elif "avif" in what and not features.check("avif"):
         raise UnsupportedCodecError(f"{path}: {AVIF_HINT}", path=str(path))
     with Image.open(path) as image:
         if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:

@@ -49,7 +49,7 @@ _DEMUXERS: dict[str, str] = {
     "mp4/mov": "mov", "matroska/webm": "matroska", "avi": "avi", "flv": "flv", "ogg": "ogg", "mpeg-ps": "mpeg",
     "mpeg-ts": "mpegts", "m2ts": "mpegts", "asf/wmv": "asf", "jpeg": "jpeg_pipe", "png": "png_pipe", "gif": "gif",
     "bmp": "bmp_pipe", "webp": "webp_pipe", "tiff": "tiff_pipe", "mp3": "mp3", "flac": "flac", "y4m": "yuv4mpegpipe",
-    "ivf": "ivf", "avif": "mov", "heif": "mov", "jpeg2000": "j2k_pipe",
+    "ivf": "ivf", "avif": "mov", "heif": "mov", "jpeg2000": "j2k_pipe", "jpegxl": "jpegxl_pipe",
 }
 
 MediaKind = Literal["video", "image"]
@@ -134,6 +134,8 @@ def probe_media(path: str | os.PathLike[str], limits: MediaLimits) -> ProbedMedi
     pillow = None
     if header is not None and header.format == "heif":
         pillow = "heif"
+    elif header is not None and header.format == "jpegxl":
+        pillow = "jpeg xl"
     elif header is not None and header.format == "avif" and avif_is_grid(head):
         pillow = "gridded avif"
     elif header is not None and header.format == "avif" and avif_has_alpha(head):
@@ -228,15 +230,15 @@ class _Prober:
                            sample_aspect=sample_aspect, rotation=rotation, still=first if is_still else None)
 
     def _pillow_still(self, what: str, *, shrink: int = 0) -> ProbedMedia:
-        """A still Pillow decodes (``what``: ``"heif"``, ``"gridded avif"``, ``"avif with alpha"``, ``"jpeg-compressed
-        tiff"`` or ``"animated webp"``, its first frame), halved per side ``shrink`` times: frame, size and rotation
+        """A still Pillow decodes (``what``: ``"heif"``, ``"jpeg xl"``, ``"gridded avif"``, ``"avif with alpha"``,
+        ``"jpeg-compressed tiff"`` or ``"animated webp"``, its first frame), halved per side ``shrink`` times: frame, size and rotation
         (applied by Pillow) come from its decode; FFmpeg's container is kept only for the reader to close."""
         spath = str(self.path)
         ctx = self._stream.codec_context
         if ctx is not None and ctx.width > 0 and ctx.height > 0:  # FFmpeg's size, if it knows one: before decoding
             _check_pixels(self.path, self.limits, -(-ctx.width >> shrink), -(-ctx.height >> shrink))
         try:
-            first = pillow_frame(self.path, heif=what == "heif", avif="avif" in what, shrink=shrink)
+            first = pillow_frame(self.path, what, shrink=shrink)
         except (OSError, ValueError) as exc:  # Pillow's UnidentifiedImageError is an OSError
             raise CorruptMediaError(f"{spath}: the {what} cannot be decoded ({exc})", path=spath) from None
         _check_pixels(self.path, self.limits, first.width, first.height)

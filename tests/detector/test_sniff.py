@@ -12,7 +12,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from detector.sniff import J2K_START, ImageHeader, jpeg2000_levels, sniff_container, sniff_image, sniff_media
+from detector.sniff import (
+    J2K_START,
+    JXL_SIGNATURE,
+    JXL_START,
+    ImageHeader,
+    jpeg2000_levels,
+    sniff_container,
+    sniff_image,
+    sniff_media,
+)
 
 HEAD = 64 * 1024  # what callers read (detector.media.paths, the audit, uploads)
 W, H = 37, 21  # not square, odd: a swapped or rounded width/height shows
@@ -121,6 +130,35 @@ def test_jpeg2000_is_sized_from_its_codestream(rgb: np.ndarray):
     assert sniff_image(siz) == ImageHeader("jpeg2000", 60000, 50000)
     assert sniff_image(J2K_START + bytes(8)) is None  # cut inside SIZ: no size, left to FFmpeg
     assert jpeg2000_levels(siz) is None  # no COD marker within the head
+
+
+def _jxl_size_header(width: int, height: int) -> bytes:
+    """A JPEG XL codestream's first bytes for a large picture: signature, then SizeHeader fields written lowest bit
+    first (not small; each side as U32 selector 2, 18 bits of side - 1; ratio 0)."""
+    fields = [(0, 1), (2, 2), (height - 1, 18), (0, 3), (2, 2), (width - 1, 18)]
+    bits, pos = 0, 0
+    for value, n in fields:
+        bits |= value << pos
+        pos += n
+    return JXL_START + bits.to_bytes(10, "little")
+
+
+def test_jpegxl_is_sized_from_its_size_header(rgb: np.ndarray):
+    # The bomb case first, by hand: 12 bytes claiming 60000 x 50000.
+    assert sniff_image(_jxl_size_header(60000, 50000)) == ImageHeader("jpegxl", 60000, 50000)
+    # In a container, behind a metadata box: the size is the codestream's (jxlc), not bytes of the Exif box.
+    box = lambda kind, payload: struct.pack(">I", 8 + len(payload)) + kind + payload
+    container = (JXL_SIGNATURE + box(b"ftyp", b"jxl \x00\x00\x00\x00jxl ") + box(b"Exif", b"\xff\x0a" * 8)
+                 + box(b"jxlc", _jxl_size_header(4032, 3024)))
+    assert sniff_image(container) == ImageHeader("jpegxl", 4032, 3024)
+    assert sniff_container(container) == "jpegxl"
+    assert sniff_image(JXL_START + b"\x00") is None  # cut inside the size header
+    pytest.importorskip("pillow_jxl", reason="the jxl extra writes the encoded pictures")
+    # Encoded ones: sides that are multiples of 8 ("small"), U32 sides, and widths given as a ratio of the height.
+    for w, h in ((16, 256), (W, H), (400, 300), (1920, 1080), (123, 457), (8, 8)):
+        image = np.resize(rgb, (h, w, 3))
+        for options in ({"lossless": True}, {"quality": 80, "use_container": True}):
+            assert sniff_image(pil_bytes(image, "JXL", **options)) == ImageHeader("jpegxl", w, h), (w, h, options)
 
 
 def test_top_down_bmp_height_is_positive(rgb: np.ndarray):

@@ -1,6 +1,6 @@
 """Stills FFmpeg decodes wrongly without an error, read with Pillow: JPEG-compressed TIFFs (black from FFmpeg),
-HEIF/HEIC photos (a one-second video of one tile), animated WebP (no frame size), gridded AVIF (one tile) and AVIF
-with alpha (the colour item alone)."""
+HEIF/HEIC photos (a one-second video of one tile), animated WebP (no frame size), gridded AVIF (one tile), AVIF
+with alpha (the colour item alone) and JPEG XL (no decoder in FFmpeg)."""
 
 from __future__ import annotations
 
@@ -183,3 +183,37 @@ def test_transparent_avif_is_composited_over_white_like_every_cut_out(tmp_path, 
     # 1.99 grey levels, Pillow 13 / libavif; the same picture without alpha through FFmpeg 2.12).
     opaque = np.abs(frame.image[200:].astype(int) - astronaut[200:]).mean()
     assert opaque < 3.0
+
+
+def test_jpegxl_is_read_with_its_plugin(tmp_path, astronaut):
+    pytest.importorskip("pillow_jxl", reason="the jxl extra")
+    for name, options in (("a.jxl", {}), ("b.jxl", {"use_container": True}), ("c.bin", {})):
+        path = tmp_path / name
+        Image.fromarray(astronaut[:, :384]).save(path, format="JXL", lossless=True, **options)
+        info, [frame] = read_frames(path)
+        assert info.kind == "image" and (info.width, info.height) == (384, 512)
+        assert np.array_equal(frame.image, astronaut[:, :384])
+
+
+def test_jpegxl_over_the_pixel_limit_is_refused_before_it_is_decoded(tmp_path, astronaut, monkeypatch):
+    pytest.importorskip("pillow_jxl", reason="the jxl extra")
+    path = tmp_path / "a.jxl"
+    Image.fromarray(astronaut).save(path, format="JXL", lossless=True)
+
+    def decode(*args, **kwargs):
+        raise AssertionError("decoded a picture over the limit")
+
+    monkeypatch.setattr("detector.media.probe.pillow_frame", decode)
+    with pytest.raises(MediaError, match="over the limit") as caught:
+        read_frames(path, limits=MediaLimits(max_pixels=512 * 512 - 1))
+    assert caught.value.code == "media_too_large"
+
+
+def test_jpegxl_without_its_plugin_says_how_to_read_it(tmp_path, astronaut, monkeypatch):
+    pytest.importorskip("pillow_jxl", reason="the jxl extra writes the file")
+    path = tmp_path / "a.jxl"
+    Image.fromarray(astronaut).save(path, format="JXL", lossless=True)
+    monkeypatch.setitem(sys.modules, "pillow_jxl", None)  # import fails as if not installed
+    with pytest.raises(MediaError, match=r"pip install 'deepfake-detector\[jxl\]'") as caught:
+        read_frames(path)
+    assert caught.value.code == "unsupported_codec"
