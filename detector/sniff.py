@@ -18,7 +18,8 @@ class ImageHeader(NamedTuple):
 
 
 def sniff_image(head: bytes) -> ImageHeader | None:
-    """Return format and size for PNG, JPEG, GIF, WebP, BMP, AVIF, HEIF, JPEG 2000 and JPEG XL headers, else ``None``.
+    """Return format and size for PNG, JPEG, GIF, WebP, BMP, AVIF, HEIF, JPEG 2000 and JPEG XL headers, else
+    ``None``.
 
     ``head`` should hold the first 64 KiB of the file (JPEG's size marker can sit behind EXIF data).
     """

@@ -41,7 +41,8 @@ from .rotation import frame_rotation, stream_rotation
 from .still_end import CHECKED_FORMATS, cut_short
 
 # FFmpeg demuxers that hold a single still picture.
-_IMAGE_DEMUXERS = ("image2", "png_pipe", "jpeg_pipe", "webp_pipe", "bmp_pipe", "jpegls_pipe", "tiff_pipe", "j2k_pipe")
+_IMAGE_DEMUXERS = ("image2", "png_pipe", "jpeg_pipe", "webp_pipe", "bmp_pipe", "jpegls_pipe", "tiff_pipe",
+                   "j2k_pipe")
 
 # FFmpeg demuxer for each format ``sniff_media`` names, so the bytes, not the file name, choose it. Formats
 # left out (elementary streams, other RIFF) are probed by FFmpeg.
@@ -231,8 +232,9 @@ class _Prober:
 
     def _pillow_still(self, what: str, *, shrink: int = 0) -> ProbedMedia:
         """A still Pillow decodes (``what``: ``"heif"``, ``"jpeg xl"``, ``"gridded avif"``, ``"avif with alpha"``,
-        ``"jpeg-compressed tiff"`` or ``"animated webp"``, its first frame), halved per side ``shrink`` times: frame, size and rotation
-        (applied by Pillow) come from its decode; FFmpeg's container is kept only for the reader to close."""
+        ``"jpeg-compressed tiff"`` or ``"animated webp"``, its first frame), halved per side ``shrink`` times:
+        frame, size and rotation (applied by Pillow) come from its decode; FFmpeg's container is kept only for the
+        reader to close."""
         spath = str(self.path)
         ctx = self._stream.codec_context
         if ctx is not None and ctx.width > 0 and ctx.height > 0:  # FFmpeg's size, if it knows one: before decoding

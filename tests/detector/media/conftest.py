@@ -119,8 +119,10 @@ def write_gridded_avif(path, image: np.ndarray, rows: int, cols: int) -> list[np
     u16 = functools.partial(int.to_bytes, length=2, byteorder="big")
     u32 = functools.partial(int.to_bytes, length=4, byteorder="big")
     grid = bytes([0, 0, rows - 1, cols - 1]) + u16(width) + u16(height)
-    infe = [_box(b"infe", u16(1) + u16(0) + b"grid\0", 2)] + [_box(b"infe", u16(i) + u16(0) + b"av01\0", 2) for i in ids]
-    props = _box(b"ispe", u32(width) + u32(height), 0) + _box(b"ispe", u32(tw) + u32(th), 0) + _box(b"av1C", coded[0][0])
+    infe = [_box(b"infe", u16(1) + u16(0) + b"grid\0", 2)]
+    infe += [_box(b"infe", u16(i) + u16(0) + b"av01\0", 2) for i in ids]
+    props = (_box(b"ispe", u32(width) + u32(height), 0) + _box(b"ispe", u32(tw) + u32(th), 0)
+             + _box(b"av1C", coded[0][0]))
     # ipma: the grid has property 1 (its size); each tile 2 (its size) and 3 (av1C, essential: high bit)
     ipma = u32(1 + len(ids)) + u16(1) + bytes([1, 1]) + b"".join(u16(i) + bytes([2, 2, 0x83]) for i in ids)
     rest = (_box(b"iinf", u16(len(infe)) + b"".join(infe), 0)
@@ -134,8 +136,9 @@ def write_gridded_avif(path, image: np.ndarray, rows: int, cols: int) -> list[np
             entries += u16(item) + u16(0) + u16(1) + u32(at) + u32(len(payload))  # one extent in the mdat
             at += len(payload)
         iloc = _box(b"iloc", bytes([0x44, 0x00]) + u16(len(payloads)) + entries, 0)
-        return (_box(b"ftyp", b"avif" + u32(0) + b"avifmif1miaf")
-                + _box(b"meta", _box(b"hdlr", u32(0) + b"pict" + bytes(13), 0) + _box(b"pitm", u16(1), 0) + iloc + rest, 0))
+        hdlr = _box(b"hdlr", u32(0) + b"pict" + bytes(13), 0)
+        return _box(b"ftyp", b"avif" + u32(0) + b"avifmif1miaf") + _box(b"meta", hdlr + _box(b"pitm", u16(1), 0) + iloc
+                                                                         + rest, 0)
 
     start = head(len(head(0)))  # the offsets do not change the header's length
     Path(path).write_bytes(start + _box(b"mdat", b"".join(payloads)))
