@@ -11,7 +11,7 @@ import numpy as np
 
 from ..errors import MediaTooLargeError
 from .hdr import hdr_to_sdr, hdr_transfer
-from .rotation import frame_rotation, rotate_image
+from .rotation import frame_rotation, orient_image
 
 # The rate assumed where a stream states none, to turn frame counts into times and back.
 FALLBACK_FPS = 25.0
@@ -49,12 +49,15 @@ class FrameConverter:
         max_pixels: the pixel limit, checked again per frame since a stream may change size part-way.
         sample_aspect: width stretch for non-square pixels (1.0 for square ones).
         rotation: the stream's counter-clockwise rotation, for frames that carry no display matrix.
+        mirror: mirror each frame left to right after ``rotation``, which then overrides the frame's display matrix
+            (a still whose EXIF orientation is mirrored: FFmpeg's matrix has the wrong angle and no mirroring).
     """
 
     path: Path
     max_pixels: int
     sample_aspect: float = 1.0
     rotation: int = 0
+    mirror: bool = False
 
     def __call__(self, frame: av.VideoFrame, index: int, timestamp: float) -> Frame:
         ctx_w, ctx_h = frame.width, frame.height
@@ -72,7 +75,6 @@ class FrameConverter:
             image = hdr_to_sdr(frame, width, ctx_h)  # an HDR phone clip, as the SDR footage models learn from
         else:
             image = frame.to_ndarray(format="rgb24", width=width, height=ctx_h)
-        rotation = frame_rotation(frame) or self.rotation
-        if rotation:
-            image = rotate_image(image, rotation)
+        rotation = self.rotation if self.mirror else frame_rotation(frame) or self.rotation
+        image = orient_image(image, rotation, self.mirror)
         return Frame(index=index, timestamp=timestamp, image=image)

@@ -41,6 +41,8 @@ HEIF_HINT = "HEIF/HEIC photos need the optional pillow-heif package: pip install
 JXL_HINT = "JPEG XL pictures need the optional pillow-jxl-plugin package: pip install 'deepfake-detector[jxl]'"
 AVIF_HINT = ("gridded or transparent AVIF pictures need a Pillow with AVIF support (its wheels since 11.3): "
              "pip install -U pillow")
+# Stills read here whose EXIF orientation is applied here (FFmpeg would have turned them by it).
+_EXIF_ORIENTED = frozenset({"jpeg-compressed tiff", "animated webp"})
 # The auxiliary-image types (``auxC``) that mark an item as another's alpha plane: AV1's (AVIF) and HEVC's.
 _ALPHA_URNS = (b"urn:mpeg:mpegB:cicp:systems:auxiliary:alpha", b"urn:mpeg:hevc:2015:auxid:1")
 
@@ -126,7 +128,7 @@ def pillow_frame(path: Path, what: str, *, shrink: int = 0) -> av.VideoFrame:
             without Pillow's AVIF codec.
         OSError, ValueError: Pillow cannot decode it.
     """
-    from PIL import Image, features
+    from PIL import Image, ImageOps, features
 
     if what == "heif":
         try:
@@ -141,7 +143,10 @@ def pillow_frame(path: Path, what: str, *, shrink: int = 0) -> av.VideoFrame:
             raise UnsupportedCodecError(f"{path}: {JXL_HINT}", path=str(path)) from None
     elif "avif" in what and not features.check("avif"):
         raise UnsupportedCodecError(f"{path}: {AVIF_HINT}", path=str(path))
-    with Image.open(path) as image:
+    with Image.open(path) as opened:
+        # The EXIF orientation of the formats FFmpeg would otherwise decode (it turns those by the tag too); HEIF,
+        # AVIF and JPEG XL carry theirs in the container or codestream, which their decoders apply.
+        image = ImageOps.exif_transpose(opened) if what in _EXIF_ORIENTED else opened
         if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
             # Over white, as the FFmpeg path composites (detector.media.frame): cut-outs are meant for a page.
             rgba = image.convert("RGBA")

@@ -37,7 +37,7 @@ from .pillow_stills import (
     tiff_compression,
     webp_is_animated,
 )
-from .rotation import frame_rotation, stream_rotation
+from .rotation import EXIF_ORIENTATIONS, exif_orientation, frame_rotation, stream_rotation
 from .still_end import CHECKED_FORMATS, cut_short
 
 # FFmpeg demuxers that hold a single still picture.
@@ -52,6 +52,9 @@ _DEMUXERS: dict[str, str] = {
     "bmp": "bmp_pipe", "webp": "webp_pipe", "tiff": "tiff_pipe", "mp3": "mp3", "flac": "flac", "y4m": "yuv4mpegpipe",
     "ivf": "ivf", "avif": "mov", "heif": "mov", "jpeg2000": "j2k_pipe", "jpegxl": "jpegxl_pipe",
 }
+
+# Stills FFmpeg decodes whose EXIF orientation it turns into a rotation (and whose mirroring it drops).
+_EXIF_FORMATS = frozenset({"jpeg", "png", "webp", "tiff"})
 
 MediaKind = Literal["video", "image"]
 
@@ -89,6 +92,8 @@ class ProbedMedia:
         sample_aspect: width stretch for non-square pixels (1.0 for square ones).
         rotation: counter-clockwise display rotation, from the first frame or the stream's metadata.
         still: the decoded frame of a still image (kept to avoid decoding it twice); ``None`` for videos.
+        mirror: a still mirrored left to right after ``rotation`` (a mirrored EXIF orientation, which FFmpeg reads
+            as a rotation alone: ``rotation`` then comes from the EXIF tag).
     """
 
     path: Path
@@ -98,6 +103,7 @@ class ProbedMedia:
     sample_aspect: float
     rotation: int
     still: av.VideoFrame | None
+    mirror: bool = False
 
 
 def probe_media(path: str | os.PathLike[str], limits: MediaLimits) -> ProbedMedia:
@@ -216,6 +222,11 @@ class _Prober:
         # matrix (rotation) that FFmpeg >= 6 attaches to frames. Stills keep it to avoid a second decode.
         first = self._first_frame(still=is_still)
         rotation = frame_rotation(first) or stream_rotation(stream)
+        mirror = False
+        if is_still and sniffed in _EXIF_FORMATS:
+            orientation = exif_orientation(self.path)
+            if orientation is not None and EXIF_ORIENTATIONS[orientation][1]:
+                rotation, mirror = EXIF_ORIENTATIONS[orientation]
         if not is_still:
             self._rewind()
         width = round(coded_width * sample_aspect)
@@ -228,7 +239,8 @@ class _Prober:
             fps=None if is_still else fps, rotation=rotation,
         )
         return ProbedMedia(path=self.path, container=self.container, stream=self._stream, info=info,
-                           sample_aspect=sample_aspect, rotation=rotation, still=first if is_still else None)
+                           sample_aspect=sample_aspect, rotation=rotation, still=first if is_still else None,
+                           mirror=mirror)
 
     def _pillow_still(self, what: str, *, shrink: int = 0) -> ProbedMedia:
         """A still Pillow decodes (``what``: ``"heif"``, ``"jpeg xl"``, ``"gridded avif"``, ``"avif with alpha"``,

@@ -36,7 +36,8 @@ class MediaReader:
         self.path = self._media.path
         self.info: MediaInfo = self._media.info
         self._convert = FrameConverter(path=self.path, max_pixels=self.limits.max_pixels,
-                                       sample_aspect=self._media.sample_aspect, rotation=self._media.rotation)
+                                       sample_aspect=self._media.sample_aspect, rotation=self._media.rotation,
+                                       mirror=self._media.mirror)
         # Shared by every pass over this reader: each frames()/every_frame() call starts it afresh.
         self._skip = ReferenceFrameSkip(self._media.stream, self.info.fps)
 

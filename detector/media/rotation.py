@@ -1,11 +1,22 @@
-"""Display rotation: which way a phone held the camera, read from a decoded frame's display matrix or an old
-stream tag, and applied to decoded pixels. Angles here are counter-clockwise, as FFmpeg's display matrix gives
-them."""
+"""Display rotation: which way a phone held the camera, read from a decoded frame's display matrix, an old
+stream tag or a still's EXIF orientation, and applied to decoded pixels. Angles here are counter-clockwise, as
+FFmpeg's display matrix gives them."""
 
 from __future__ import annotations
 
+import os
+
 import av
 import numpy as np
+
+# EXIF orientation (TIFF tag 274) -> (counter-clockwise rotation, mirrored left to right after it), as Pillow's
+# ``ImageOps.exif_transpose`` turns the picture. FFmpeg turns the tag into a display matrix whose angle is right for
+# 1, 3, 6 and 8 but drops the mirroring of 2, 4, 5 and 7 (a mirrored selfie came out upside down: 2 read as 180°).
+EXIF_ORIENTATIONS: dict[int, tuple[int, bool]] = {
+    1: (0, False), 2: (0, True), 3: (180, False), 4: (180, True),
+    5: (270, True), 6: (270, False), 7: (90, True), 8: (90, False),
+}
+_ORIENTATION_TAG = 0x0112
 
 
 def frame_rotation(frame: av.VideoFrame) -> int:
@@ -35,3 +46,22 @@ def rotate_image(image: np.ndarray, rotation: int) -> np.ndarray:
     """``image`` turned ``rotation`` degrees counter-clockwise (a multiple of 90), as a contiguous array."""
     # np.rot90 turns counter-clockwise, as the display matrix angle counts.
     return np.ascontiguousarray(np.rot90(image, k=(rotation // 90) % 4))
+
+
+def exif_orientation(path: str | os.PathLike[str]) -> int | None:
+    """A still's EXIF orientation (1-8), read from its header by Pillow without decoding the picture; ``None``
+    when it has none or Pillow cannot read the file (FFmpeg's decode reports what is wrong with it)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            value = image.getexif().get(_ORIENTATION_TAG)
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError):  # SyntaxError: some of Pillow's parsers
+        return None
+    return value if value in EXIF_ORIENTATIONS else None
+
+
+def orient_image(image: np.ndarray, rotation: int, mirror: bool) -> np.ndarray:
+    """``image`` turned ``rotation`` degrees counter-clockwise, then mirrored left to right if ``mirror``."""
+    image = rotate_image(image, rotation) if rotation else image
+    return np.ascontiguousarray(image[:, ::-1]) if mirror else image

@@ -1,4 +1,5 @@
-"""Display rotation: read from the frame's display matrix or the stream's tag, and applied to the pixels."""
+"""Display rotation: read from the frame's display matrix, the stream's tag or a still's EXIF orientation, and
+applied to the pixels."""
 
 from __future__ import annotations
 
@@ -6,9 +7,17 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from PIL import Image, ImageOps
 
 from detector.media import read_frames
-from detector.media.rotation import frame_rotation, rotate_image, stream_rotation
+from detector.media.rotation import (
+    EXIF_ORIENTATIONS,
+    exif_orientation,
+    frame_rotation,
+    orient_image,
+    rotate_image,
+    stream_rotation,
+)
 from detector.recipe import SamplingSpec
 
 
@@ -70,3 +79,43 @@ def test_jpeg_exif_orientation_matches_pillow(tmp_path, orientation):
     _, [frame] = read_frames(path)
     assert frame.image.shape == expected.shape
     assert np.abs(frame.image.astype(int) - expected).mean() < 3
+
+
+def test_orient_image_mirrors_after_turning():
+    image = np.arange(6, dtype=np.uint8).reshape(2, 3, 1)
+    assert np.array_equal(orient_image(image, 0, True), image[:, ::-1])
+    oriented = orient_image(image, 90, True)
+    assert oriented.flags.c_contiguous and np.array_equal(oriented, rotate_image(image, 90)[:, ::-1])
+    assert orient_image(image, 0, False) is image
+
+
+@pytest.mark.parametrize("orientation", sorted(EXIF_ORIENTATIONS))
+@pytest.mark.parametrize("fmt, name, options", [("JPEG", "a.jpg", {}), ("PNG", "a.png", {}), ("WEBP", "a.webp", {}),
+                                               ("TIFF", "a.tif", {}), ("TIFF", "jpeg.tif", {"compression": "jpeg"})])
+def test_stills_are_turned_and_mirrored_as_their_exif_orientation_says(tmp_path, astronaut, orientation, fmt, name,
+                                                                       options):
+    # Pillow's exif_transpose is the reference. FFmpeg reads the tag as a rotation and drops the mirroring of 2, 4,
+    # 5 and 7: a mirrored selfie (2) came out upside down, 4 unturned. A JPEG-compressed TIFF, which Pillow decodes
+    # (detector.media.pillow_stills), was not turned at all.
+    picture = Image.fromarray(np.ascontiguousarray(astronaut[:, :384]))  # not square: a wrong quarter turn shows
+    exif = picture.getexif()
+    exif[0x0112] = orientation
+    path = tmp_path / name
+    picture.save(path, format=fmt, exif=exif.tobytes(), quality=95, **options)
+    assert exif_orientation(path) == orientation
+    with Image.open(path) as saved:
+        expected = np.asarray(ImageOps.exif_transpose(saved).convert("RGB"))
+    info, [frame] = read_frames(path)
+    assert (info.height, info.width) == expected.shape[:2] and frame.image.shape == expected.shape
+    # JPEG and lossy WebP: the same decoded picture through two decoders (libjpeg / FFmpeg), ~1 grey level apart;
+    # a wrong turn or mirror of this photo is over 40 apart.
+    assert np.abs(frame.image.astype(int) - expected).mean() < 3.0
+
+
+def test_exif_orientation_is_none_without_a_tag_or_a_readable_header(tmp_path, astronaut):
+    plain = tmp_path / "plain.jpg"
+    Image.fromarray(astronaut).save(plain)
+    assert exif_orientation(plain) is None
+    junk = tmp_path / "junk.jpg"
+    junk.write_bytes(b"\xff\xd8\xff" + bytes(50))
+    assert exif_orientation(junk) is None
