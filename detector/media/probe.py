@@ -37,7 +37,7 @@ from .pillow_stills import (
     tiff_compression,
     webp_is_animated,
 )
-from .rotation import EXIF_ORIENTATIONS, exif_orientation, frame_rotation, stream_rotation
+from .rotation import EXIF_ORIENTATIONS, exif_orientation, frame_orientation, stream_rotation
 from .still_end import CHECKED_FORMATS, cut_short
 
 # FFmpeg demuxers that hold a single still picture.
@@ -92,8 +92,8 @@ class ProbedMedia:
         sample_aspect: width stretch for non-square pixels (1.0 for square ones).
         rotation: counter-clockwise display rotation, from the first frame or the stream's metadata.
         still: the decoded frame of a still image (kept to avoid decoding it twice); ``None`` for videos.
-        mirror: a still mirrored left to right after ``rotation`` (a mirrored EXIF orientation, which FFmpeg reads
-            as a rotation alone: ``rotation`` then comes from the EXIF tag).
+        mirror: frames mirrored left to right after ``rotation``: a mirrored display matrix, or a still's mirrored
+            EXIF orientation, which FFmpeg reads as a rotation alone (``rotation`` then comes from the EXIF tag).
     """
 
     path: Path
@@ -221,8 +221,9 @@ class _Prober:
         # Decode the first frame now: it proves the stream decodes at all, and carries the display
         # matrix (rotation) that FFmpeg >= 6 attaches to frames. Stills keep it to avoid a second decode.
         first = self._first_frame(still=is_still)
-        rotation = frame_rotation(first) or stream_rotation(stream)
-        mirror = False
+        rotation, mirror = frame_orientation(first)
+        if not rotation and not mirror:
+            rotation = stream_rotation(stream)
         if is_still and sniffed in _EXIF_FORMATS:
             orientation = exif_orientation(self.path)
             if orientation is not None and EXIF_ORIENTATIONS[orientation][1]:

@@ -4,9 +4,12 @@ FFmpeg's display matrix gives them."""
 
 from __future__ import annotations
 
+import math
 import os
+import struct
 
 import av
+import av.sidedata.sidedata
 import numpy as np
 
 # EXIF orientation (TIFF tag 274) -> (counter-clockwise rotation, mirrored left to right after it), as Pillow's
@@ -26,6 +29,33 @@ def frame_rotation(frame: av.VideoFrame) -> int:
     except (AttributeError, ValueError):
         return 0
     return (round(angle / 90.0) * 90) % 360 if angle else 0
+
+
+def frame_orientation(frame: av.VideoFrame) -> tuple[int, bool]:
+    """``(counter-clockwise rotation, mirrored left to right after it)`` of a decoded frame's display matrix.
+
+    ``frame.rotation`` is FFmpeg's ``av_display_rotation_get``, which reads a mirrored matrix as a rotation alone (a
+    front camera's left-right flip as 180°). A matrix with a negative determinant is a rotation ``R`` followed by
+    that mirror ``H``: ``R = H·M``, whose angle FFmpeg's formula gives from the matrix with its first column negated.
+    """
+    matrix = _display_matrix(frame)
+    if matrix is None or matrix[0] * matrix[4] - matrix[1] * matrix[3] >= 0:
+        return frame_rotation(frame), False
+    # av_display_rotation_get of R (16.16 entries; the scales cancel in atan2's quadrant up to their sign).
+    angle = -math.degrees(math.atan2(matrix[1] / math.hypot(matrix[1], matrix[4]),
+                                     -matrix[0] / math.hypot(matrix[0], matrix[3])))
+    return (round(angle / 90.0) * 90) % 360, True
+
+
+def _display_matrix(frame: av.VideoFrame) -> tuple[int, ...] | None:
+    try:  # PyAV raises on side data of types it does not know (FFmpeg 8's EXIF side data of stills)
+        for data in frame.side_data:
+            if data.type == av.sidedata.sidedata.Type.DISPLAYMATRIX:
+                values = struct.unpack("=9i", bytes(data))
+                return values if any(values[:2]) and any(values[3:5]) else None
+    except (AttributeError, ValueError, TypeError, struct.error):
+        return None
+    return None
 
 
 def stream_rotation(stream: av.video.stream.VideoStream) -> int:

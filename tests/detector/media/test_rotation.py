@@ -3,8 +3,10 @@ applied to the pixels."""
 
 from __future__ import annotations
 
+import struct
 from types import SimpleNamespace
 
+import av
 import numpy as np
 import pytest
 from PIL import Image, ImageOps
@@ -119,3 +121,45 @@ def test_exif_orientation_is_none_without_a_tag_or_a_readable_header(tmp_path, a
     junk = tmp_path / "junk.jpg"
     junk.write_bytes(b"\xff\xd8\xff" + bytes(50))
     assert exif_orientation(junk) is None
+
+
+# The track header's matrix (ISO/IEC 14496-12 ``tkhd``: a b c d, source (x, y) to display (a x + c y, b x + d y)) of
+# each EXIF orientation's turn: the same eight pictures, as a video's display matrix instead of a still's tag.
+_TKHD = {1: (1, 0, 0, 1), 2: (-1, 0, 0, 1), 3: (-1, 0, 0, -1), 4: (1, 0, 0, -1),
+         5: (0, 1, 1, 0), 6: (0, 1, -1, 0), 7: (0, -1, -1, 0), 8: (0, -1, 1, 0)}
+
+
+@pytest.fixture(scope="module")
+def small_clip(tmp_path_factory, astronaut):
+    """Ten frames of a 192 x 256 picture (not square) as H.264 in MP4, and the picture."""
+    picture = np.ascontiguousarray(astronaut[::2, :384:2])
+    path = tmp_path_factory.mktemp("matrix") / "clip.mp4"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 192, 256, "yuv420p"
+        for _ in range(10):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path, picture
+
+
+@pytest.mark.parametrize("orientation", sorted(_TKHD))
+def test_videos_are_turned_and_mirrored_as_their_display_matrix_says(tmp_path, small_clip, orientation):
+    # FFmpeg's angle of a mirrored matrix is a rotation alone (a front camera's left-right flip read as 180°, the
+    # picture upside down); the mirror is read from the matrix's determinant.
+    source, picture = small_clip
+    data = bytearray(source.read_bytes())
+    matrix = data.find(b"tkhd") + 4 + 40  # version 0: the matrix follows 40 bytes of other fields
+    a, b, c, d = _TKHD[orientation]
+    data[matrix:matrix + 36] = struct.pack(">9i", a << 16, b << 16, 0, c << 16, d << 16, 0, 0, 0, 1 << 30)
+    path = tmp_path / "turned.mp4"
+    path.write_bytes(bytes(data))
+    expected = orient_image(picture, *EXIF_ORIENTATIONS[orientation])
+    info, frames = read_frames(path)
+    assert (info.height, info.width) == expected.shape[:2]
+    for frame in frames:
+        # x264 at its defaults: ~4 grey levels from the picture; a wrong turn or mirror is over 40.
+        assert frame.image.shape == expected.shape
+        assert np.abs(frame.image.astype(int) - expected).mean() < 8.0
