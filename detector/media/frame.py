@@ -11,7 +11,7 @@ import numpy as np
 
 from ..errors import MediaTooLargeError
 from .hdr import hdr_to_sdr, hdr_transfer
-from .rotation import frame_orientation, orient_image
+from .rotation import frame_rotation, orient_image
 
 # The rate assumed where a stream states none, to turn frame counts into times and back.
 FALLBACK_FPS = 25.0
@@ -50,8 +50,7 @@ class FrameConverter:
         sample_aspect: width stretch for non-square pixels (1.0 for square ones).
         rotation: the stream's counter-clockwise rotation, for frames that carry no display matrix.
         mirror: mirror each frame left to right after ``rotation``, which then overrides the frame's display matrix
-            (a still whose EXIF orientation is mirrored: FFmpeg's matrix has the wrong angle and no mirroring). A
-            frame's own mirrored display matrix (a video's) is read per frame without it.
+            (a mirrored EXIF orientation or track matrix: FFmpeg's angle for it is wrong and has no mirroring).
     """
 
     path: Path
@@ -76,11 +75,6 @@ class FrameConverter:
             image = hdr_to_sdr(frame, width, ctx_h)  # an HDR phone clip, as the SDR footage models learn from
         else:
             image = frame.to_ndarray(format="rgb24", width=width, height=ctx_h)
-        if self.mirror:
-            rotation, mirror = self.rotation, True
-        else:
-            rotation, mirror = frame_orientation(frame)
-            if not rotation and not mirror:
-                rotation = self.rotation
-        image = orient_image(image, rotation, mirror)
+        rotation = self.rotation if self.mirror else frame_rotation(frame) or self.rotation
+        image = orient_image(image, rotation, self.mirror)
         return Frame(index=index, timestamp=timestamp, image=image)

@@ -32,6 +32,7 @@ import cv2
 import numpy as np
 
 from ..errors import UnsupportedCodecError
+from .isobmff import boxes, child
 
 # TIFF tag 259 values: 6 = old-style JPEG, 7 = JPEG.
 JPEG_COMPRESSIONS = frozenset({6, 7})
@@ -76,16 +77,16 @@ def avif_is_grid(head: bytes) -> bool:
     """Whether an AVIF's (or HEIF's) primary item is a ``grid`` of tiles, from the ``meta`` box at its start: the
     primary item's id (``pitm``) and that item's type in the item information (``iinf``/``infe``). ``False`` when
     the header cannot be read that far (FFmpeg's decode then reports what is wrong)."""
-    meta = _child(head, b"meta")
+    meta = child(head, b"meta")
     if meta is None or len(meta) < 4:
         return False
-    boxes = dict(_boxes(meta[4:]))  # after the FullBox version and flags
-    pitm, iinf = boxes.get(b"pitm"), boxes.get(b"iinf")
+    items = dict(boxes(meta[4:]))  # after the FullBox version and flags
+    pitm, iinf = items.get(b"pitm"), items.get(b"iinf")
     if pitm is None or iinf is None or len(pitm) < 6 or len(iinf) < 6:
         return False
     primary = int.from_bytes(pitm[4:6], "big") if pitm[0] == 0 else int.from_bytes(pitm[4:8], "big")
     entries = iinf[6:] if iinf[0] == 0 else iinf[8:]  # the entry count is 16 bits in version 0, else 32
-    for kind, infe in _boxes(entries):
+    for kind, infe in boxes(entries):
         if kind != b"infe" or len(infe) < 4 or infe[0] not in (2, 3):
             continue  # versions 0 and 1 carry no item type
         size = 2 if infe[0] == 2 else 4
@@ -97,25 +98,10 @@ def avif_is_grid(head: bytes) -> bool:
 
 def avif_has_alpha(head: bytes) -> bool:
     """Whether an AVIF's ``meta`` box at its start declares an alpha plane (an ``auxC`` property of an alpha type)."""
-    meta = _child(head, b"meta")
-    ipco = _child(_child(meta[4:], b"iprp") or b"", b"ipco") if meta is not None and len(meta) >= 4 else None
+    meta = child(head, b"meta")
+    ipco = child(child(meta[4:], b"iprp") or b"", b"ipco") if meta is not None and len(meta) >= 4 else None
     return ipco is not None and any(kind == b"auxC" and payload[4:].startswith(_ALPHA_URNS)
-                                    for kind, payload in _boxes(ipco))
-
-
-def _boxes(data: bytes):
-    """``(type, payload)`` of the ISO-BMFF boxes laid end to end in ``data``, up to the first that runs past it."""
-    at = 0
-    while at + 8 <= len(data):
-        size, kind = int.from_bytes(data[at:at + 4], "big"), data[at + 4:at + 8]
-        if size < 8 or at + size > len(data):
-            return
-        yield kind, data[at + 8:at + size]
-        at += size
-
-
-def _child(data: bytes, kind: bytes) -> bytes | None:
-    return next((payload for found, payload in _boxes(data) if found == kind), None)
+                                    for kind, payload in boxes(ipco))
 
 
 def pillow_frame(path: Path, what: str, *, shrink: int = 0) -> av.VideoFrame:

@@ -37,7 +37,7 @@ from .pillow_stills import (
     tiff_compression,
     webp_is_animated,
 )
-from .rotation import EXIF_ORIENTATIONS, exif_orientation, frame_orientation, stream_rotation
+from .rotation import EXIF_ORIENTATIONS, exif_orientation, frame_rotation, mp4_orientation, stream_rotation
 from .still_end import CHECKED_FORMATS, cut_short
 
 # FFmpeg demuxers that hold a single still picture.
@@ -221,9 +221,12 @@ class _Prober:
         # Decode the first frame now: it proves the stream decodes at all, and carries the display
         # matrix (rotation) that FFmpeg >= 6 attaches to frames. Stills keep it to avoid a second decode.
         first = self._first_frame(still=is_still)
-        rotation, mirror = frame_orientation(first)
-        if not rotation and not mirror:
-            rotation = stream_rotation(stream)
+        rotation = frame_rotation(first) or stream_rotation(stream)
+        mirror = False
+        if not is_still and "mov" in fmt.split(","):
+            oriented = mp4_orientation(self.path)
+            if oriented is not None:
+                rotation, mirror = oriented
         if is_still and sniffed in _EXIF_FORMATS:
             orientation = exif_orientation(self.path)
             if orientation is not None and EXIF_ORIENTATIONS[orientation][1]:

@@ -9,8 +9,9 @@ import os
 import struct
 
 import av
-import av.sidedata.sidedata
 import numpy as np
+
+from .isobmff import boxes, top_level_box
 
 # EXIF orientation (TIFF tag 274) -> (counter-clockwise rotation, mirrored left to right after it), as Pillow's
 # ``ImageOps.exif_transpose`` turns the picture. FFmpeg turns the tag into a display matrix whose angle is right for
@@ -31,30 +32,53 @@ def frame_rotation(frame: av.VideoFrame) -> int:
     return (round(angle / 90.0) * 90) % 360 if angle else 0
 
 
-def frame_orientation(frame: av.VideoFrame) -> tuple[int, bool]:
-    """``(counter-clockwise rotation, mirrored left to right after it)`` of a decoded frame's display matrix.
+def mp4_orientation(path: str | os.PathLike[str]) -> tuple[int, bool] | None:
+    """``(counter-clockwise rotation, mirrored left to right after it)`` of an MP4/MOV video track whose matrix
+    mirrors (a negative determinant), read from its track header; ``None`` where the matrix does not mirror or the
+    file cannot be read that far (FFmpeg's rotation then stands).
 
-    ``frame.rotation`` is FFmpeg's ``av_display_rotation_get``, which reads a mirrored matrix as a rotation alone (a
-    front camera's left-right flip as 180°). A matrix with a negative determinant is a rotation ``R`` followed by
-    that mirror ``H``: ``R = H·M``, whose angle FFmpeg's formula gives from the matrix with its first column negated.
+    FFmpeg's display angle reads a mirrored matrix as a rotation alone (a front camera's left-right flip as 180°:
+    the picture upside down). The matrix is read from the file rather than from PyAV's frame side data, whose API
+    changed between patch releases and crashed on stills' EXIF side data. A mirrored matrix ``M`` is a rotation
+    ``R`` followed by the mirror ``H``: ``R = H·M``, whose angle FFmpeg's formula gives from ``M`` with its first
+    column negated.
     """
-    matrix = _display_matrix(frame)
-    if matrix is None or matrix[0] * matrix[4] - matrix[1] * matrix[3] >= 0:
-        return frame_rotation(frame), False
-    # av_display_rotation_get of R (16.16 entries; the scales cancel in atan2's quadrant up to their sign).
-    angle = -math.degrees(math.atan2(matrix[1] / math.hypot(matrix[1], matrix[4]),
-                                     -matrix[0] / math.hypot(matrix[0], matrix[3])))
+    matrix = _video_track_matrix(path)
+    if matrix is None:
+        return None
+    a, b, c, d = matrix
+    if a * d - b * c >= 0 or not (a or b) or not (c or d):
+        return None
+    angle = -math.degrees(math.atan2(b / math.hypot(b, d), -a / math.hypot(a, c)))  # av_display_rotation_get of R
     return (round(angle / 90.0) * 90) % 360, True
 
 
-def _display_matrix(frame: av.VideoFrame) -> tuple[int, ...] | None:
-    try:  # PyAV raises on side data of types it does not know (FFmpeg 8's EXIF side data of stills)
-        for data in frame.side_data:
-            if data.type == av.sidedata.sidedata.Type.DISPLAYMATRIX:
-                values = struct.unpack("=9i", bytes(data))
-                return values if any(values[:2]) and any(values[3:5]) else None
-    except (AttributeError, ValueError, TypeError, struct.error):
+# A moov box larger than this is not read for its matrix (a normal one is kilobytes to a few megabytes).
+_MAX_MOOV_BYTES = 64 << 20
+
+
+def _video_track_matrix(path: str | os.PathLike[str]) -> tuple[int, int, int, int] | None:
+    """``a, b, c, d`` (16.16 fixed point) of the first video track's header matrix (ISO/IEC 14496-12 ``tkhd``)."""
+    try:
+        with open(path, "rb") as f:
+            moov = top_level_box(f, b"moov", max_bytes=_MAX_MOOV_BYTES)
+    except OSError:
         return None
+    if moov is None:
+        return None
+    for kind, trak in boxes(moov):
+        if kind != b"trak":
+            continue
+        children = dict(boxes(trak))
+        hdlr = dict(boxes(children.get(b"mdia", b""))).get(b"hdlr", b"")
+        tkhd = children.get(b"tkhd", b"")
+        if hdlr[8:12] != b"vide" or not tkhd:
+            continue
+        at = 40 if tkhd[0] == 0 else 52  # after version and flags, times, ids, duration, layer, volume
+        if len(tkhd) < at + 36:
+            return None
+        values = struct.unpack(">9i", tkhd[at:at + 36])
+        return values[0], values[1], values[3], values[4]
     return None
 
 

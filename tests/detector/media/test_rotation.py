@@ -6,7 +6,6 @@ from __future__ import annotations
 import struct
 from types import SimpleNamespace
 
-import av
 import numpy as np
 import pytest
 from PIL import Image, ImageOps
@@ -16,6 +15,7 @@ from detector.media.rotation import (
     EXIF_ORIENTATIONS,
     exif_orientation,
     frame_rotation,
+    mp4_orientation,
     orient_image,
     rotate_image,
     stream_rotation,
@@ -130,25 +130,17 @@ _TKHD = {1: (1, 0, 0, 1), 2: (-1, 0, 0, 1), 3: (-1, 0, 0, -1), 4: (1, 0, 0, -1),
 
 
 @pytest.fixture(scope="module")
-def small_clip(tmp_path_factory, astronaut):
+def small_clip(tmp_path_factory, astronaut, video_writer):
     """Ten frames of a 192 x 256 picture (not square) as H.264 in MP4, and the picture."""
     picture = np.ascontiguousarray(astronaut[::2, :384:2])
-    path = tmp_path_factory.mktemp("matrix") / "clip.mp4"
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=25)
-        stream.width, stream.height, stream.pix_fmt = 192, 256, "yuv420p"
-        for _ in range(10):
-            for packet in stream.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
+    path = video_writer(tmp_path_factory.mktemp("matrix") / "clip.mp4", [picture] * 10)
     return path, picture
 
 
 @pytest.mark.parametrize("orientation", sorted(_TKHD))
 def test_videos_are_turned_and_mirrored_as_their_display_matrix_says(tmp_path, small_clip, orientation):
     # FFmpeg's angle of a mirrored matrix is a rotation alone (a front camera's left-right flip read as 180°, the
-    # picture upside down); the mirror is read from the matrix's determinant.
+    # picture upside down); the track matrix is read from the file and its determinant tells the mirror.
     source, picture = small_clip
     data = bytearray(source.read_bytes())
     matrix = data.find(b"tkhd") + 4 + 40  # version 0: the matrix follows 40 bytes of other fields
@@ -163,3 +155,15 @@ def test_videos_are_turned_and_mirrored_as_their_display_matrix_says(tmp_path, s
         # x264 at its defaults: ~4 grey levels from the picture; a wrong turn or mirror is over 40.
         assert frame.image.shape == expected.shape
         assert np.abs(frame.image.astype(int) - expected).mean() < 8.0
+
+
+def test_mp4_orientation_is_none_where_no_track_matrix_mirrors(tmp_path, small_clip):
+    source, _ = small_clip
+    assert mp4_orientation(source) is None  # the identity matrix: FFmpeg's rotation stands
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(source.read_bytes()[:-200])  # the moov box (written last) cut short
+    assert mp4_orientation(cut) is None
+    other = tmp_path / "a.bin"
+    other.write_bytes(b"\x00\x00\x00\x00" * 10)  # a box "to the end of the file" that is not moov
+    assert mp4_orientation(other) is None
+    assert mp4_orientation(tmp_path / "missing.mp4") is None
