@@ -2,7 +2,8 @@
 
 Frames stream through, so memory stays flat however long the video (a face swap rewrites every frame of its
 input). H.264 in 4:2:0 by default, what every player opens; x264 runs with ``-crf`` and the ``veryfast`` preset
-(the speed preset affects file size, not the quality ``crf`` sets).
+(the speed preset affects file size, not the quality ``crf`` sets), without macroblock-tree rate control, so the
+same frames always make the same file (see :meth:`VideoWriter._open_stream`).
 """
 
 from __future__ import annotations
@@ -81,7 +82,11 @@ class VideoWriter:
         stream = self._container.add_stream(self.codec, rate=self.rate)
         stream.width, stream.height, stream.pix_fmt = width, height, self.pix_fmt
         if self.codec == _X264:
-            stream.options = {"crf": str(self.crf), "preset": self.preset}
+            # No macroblock-tree rate control: with it, x264 (PyAV 18.1's build) reads memory it never wrote when a
+            # side is not a multiple of 32 (240 x 240, 320 x 180; not 256 x 240, 640 x 360), so the same frames gave
+            # different files once other work had run in the process (an ONNX Runtime session, a decode), and a
+            # seeded synthetic fake was not the same file twice. Without it: the same bytes every time (tested).
+            stream.options = {"crf": str(self.crf), "preset": self.preset, "x264-params": "mbtree=0"}
         return stream
 
     def close(self) -> None:

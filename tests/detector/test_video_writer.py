@@ -78,3 +78,26 @@ def test_an_error_inside_the_block_closes_the_file_and_passes_through(tmp_path):
     assert writer.n_frames == 1
     with pytest.raises(ValueError):  # closed: nothing more goes in
         writer.write(np.zeros((32, 32, 3), np.uint8))
+
+
+def test_the_same_frames_make_the_same_file_after_other_work_in_the_process(tmp_path, astronaut):
+    """x264's macroblock-tree rate control read memory it never wrote at sides not a multiple of 32: right after an
+    ONNX Runtime session had run in the process, 240 x 240 frames encoded twice gave two different files (PyAV 18.1.1,
+    2026-12-07). The writer turns it off; what ran before must not change a byte."""
+    import cv2
+
+    from detector.faces.extract import FaceExtractor
+    from detector.media import Frame
+
+    frames = [cv2.resize(astronaut[i * 4:i * 4 + 300, i * 3:i * 3 + 300], (240, 240), interpolation=cv2.INTER_AREA)
+              for i in range(20)]
+
+    def encode(name: str) -> bytes:
+        with VideoWriter(tmp_path / name) as writer:
+            for image in frames:
+                writer.write(image)
+        return (tmp_path / name).read_bytes()
+
+    first = encode("first.mp4")
+    FaceExtractor().extract_frames([Frame(0, 0.0, astronaut)])  # leaves its memory behind for the encoder to meet
+    assert encode("second.mp4") == first and encode("third.mp4") == first

@@ -152,6 +152,11 @@ def make_clip_fakes(manifests: Sequence[str | os.PathLike[str]], out: str | os.P
     return make_fakes(real_items(manifests, media="video"), out, maker=make, kind=kind, seed=seed)
 
 
+def item_seed(seed: int, real_sha256: str) -> int:
+    """The seed of one real's fake: the run's ``seed`` with the real's sha256 (reproducible, different per real)."""
+    return seed * 1_000_003 + int(real_sha256[:8], 16)
+
+
 def make_fakes(items: Sequence[MediaItem], out: str | os.PathLike[str], *, maker: ItemMaker, kind: FakeKind,
                seed: int, suffix: Callable[[MediaItem], str] = lambda item: ".mp4"
                ) -> tuple[list[FakeRow], list[Skipped]]:
@@ -182,7 +187,7 @@ def make_fakes(items: Sequence[MediaItem], out: str | os.PathLike[str], *, maker
             rows.append(earlier)
             continue
         name = fake_name(item, real_sha, suffix(item))
-        made = attempt(str(item.path), maker, item, out / name, seed=seed * 1_000_003 + int(real_sha[:8], 16))
+        made = attempt(str(item.path), maker, item, out / name, seed=item_seed(seed, real_sha))
         if not made.ok or not made.value or not made.value.get("faces"):
             (out / name).unlink(missing_ok=True)  # a half-written or unchanged file is no fake
             error = made.error or {"code": NO_FACE, "message": f"the face stage found no face to {kind.verb}"}
