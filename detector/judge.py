@@ -27,9 +27,12 @@ The verdict rules, in order:
    first among its reasons. A signed capture never turns a ``fake`` into ``real`` (metadata can be copied onto other
    pixels): it, and every other state, leaves the verdict as the pixels made it.
 
-A person's (track's) score aggregates its usable faces with the card's strategy; the file's probability is
-its most suspicious counted person's (a person counts if any of its faces is usable evidence), the *deciding*
-person (the first by track id among equals). Given the face stage's persons (:class:`detector.results.TrackResult`,
+A person's (track's) score aggregates its usable faces with the card's strategy; the file's probability combines
+the counted persons' (a person counts if any of its faces is usable evidence) as the rules' ``combine_persons``
+says (:func:`detector.aggregate.file_score`): the most suspicious one's (``max``), or the probability that one of
+them is manipulated (``mean_odds``); either way one person's file has that person's probability. The *deciding*
+person, whose kind and novelty rules 7 and the kind of fake read, is the most suspicious counted one (the first by
+track id among equals). Given the face stage's persons (:class:`detector.results.TrackResult`,
 ``fake_probability=None``), the judgement returns them with their scores filled in.
 
 The kind of fake (a model with a kind head): a person's ``kind`` is the argmax of the mean P(kind | fake) over the
@@ -47,7 +50,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .aggregate import video_score
+from .aggregate import file_score
 from .kinds import FAKE_KINDS
 from .provenance.result import Provenance
 from .recipe import AggregationSpec, VerdictRules
@@ -213,7 +216,7 @@ def _judge_pixels(faces: Sequence[FaceFacts], probabilities: Sequence[float] | n
             counted.append(scores[tid])
             if deciding is None or scores[tid] > scores[deciding]:
                 deciding = tid
-    probability = video_score(counted)
+    probability = file_score(counted, rules.combine_persons)
     good = [f for f, u in zip(faces, usable) if u]
     if media == "video" and len(good) < rules.min_faces and FACES_TOO_SMALL not in reasons:
         reasons.append(TOO_FEW_FRAMES)

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Literal
 
+from .aggregate import PERSON_COMBINERS
 from .config import reject_unknown_keys
 from .errors import ConfigError
 from .faces.align import ALIGNMENT_VERSION, AlignSpec
@@ -105,6 +106,10 @@ class VerdictRules:
             from what it was trained and calibrated on (larger: less familiar). ``None``: never abstain (every
             card without it). Needs a model with a ``novelty`` output (checked at load). It never touches a
             ``real`` verdict: abstaining on reals would only lower the reals called real.
+        combine_persons: how the counted persons' probabilities make the file's (:func:`detector.aggregate.file_score`):
+            ``max``, the most suspicious person's (every card without it), or ``mean_odds``, the probability that one
+            of them is manipulated (their odds averaged), so that each added real face is not another chance of a
+            false alarm. The same for one person.
     """
 
     threshold: float = 0.5
@@ -114,8 +119,11 @@ class VerdictRules:
     min_sharpness: float = 5.0
     min_frontalness: float = 0.2
     max_novelty: float | None = None
+    combine_persons: str = "max"
 
     def __post_init__(self) -> None:
+        if self.combine_persons not in PERSON_COMBINERS:
+            raise ConfigError(f"combine_persons must be one of {list(PERSON_COMBINERS)}, got {self.combine_persons!r}")
         if not 0.0 <= self.threshold <= 1.0:
             raise ConfigError(f"threshold must be within [0, 1], got {self.threshold}")
         if not 0.0 <= self.uncertain_band < 0.5:
@@ -246,6 +254,7 @@ class ScanConfig:
             (:class:`VerdictRules`).
         max_novelty: abstain above this novelty instead of the card's (:class:`VerdictRules`), or ``"off"``: never
             abstain, whatever the card says.
+        combine_persons: how persons' probabilities make the file's instead of the card's (:class:`VerdictRules`).
     """
 
     frames: int | None = None
@@ -257,6 +266,7 @@ class ScanConfig:
     min_sharpness: float | None = None
     min_frontalness: float | None = None
     max_novelty: float | Literal["off"] | None = None
+    combine_persons: str | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.max_novelty, str) and self.max_novelty != NEVER_ABSTAIN:

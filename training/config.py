@@ -68,7 +68,8 @@ class TrainConfig:
             (``training.model.PRETRAINED_BACKBONES``); the input normalisation follows the weights.
         align_size, align_margin: the face crop (:class:`detector.faces.align.AlignSpec`).
         scan: overrides of the default scan recipe (:class:`detector.recipe.ScanConfig`, e.g. ``{"frames": 16}``):
-            training videos are sampled by it, and the card records it as the model's recipe.
+            training videos are sampled by it, and the card records it as the model's recipe. Shipped:
+            ``combine_persons="mean_odds"`` (the file's probability from its persons', not training's concern).
         sbi: add a self-blended fake for each real face.
         source_balance: 0 samples each class's sources by size, 1 gives every source equal weight
             (``training.sampling``: it keeps the biggest real source from defining "real").
@@ -105,7 +106,7 @@ class TrainConfig:
     pretrained: bool = True
     align_size: int = 224
     align_margin: float = 0.3
-    scan: ScanConfig = field(default_factory=ScanConfig)
+    scan: ScanConfig = field(default_factory=lambda: ScanConfig(combine_persons="mean_odds"))
     sbi: bool = True
     source_balance: float = 0.5
     sbi_share: float = 0.5
@@ -196,20 +197,25 @@ class TrainConfig:
         return CropCacheConfig.from_recipe(self.scan_recipe())
 
 
-def apply_overrides(config: TrainConfig, pairs: Sequence[str]) -> TrainConfig:
-    """``config`` with ``KEY=VALUE`` overrides (``--set``; values parsed as JSON where they parse, else strings)."""
-    data = config.to_dict()
-    names = {f.name for f in fields(TrainConfig)}
+def parse_pairs(pairs: Sequence[str], *, allowed: set[str], flag: str = "--set") -> dict[str, Any]:
+    """``KEY=VALUE`` command-line pairs as a dict: values parsed as JSON where they parse, else strings."""
+    out: dict[str, Any] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
-        if not sep or key not in names:
-            raise ConfigError(f"--set expects KEY=VALUE with KEY in {sorted(names)}, got {pair!r}")
+        if not sep or key not in allowed:
+            raise ConfigError(f"{flag} expects KEY=VALUE with KEY in {sorted(allowed)}, got {pair!r}")
         try:
-            data[key] = json.loads(value)  # numbers, true/false/null, lists, objects
+            out[key] = json.loads(value)  # numbers, true/false/null, lists, objects
         except ValueError:
-            data[key] = value  # plain strings need no quotes
-        if key == "data" and isinstance(data[key], str):
-            data[key] = [data[key]]
+            out[key] = value  # plain strings need no quotes
+    return out
+
+
+def apply_overrides(config: TrainConfig, pairs: Sequence[str]) -> TrainConfig:
+    """``config`` with ``KEY=VALUE`` overrides (``--set``; values parsed as JSON where they parse, else strings)."""
+    data = {**config.to_dict(), **parse_pairs(pairs, allowed={f.name for f in fields(TrainConfig)})}
+    if isinstance(data["data"], str):
+        data["data"] = [data["data"]]
     return TrainConfig.from_dict(data)
 
 

@@ -26,7 +26,7 @@ import argparse
 import json
 import shutil
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +34,10 @@ import numpy as np
 
 from detector.classifier import Classifier
 from detector.modelcard import Calibration, ModelCard
+from detector.recipe import ScanConfig
 
 from .calibrate import balanced_weights, fit_calibration
+from .config import parse_pairs
 from .crops import TRAIN_FACES_PER_FRAME
 from .evaluate import report, score_items
 from .export import export
@@ -191,13 +193,20 @@ def _ship(onnx_path: Path, card: ModelCard) -> None:
 
 
 def recalibrate(onnx_path: Path, *, overrides: Sequence[str] = (), eval_data: Sequence[str],
-                eval_split: str | None, version: str, out_dir: Path, ship: bool = False) -> dict[str, Any]:
+                eval_split: str | None, version: str, out_dir: Path, ship: bool = False,
+                scan: Sequence[str] = ()) -> dict[str, Any]:
     """Refit ``onnx_path``'s calibration for its card's scan recipe, on the validation groups of the training
     config its card records (``overrides`` applied), and write ``out_dir/<NAME>.onnx`` + ``.json`` as
-    ``version`` with fresh metrics. The graph is copied unchanged, so its sha256 (and logits) stay."""
+    ``version`` with fresh metrics. The graph is copied unchanged, so its sha256 (and logits) stay.
+
+    ``scan``: ``KEY=VALUE`` changes of the card's scan recipe first (:class:`detector.recipe.ScanConfig` fields, e.g.
+    ``combine_persons=mean_odds``), recorded in the new card."""
     from .data import group_split
 
     clf = Classifier.load(onnx_path)
+    changes = ScanConfig(**parse_pairs(scan, allowed={f.name for f in fields(ScanConfig)}, flag="--scan"))
+    if changes.overrides():
+        clf = Classifier(clf.path, replace(clf.card, scan=changes.apply(clf.card.scan)))
     if "train_config" not in clf.card.recipe:
         raise ValueError(f"{onnx_path}: its card records no training config, so its validation groups are unknown")
     config = apply_overrides(TrainConfig.from_record(clf.card.recipe["train_config"]), overrides)
@@ -213,7 +222,9 @@ def recalibrate(onnx_path: Path, *, overrides: Sequence[str] = (), eval_data: Se
                    recipe={**previous.recipe, "recalibrated": {
                        "from": f"v{previous.version} (sha256 {previous.sha256})",
                        "previous_calibration": previous.calibration.__dict__,
-                       "command": f"python -m training.default_model --recalibrate {onnx_path}"}})
+                       **({"scan_changes": changes.overrides()} if changes.overrides() else {}),
+                       "command": " ".join(["python -m training.default_model --recalibrate", str(onnx_path),
+                                            *(["--scan", *scan] if scan else []), "--version", version])}})
     card_path = card.save(out_dir / f"{NAME}.json")
     metrics = _measure(Classifier.load(new_onnx), config, val_items, eval_data=eval_data, eval_split=eval_split)
     card = replace(card, metrics=metrics)
@@ -237,6 +248,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path, default=Path("runs/default/export"))
     parser.add_argument("--ship", action="store_true", help="copy the result into detector/models/default/")
     parser.add_argument("--checkpoint", type=Path, help="export this checkpoint instead of training")
+    parser.add_argument("--scan", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="with --recalibrate: change the card's scan recipe first (detector.recipe.ScanConfig "
+                             "fields, e.g. combine_persons=mean_odds)")
     parser.add_argument("--recalibrate", type=Path, metavar="MODEL.onnx",
                         help="refit this exported model's calibration for its card's scan recipe (no training); "
                              "the validation groups come from the training config its card records")
@@ -250,7 +264,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--recalibrate refits an exported model; --checkpoint exports one: give one of them")
     if args.recalibrate is not None:
         result = recalibrate(args.recalibrate, overrides=args.set, eval_data=args.eval_data,
-                             eval_split=args.eval_split, version=args.version, out_dir=args.out, ship=args.ship)
+                             eval_split=args.eval_split, version=args.version, out_dir=args.out, ship=args.ship,
+                             scan=args.scan)
         print(json.dumps({k: v for k, v in result.items() if k != "metrics"}, indent=2))
         return 0
     missing = [p for p in args.abstain_on if not Path(p).exists()]

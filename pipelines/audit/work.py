@@ -16,11 +16,12 @@ The next run re-hashes it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -46,12 +47,22 @@ def resolved(settings: ScanConfig, card: ModelCard) -> ScanConfig:
     return settings
 
 
-def settings_key(settings: ScanConfig) -> str:
+def settings_key(settings: ScanConfig, card: ModelCard | None = None) -> str:
     """Canonical JSON of the overrides a stored result depends on (with the model's sha256 they key the ledger):
     equal settings give equal strings. ``frames``, ``fps`` and ``threshold`` are always spelled, as ledgers
-    have keyed them from the start; other overrides only when set."""
+    have keyed them from the start; other overrides only when set; with ``card``, its :func:`card_key`."""
     return json.dumps({"frames": settings.frames, "fps": settings.fps, "threshold": settings.threshold,
-                       **settings.overrides()}, sort_keys=True)
+                       **settings.overrides(), **({"card": card_key(card)} if card is not None else {})},
+                      sort_keys=True)
+
+
+def card_key(card: ModelCard) -> str:
+    """What a stored result depends on in a model's card besides its graph (whose sha256 the ledger keys already):
+    the calibration, the scan recipe and the kinds, digested. A card re-released over the same graph — v1.2.3's
+    refitted temperature, v1.2.4's way of combining persons — changes verdicts, so its results are a new analysis."""
+    text = json.dumps({"calibration": asdict(card.calibration), "scan": card.scan.to_dict(), "kinds": list(card.kinds)},
+                      sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -75,8 +86,10 @@ class ScannerSpec:
         return ModelInfo(card.name, card.version, card.sha256)
 
     def settings_key(self) -> str:
-        """What, with the model's sha256, identifies an analysis in the ledger: the settings as the card fills them."""
-        return settings_key(resolved(self.settings, self.card()))
+        """What, with the model's sha256, identifies an analysis in the ledger: the settings as the card fills them,
+        and the card's own part (:func:`card_key`)."""
+        card = self.card()
+        return settings_key(resolved(self.settings, card), card)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from detector.aggregate import STRATEGIES, confident_strategy, mean_strategy, topk_strategy, track_score, video_score
+from detector.aggregate import STRATEGIES, confident_strategy, file_score, mean_strategy, topk_strategy, track_score
 from detector.errors import ConfigError
 
 
@@ -124,14 +124,44 @@ def test_track_score_of_no_faces_is_a_value_error(empty):
     assert not isinstance(err.value, ConfigError)
 
 
-def test_video_score_is_the_most_suspicious_track():
-    assert video_score({0: 0.2, 3: 0.91, 7: 0.5}) == pytest.approx(0.91)
-    assert video_score([0.3, 0.1]) == pytest.approx(0.3)
-    assert video_score(np.array([0.4])) == pytest.approx(0.4)
-    assert type(video_score({0: np.float64(0.7)})) is float
+def test_file_score_max_is_the_most_suspicious_person():
+    assert file_score({0: 0.2, 3: 0.91, 7: 0.5}) == pytest.approx(0.91)
+    assert file_score([0.3, 0.1], "max") == pytest.approx(0.3)
+    assert file_score(np.array([0.4])) == pytest.approx(0.4)
+    assert type(file_score({0: np.float64(0.7)})) is float
+
+
+def test_file_score_mean_odds_averages_the_persons_odds():
+    # Odds 49 and nine times 0.25: mean 5.125, probability 5.125 / 6.125.
+    assert file_score([0.98] + [0.2] * 9, "mean_odds") == pytest.approx(5.125 / 6.125)
+    assert file_score({0: 0.9, 4: 0.1}, "mean_odds") == pytest.approx((9 + 1 / 9) / 2 / (1 + (9 + 1 / 9) / 2))
+    # Equal persons keep their probability; a file is never more suspicious than its most suspicious person.
+    assert file_score([0.7, 0.7, 0.7], "mean_odds") == pytest.approx(0.7)
+    rng = np.random.default_rng(0)
+    for _ in range(100):
+        p = rng.uniform(0, 1, rng.integers(2, 8))
+        assert min(p) - 1e-12 <= file_score(p, "mean_odds") <= max(p) + 1e-12
+
+
+def test_file_score_of_one_person_is_exactly_its_probability():
+    # Bit for bit, not approximately: a one-person file scores as under ``max`` (the cards' figures depend on it).
+    for p in (0.3, 0.1234567891234, 1e-9, 0.999999):
+        assert file_score([p], "mean_odds") == p
+
+
+def test_file_score_mean_odds_at_the_ends():
+    assert file_score([1.0, 0.2], "mean_odds") == 1.0  # certain evidence stays certain
+    assert file_score([0.0, 0.0], "mean_odds") == 0.0
+    assert file_score([0.0, 0.5], "mean_odds") == pytest.approx(1 / 3)
+
+
+def test_file_score_unknown_combination_is_a_config_error():
+    with pytest.raises(ConfigError, match="combine"):
+        file_score([0.5, 0.2], "median")
 
 
 @pytest.mark.parametrize("empty", [{}, [], np.array([])])
-def test_video_score_of_no_tracks_raises(empty):
-    with pytest.raises(ValueError, match="no tracks"):
-        video_score(empty)
+@pytest.mark.parametrize("combine", ["max", "mean_odds"])
+def test_file_score_of_no_persons_raises(empty, combine):
+    with pytest.raises(ValueError, match="no persons"):
+        file_score(empty, combine)

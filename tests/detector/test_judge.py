@@ -57,6 +57,45 @@ def test_the_most_suspicious_person_decides():
     assert j.fake_probability == pytest.approx(0.9) and j.verdict == "fake"
 
 
+ONE_MANIPULATED = dataclasses.replace(RULES, combine_persons="mean_odds")
+
+
+def test_mean_odds_a_group_photo_is_not_fake_because_one_of_its_real_faces_scores_high():
+    # Three persons of a still: one at 0.7 alone would be fake; with two at 0.2 the odds average to 0.944.
+    faces = [face(0), face(1), face(2)]
+    assert run(faces, [0.2, 0.7, 0.2], media="image").verdict == "fake"  # max: the default
+    j = run(faces, [0.2, 0.7, 0.2], media="image", rules=ONE_MANIPULATED, tracks=persons(faces))
+    assert j.fake_probability == pytest.approx((0.25 + 7 / 3 + 0.25) / 3 / (1 + (0.25 + 7 / 3 + 0.25) / 3))
+    assert (j.verdict, j.reasons) == ("uncertain", ("near_threshold",))
+    # Each person keeps its own probability.
+    assert [t.fake_probability for t in j.tracks] == pytest.approx([0.2, 0.7, 0.2])
+
+
+def test_mean_odds_strong_evidence_on_one_person_still_makes_the_file_fake():
+    faces = [face(t) for t in range(10)]
+    j = run(faces, [0.98] + [0.2] * 9, media="image", rules=ONE_MANIPULATED)
+    assert j.verdict == "fake" and j.fake_probability == pytest.approx(5.125 / 6.125)
+
+
+def test_mean_odds_leaves_a_one_person_file_exactly_as_max_does():
+    faces = [face()] * 4
+    for probs in ([0.9, 0.8, 0.95, 0.85], [0.1, 0.2, 0.05, 0.15], [0.55, 0.45, 0.5, 0.52]):
+        assert run(faces, probs, rules=ONE_MANIPULATED) == run(faces, probs)
+
+
+def test_mean_odds_counts_only_persons_with_usable_faces_and_the_most_suspicious_still_decides_the_kind():
+    # Person 1's faces are all too small: it does not count, so the file is person 0's alone.
+    faces = [face(0), face(0), face(0), face(1, size=20), face(1, size=20), face(1, size=20)]
+    j = run(faces, [0.9] * 3 + [0.1] * 3, rules=ONE_MANIPULATED)
+    assert j.fake_probability == pytest.approx(0.9)
+    kinds = [[0.1, 0.2, 0.7]] * 3 + [[0.8, 0.1, 0.1]] * 3
+    faces = [face(0), face(0), face(0), face(1), face(1), face(1)]
+    j = judge(faces, [0.9] * 3 + [0.3] * 3, media="video", rules=ONE_MANIPULATED, aggregation=MEAN,
+              kind_probabilities=kinds)
+    assert j.verdict == "fake" and j.kind == "synthetic"  # person 0's, the most suspicious
+    assert j.fake_probability == pytest.approx((9 + 3 / 7) / 2 / (1 + (9 + 3 / 7) / 2))
+
+
 def test_small_faces_are_not_evidence_but_their_track_is_reported():
     # Person 1 is small (30 px) and scores high; only person 0 counts.
     faces = [face(0), face(1, size=30), face(0), face(1, size=30), face(0), face(1, size=30)]

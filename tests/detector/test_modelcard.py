@@ -61,22 +61,28 @@ def test_every_shipped_card_still_loads_with_its_recipe(card_file):
     recipe they kept at the top level (``align``; ``threshold``, ``aggregation``) land in ``scan``, unchanged."""
     data = json.loads(card_file.read_text())
     card = ModelCard.from_dict(data)
-    assert card.scan.align == AlignSpec(size=data["align"]["size"], margin=data["align"]["margin"])
-    assert card.scan.align.version == data["align"]["version"] and card.input_size == card.scan.align.size
-    assert card.scan.threshold == data.get("threshold", 0.5)
-    assert card.scan.aggregation.to_dict() == data.get("aggregation", {"strategy": "mean"})
     recorded = data.get("scan") or {}
+    align = data.get("align") or recorded["align"]  # v1.2.4 on: written in today's layout, all of it in ``scan``
+    assert card.scan.align == AlignSpec(size=align["size"], margin=align["margin"])
+    assert card.scan.align.version == align["version"] and card.input_size == card.scan.align.size
+    assert card.scan.threshold == data.get("threshold", recorded.get("verdict", {}).get("threshold", 0.5))
+    assert card.scan.aggregation.to_dict() == data.get("aggregation", recorded.get("aggregation", {"strategy": "mean"}))
     assert card.scan.sampling.frames == recorded.get("sampling", {}).get("frames", 32)
     assert card.scan.classify.mirror_images == recorded.get("classify", {}).get("mirror_images", False)
+    assert card.scan.verdict.combine_persons == recorded.get("verdict", {}).get("combine_persons", "max")
     # Written back in today's layout, it reads as the same card.
     assert ModelCard.from_dict(card.to_dict()) == card
     # Before the kind head and abstention: no kinds, never abstains.
     assert card.kinds == () and card.scan.verdict.max_novelty is None
 
 
-def test_the_bundled_card_is_v1_2_3_in_todays_layout():
+def test_the_bundled_card_is_v1_2_4_in_todays_layout():
     bundled = ModelCard.load(REPO / "detector" / "models" / "default" / "model.json")
-    assert bundled == ModelCard.from_dict(json.loads((CARDS / "model-v1.2.3.json").read_text()))
+    assert bundled == ModelCard.from_dict(json.loads((CARDS / "model-v1.2.4.json").read_text()))
+    # v1.2.3's graph and calibration; only how persons make a file's probability changed.
+    v123 = ModelCard.from_dict(json.loads((CARDS / "model-v1.2.3.json").read_text()))
+    assert (bundled.sha256, bundled.calibration) == (v123.sha256, v123.calibration)
+    assert (v123.scan.verdict.combine_persons, bundled.scan.verdict.combine_persons) == ("max", "mean_odds")
     assert "scan" in json.loads((REPO / "detector" / "models" / "default" / "model.json").read_text())
 
 

@@ -159,3 +159,10 @@ def test_max_novelty_override_sets_or_drops_the_cards_abstention():
     for bad in ("never", "OFF", "2", 0, -1.0, float("nan"), float("inf")):
         with pytest.raises(ConfigError, match="max_novelty"):
             ScanConfig(max_novelty=bad)
+
+
+def test_combine_persons_is_max_unless_a_card_says_otherwise():
+    assert VerdictRules().combine_persons == "max"  # every card written before it: as they were scanned
+    assert ScanRecipe.from_dict({"verdict": {"combine_persons": "mean_odds"}}).verdict.combine_persons == "mean_odds"
+    with pytest.raises(ConfigError, match="combine_persons"):
+        ScanRecipe.from_dict({"verdict": {"combine_persons": "median"}})

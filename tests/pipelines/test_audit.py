@@ -151,6 +151,27 @@ def test_new_model_or_settings_rescan_only_what_they_must(archive, astronaut, tm
     assert summary["analysis"]["model"]["sha256"] == sha_b and summary["analysis"]["settings"]["frames"] == 2
 
 
+def test_a_card_re_released_over_the_same_graph_is_a_new_analysis(archive, tmp_path):
+    """v1.2.4 is v1.2.3's graph (same sha256) with persons combined by their odds: results stored under the old
+    card are not the new card's, so an audit scans again; the same card again scans nothing."""
+    db = tmp_path / "audit.sqlite"
+    old = tmp_path / "old.onnx"
+    old.write_bytes(DEFAULT_MODEL.read_bytes())
+    card = json.loads(DEFAULT_MODEL.with_suffix(".json").read_text())
+    bundled_version, card["version"] = card["version"], "1.2.3-like"
+    card["scan"]["verdict"]["combine_persons"] = "max"
+    old.with_suffix(".json").write_text(json.dumps(card))
+    audit(str(archive), "--db", str(db), *FAST, "--model", str(old))
+    assert last_run(db)["scanned"] == 7
+    audit(str(archive), "--db", str(db), *FAST)  # the bundled card: same sha256, other scan recipe
+    assert last_run(db)["scanned"] == 7
+    audit(str(archive), "--db", str(db), *FAST)
+    assert last_run(db)["scanned"] == 0
+    with Ledger.open(db) as ledger:
+        versions = [v for (v,) in ledger.conn.execute("SELECT model_version FROM analyses ORDER BY id")]
+    assert versions == ["1.2.3-like", bundled_version]
+
+
 def test_limit_since_and_rescan_errors(archive, tmp_path):
     db = tmp_path / "audit.sqlite"
     code, out = audit(str(archive), "--db", str(db), *FAST, "--limit", "2")
@@ -311,7 +332,7 @@ def test_a_dead_worker_costs_only_its_file(archive):
 
 
 def test_leaving_frames_to_the_card_is_the_same_analysis_as_naming_them(tiny_model):
-    from pipelines.audit.work import ScannerSpec, resolved
+    from pipelines.audit.work import ScannerSpec, card_key, resolved
 
     spec = ScannerSpec(model=str(tiny_model))
     frames = spec.card().scan.sampling.frames
@@ -320,10 +341,12 @@ def test_leaving_frames_to_the_card_is_the_same_analysis_as_naming_them(tiny_mod
     assert spec.settings_key() != ScannerSpec(model=str(tiny_model), settings=ScanConfig(frames=frames + 1)
                                               ).settings_key()
     assert resolved(ScanConfig(fps=2.0), spec.card()) == ScanConfig(fps=2.0)
-    # The key's spelling is the ledger's: the same string as ledgers written before the override type was shared.
-    assert spec.settings_key() == json.dumps({"fps": None, "frames": frames, "threshold": None})
+    # The key's spelling is the ledger's (the same string as ledgers written before the override type was shared),
+    # with the card's own part beside it.
+    card = card_key(spec.card())
+    assert spec.settings_key() == json.dumps({"card": card, "fps": None, "frames": frames, "threshold": None})
     assert json.loads(ScannerSpec(settings=ScanConfig(frames=4, min_faces=2)).settings_key()) == {
-        "fps": None, "frames": 4, "threshold": None, "min_faces": 2}
+        "fps": None, "frames": 4, "threshold": None, "min_faces": 2, "card": card_key(ScannerSpec().card())}
 
 
 def test_the_kind_of_fake_is_a_ledger_column_the_report_counts_and_filters_by(archive, tmp_path, tiny_model_builder):

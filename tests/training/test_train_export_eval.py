@@ -200,6 +200,32 @@ def test_recalibrate_refits_an_exported_model_for_its_scan_recipe(run, folder_da
     assert set(fresh.metrics) == {"validation", "eval"} and fresh.metrics["eval"]["item_level"]["n"] == 24
 
 
+def test_recalibrate_changes_the_card_s_scan_recipe_first_and_records_it(run, folder_dataset, tmp_path):
+    """``--scan KEY=VALUE``: how v1.2.4 was made from v1.2.3's card (``combine_persons=mean_odds``); here the other way
+    round, since a card exported today already combines persons by their odds."""
+    from detector.errors import ConfigError
+    from detector.modelcard import ModelCard
+    from training.default_model import NAME, main
+
+    _, _, out = run
+    onnx_path, card_path = export(out / "run" / "best.pt", tmp_path / "old", name="old", version="1.0.0")
+    old = ModelCard.load(card_path)
+    assert (old.scan.verdict.combine_persons, old.scan.verdict.min_face_px) == ("mean_odds", 40)  # TrainConfig()'s
+    assert main(["--recalibrate", str(onnx_path), "--scan", "combine_persons=max", "min_face_px=64",
+                 "--eval-data", str(folder_dataset), "--eval-split", "", "--version", "1.0.1",
+                 "--out", str(tmp_path / "new")]) == 0
+    new = Classifier.load(tmp_path / "new" / f"{NAME}.onnx").card
+    assert (new.scan.verdict.combine_persons, new.scan.verdict.min_face_px) == ("max", 64)
+    assert new.recipe["recalibrated"]["scan_changes"] == {"combine_persons": "max", "min_face_px": 64}
+    assert "--scan combine_persons=max min_face_px=64 --version 1.0.1" in new.recipe["recalibrated"]["command"]
+    assert new.scan.sampling == old.scan.sampling and new.scan.align == old.scan.align  # the rest kept
+    assert ModelCard.load(card_path) == old  # the card recalibrated from is not touched
+    with pytest.raises(ConfigError, match="--scan expects KEY=VALUE"):
+        main(["--recalibrate", str(onnx_path), "--scan", "combine=mean_odds", "--out", str(tmp_path / "bad")])
+    with pytest.raises(ConfigError, match="combine_persons"):
+        main(["--recalibrate", str(onnx_path), "--scan", "combine_persons=median", "--out", str(tmp_path / "bad")])
+
+
 def test_recalibrate_refuses_a_card_without_its_training_config(run, folder_dataset, tmp_path):
     from dataclasses import replace
 
