@@ -152,7 +152,8 @@ def load_report(ledger: Ledger, *, model: str | None = None, all_files: bool = F
     the files in this provenance state (one of :data:`detector.provenance.PROVENANCE_STATES`), the same way.
 
     ``card``: the analysed model's card, for the html report's "How far to trust this model" panel (default:
-    the bundled card with the analysis's model sha256, if there is one); a card of another model is an error.
+    the bundled card with the analysis's model sha256 and card digest, if there is one); a card of another model, or
+    another card of the same graph than the analysis was made with, is an error.
     """
     from detector.kinds import FAKE_KINDS
     from detector.provenance import PROVENANCE_STATES
@@ -197,10 +198,20 @@ def load_report(ledger: Ledger, *, model: str | None = None, all_files: bool = F
                         f"NULL AND content_sha256 IN ({','.join('?' * len(wanted))})", (analysis_id, *wanted)))
     from detector.outputs.report import bundled_card
 
-    if card is not None and card.sha256 != sha256:
+    from .work import card_key
+
+    # Analyses since v1.2.4 name their card's digest too: another card over the same graph (v1.2.3's and v1.2.4's
+    # share one) judged differently, so its figures are not this analysis's.
+    analysed = json.loads(settings).get("card")
+
+    def analysed_with(c: ModelCard) -> bool:
+        return c.sha256 == sha256 and (analysed is None or card_key(c) == analysed)
+
+    if card is not None and not analysed_with(card):
         raise ValueError(f"model card {card.name} {card.version} (sha256 {card.sha256[:12]}) is not the card of the "
                          f"analysed model {name} {version} (sha256 {sha256[:12]})")
-    return replace(report, thumbnails=thumbnails, card=card if card is not None else bundled_card(sha256))
+    found = card if card is not None else bundled_card(sha256)
+    return replace(report, thumbnails=thumbnails, card=found if found is not None and analysed_with(found) else None)
 
 
 # -- renderers ----------------------------------------------------------------------------------------

@@ -90,3 +90,25 @@ def test_audit_report_finds_the_bundled_card(archive, tmp_path, html_cells):
     assert page.index('<section class="trust">') < page.index("Files by status")
     with Ledger.open(db) as ledger, pytest.raises(ValueError, match="not the card of the analysed model"):
         load_report(ledger, card=replace(ModelCard.load(DEFAULT_MODEL.with_suffix(".json")), sha256="0" * 64))
+
+
+def test_the_report_quotes_no_card_but_the_one_the_analysis_was_made_with(archive, tmp_path, html_cells):
+    """v1.2.3's and v1.2.4's cards share a graph (sha256): an analysis made with another card of the bundled graph
+    does not get the bundled card's figures, and naming the bundled card for it is refused."""
+    old = tmp_path / "old.onnx"
+    old.write_bytes(DEFAULT_MODEL.read_bytes())
+    data = json.loads(DEFAULT_MODEL.with_suffix(".json").read_text())
+    data["version"] = "1.2.3-like"
+    data["scan"]["verdict"]["combine_persons"] = "max"
+    old.with_suffix(".json").write_text(json.dumps(data))
+    db = tmp_path / "audit.sqlite"
+    main([str(archive), "--db", str(db), *FAST, "--include", "images/*", "--model", str(old)], stdout=io.StringIO())
+    with Ledger.open(db) as ledger:
+        assert load_report(ledger).card is None
+        assert load_report(ledger, card=ModelCard.load(old.with_suffix(".json"))).card.version == "1.2.3-like"
+        with pytest.raises(ValueError, match="not the card of the analysed model"):
+            load_report(ledger, card=ModelCard.load(DEFAULT_MODEL.with_suffix(".json")))
+    out = io.StringIO()
+    assert main(["report", "--db", str(db), "--format", "html"], stdout=out) == EXIT_OK
+    text = "".join(panel_of(out.getvalue(), html_cells).text)
+    assert "No model card is at hand for deepfake-detector-default 1.2.3-like" in text and data["licence"] not in text
