@@ -10,11 +10,16 @@ if TYPE_CHECKING:  # detector.recipe pulls in OpenCV: not for building the parse
 
 
 def add_recipe_overrides(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
-    """``--frames``/``--fps`` (one or the other), ``--threshold`` and ``--max-novelty`` on ``parser``."""
+    """``--frames``/``--fps`` (one or the other), ``--threshold``, ``--combine-persons`` and ``--max-novelty`` on
+    ``parser``."""
     sampling = parser.add_mutually_exclusive_group()
     sampling.add_argument("--frames", type=int, help="frames sampled evenly per video (default: the model card's)")
     sampling.add_argument("--fps", type=float, help="sample at a fixed rate instead")
     parser.add_argument("--threshold", type=float, help="decision threshold (default: the model card's)")
+    # Choices spelled here, not imported: building the parser must not pull in detector.recipe (OpenCV).
+    parser.add_argument("--combine-persons", choices=("max", "mean_odds"),
+                        help="a file of several persons: 'max' is its most suspicious person's probability, "
+                             "'mean_odds' the chance that one of them is manipulated (default: the model card's)")
     add_novelty_override(parser)
 
 
@@ -29,7 +34,8 @@ def recipe_overrides(args: argparse.Namespace) -> ScanConfig:
     """The overrides the flags name; checked here, before any work (``ConfigError``: exit 2)."""
     from detector.recipe import ScanConfig
 
-    return ScanConfig(frames=args.frames, fps=args.fps, threshold=args.threshold, max_novelty=args.max_novelty)
+    return ScanConfig(frames=args.frames, fps=args.fps, threshold=args.threshold, max_novelty=args.max_novelty,
+                      combine_persons=args.combine_persons)
 
 
 def _novelty(text: str) -> float | str:

@@ -75,7 +75,8 @@ def test_recursive_expands_directories(tmp_path, demo_clip):
 
 @pytest.mark.parametrize("argv", [["faces"], ["faces", "x.mp4", "--frames", "0"], ["nope"],
                                   ["faces", "x.mp4", "--backend", "dlib"], ["scan", "x.mp4", "--max-novelty", "never"],
-                                  ["scan", "x.mp4", "--max-novelty", "0"]])
+                                  ["scan", "x.mp4", "--max-novelty", "0"],
+                                  ["scan", "x.mp4", "--combine-persons", "median"]])
 def test_usage_errors_exit_2(argv):
     assert run(argv)[0] == EXIT_USAGE
 
@@ -101,3 +102,26 @@ def test_scan_max_novelty_overrides_the_cards_abstention(tmp_path, demo_clip, ti
         verdicts[flag] = (code, record["verdict"], tuple(record["reasons"]))
     assert verdicts[None] == verdicts["2.5"] == (EXIT_OK, "uncertain", ("unfamiliar_face",))
     assert verdicts["off"][:2] == verdicts["4"][:2] == (EXIT_FAKE, "fake")
+
+
+def test_scan_combine_persons_overrides_how_the_card_makes_a_file_of_several_persons(tmp_path, astronaut):
+    """Two persons (the photo, and a blurred grey copy of it beside it): the bundled card averages their odds,
+    ``--combine-persons max`` takes the more suspicious one."""
+    import cv2
+    import numpy as np
+
+    from detector.aggregate import file_score
+
+    grey = cv2.cvtColor(cv2.cvtColor(cv2.GaussianBlur(astronaut, (0, 0), 2.0), cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2BGR)
+    path = tmp_path / "two.png"
+    cv2.imwrite(str(path), np.concatenate([cv2.cvtColor(astronaut, cv2.COLOR_RGB2BGR), grey], axis=1))
+    got = {}
+    for flag in (None, "max", "mean_odds"):
+        code, stdout = run(["scan", str(path), "--json", *(["--combine-persons", flag] if flag else [])])
+        record = json.loads(stdout)
+        persons = [t["fake_probability"] for t in record["tracks"]]
+        assert code in (EXIT_OK, EXIT_FAKE) and len(persons) == 2 and persons[0] != persons[1]
+        got[flag] = record["fake_probability"], persons
+    assert got[None] == got["mean_odds"]
+    assert got["max"][0] == max(got["max"][1]) > got[None][0]
+    assert got[None][0] == pytest.approx(file_score(got[None][1], "mean_odds"), abs=1e-6)  # JSON rounds to 6 places
