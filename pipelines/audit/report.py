@@ -153,7 +153,7 @@ def load_report(ledger: Ledger, *, model: str | None = None, all_files: bool = F
 
     ``card``: the analysed model's card, for the html report's "How far to trust this model" panel (default:
     the bundled card with the analysis's model sha256 and card digest, if there is one); a card of another model, or
-    another card of the same graph than the analysis was made with, is an error.
+    a card of the same graph other than the one the analysis was made with, is an error.
     """
     from detector.kinds import FAKE_KINDS
     from detector.provenance import PROVENANCE_STATES
