@@ -47,13 +47,12 @@ def resolved(settings: ScanConfig, card: ModelCard) -> ScanConfig:
     return settings
 
 
-def settings_key(settings: ScanConfig, card: ModelCard | None = None) -> str:
+def settings_key(settings: ScanConfig, card: ModelCard) -> str:
     """Canonical JSON of the overrides a stored result depends on (with the model's sha256 they key the ledger):
     equal settings give equal strings. ``frames``, ``fps`` and ``threshold`` are always spelled, as ledgers
-    have keyed them from the start; other overrides only when set; with ``card``, its :func:`card_key`."""
+    have keyed them from the start; other overrides only when set; then ``card``'s :func:`card_key`."""
     return json.dumps({"frames": settings.frames, "fps": settings.fps, "threshold": settings.threshold,
-                       **settings.overrides(), **({"card": card_key(card)} if card is not None else {})},
-                      sort_keys=True)
+                       **settings.overrides(), "card": card_key(card)}, sort_keys=True)
 
 
 def card_key(card: ModelCard) -> str:

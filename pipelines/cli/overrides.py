@@ -16,8 +16,8 @@ def add_recipe_overrides(parser: argparse.ArgumentParser | argparse._ArgumentGro
     sampling.add_argument("--frames", type=int, help="frames sampled evenly per video (default: the model card's)")
     sampling.add_argument("--fps", type=float, help="sample at a fixed rate instead")
     parser.add_argument("--threshold", type=float, help="decision threshold (default: the model card's)")
-    # Choices spelled here, not imported: building the parser must not pull in detector.recipe (OpenCV).
-    parser.add_argument("--combine-persons", choices=("max", "mean_odds"),
+    # No argparse choices: ScanConfig checks the name, as it checks --max-novelty, with one list of the names.
+    parser.add_argument("--combine-persons", metavar="max|mean_odds",
                         help="a file of several persons: 'max' is its most suspicious person's probability, "
                              "'mean_odds' the chance that one of them is manipulated (default: the model card's)")
     add_novelty_override(parser)
